@@ -1,0 +1,450 @@
+// gradscope-cli: the engine without a screen. DESIGN.md's command-line contract:
+//   info | ops | check | flops | train | dump | bench   [MODEL options]   [--json]
+// Bad input anywhere gives one line on stderr naming the problem and a non-zero exit.
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <sstream>
+
+#include "gradscope/checkpoint.h"
+#include "gradscope/error.h"
+#include "gradscope/gradcheck.h"
+#include "gradscope/rng.h"
+#include "gradscope/session.h"
+#include "gradscope/tape.h"
+#include "gradscope/threads.h"
+#include "gradscope/tokenizer.h"
+#include "gradscope/train.h"
+
+using nlohmann::json;
+
+namespace {
+
+struct Options {
+  gs::ModelSpec spec;
+  bool json = false;
+  // check
+  std::optional<double> eps;
+  int max_entries = -1;
+  bool no_params = false;
+  std::vector<std::string> mistakes;
+  // train
+  int steps = 0;
+  gs::OptimizerOptions opt;
+  std::string save, corpus;
+  // dump
+  std::string out;
+  bool activations = false;
+  // bench
+  int bench_steps = 5;
+};
+
+void add_model_options(CLI::App* app, Options& o) {
+  auto& s = o.spec;
+  app->add_option("--preset", s.preset, "tiny | small | gpt2")->check(CLI::IsMember({"tiny", "small", "gpt2"}));
+  app->add_option("--layers", s.layers, "n_layer L");
+  app->add_option("--heads", s.heads, "n_head H");
+  app->add_option("--embd", s.embd, "n_embd C");
+  app->add_option("--vocab", s.vocab, "vocab_size V");
+  app->add_option("--ctx", s.ctx, "n_ctx (max positions)");
+  app->add_option("--seq", s.seq, "sequence length T");
+  app->add_option("--batch", s.batch, "batch size B");
+  app->add_option("--seed", s.seed, "initialisation and token seed");
+  app->add_option("--dtype", s.dtype, "f32 | f64")->check(CLI::IsMember({"f32", "f64"}));
+  auto* text = app->add_option("--text", s.text, "input text (char tokenizer)");
+  auto* toks = app->add_option("--tokens", s.tokens, "input token ids, comma separated");
+  text->excludes(toks);
+  app->add_option("--lora-rank", s.lora_rank, "LoRA rank r (0: full fine-tuning)");
+  app->add_option("--lora-alpha", s.lora_alpha, "LoRA alpha (default: r)");
+  app->add_option("--lora-targets", s.lora_targets, "attn.c_attn,attn.c_proj,mlp.c_fc,mlp.c_proj");
+  app->add_option("--checkpoint", s.checkpoint, "a .safetensors checkpoint to load");
+  app->add_option("--threads", s.threads, "threads (default: all cores)");
+  app->add_flag("--json", o.json, "print one JSON object");
+}
+
+// Prints a table row by row with fixed column widths.
+std::string pad(const std::string& s, size_t w) {
+  return s.size() >= w ? s + " " : s + std::string(w - s.size(), ' ');
+}
+std::string human(double v) {
+  char b[32];
+  if (v >= 1e12) snprintf(b, sizeof b, "%.2fT", v / 1e12);
+  else if (v >= 1e9) snprintf(b, sizeof b, "%.2fG", v / 1e9);
+  else if (v >= 1e6) snprintf(b, sizeof b, "%.2fM", v / 1e6);
+  else if (v >= 1e3) snprintf(b, sizeof b, "%.2fk", v / 1e3);
+  else snprintf(b, sizeof b, "%.0f", v);
+  return b;
+}
+
+json tokens_json(const gs::Batch& b) {
+  json rows = json::array();
+  for (int r = 0; r < b.B; ++r) rows.push_back(std::vector<int32_t>(b.x.begin() + r * b.T, b.x.begin() + (r + 1) * b.T));
+  return rows;
+}
+json targets_json(const gs::Batch& b) {
+  json rows = json::array();
+  for (int r = 0; r < b.B; ++r) rows.push_back(std::vector<int32_t>(b.y.begin() + r * b.T, b.y.begin() + (r + 1) * b.T));
+  return rows;
+}
+
+void check_loss(double loss, const std::string& when) {
+  if (!std::isfinite(loss))
+    throw gs::Error("the loss is " + std::string(std::isnan(loss) ? "NaN" : "infinite") + " " + when +
+                    " (weights or learning rate out of range)");
+}
+
+// [SECTION] commands
+
+template <class T>
+int cmd_info(gs::Session<T>& s, const Options& o) {
+  const auto& c = s.model->config();
+  const auto& b = s.tape->batch();
+  if (o.json) {
+    json j;
+    j["config"] = json::parse(c.json());
+    j["config"]["seq_len"] = b.T;
+    j["config"]["batch"] = b.B;
+    j["n_params"] = s.model->n_params();
+    j["n_trainable"] = s.model->n_trainable();
+    j["tokens"] = tokens_json(b);
+    j["targets"] = targets_json(b);
+    j["n_ops"] = s.tape->size();
+    j["tokenizer"] = s.tokenizer ? "char" : "none";
+    if (s.tokenizer) j["text"] = s.tokenizer->decode(std::vector<int32_t>(b.x.begin(), b.x.begin() + b.T));
+    std::cout << j.dump() << "\n";
+    return 0;
+  }
+  printf("gradscope model (%s)\n", c.preset.c_str());
+  printf("  L=%d H=%d C=%d d=%d V=%d n_ctx=%d   B=%d T=%d   dtype %s\n", c.n_layer, c.n_head, c.n_embd,
+         c.head_size(), c.vocab_size, c.n_ctx, b.B, b.T, gs::dtype_name(c.dtype));
+  if (c.lora()) {
+    std::string t;
+    for (auto x : c.lora_targets) t += (t.empty() ? "" : ",") + std::string(gs::lora_target_name(x));
+    printf("  LoRA r=%d alpha=%g (scale %g) on %s; base frozen\n", c.lora_rank, c.lora_alpha, c.lora_scale(), t.c_str());
+  }
+  printf("  parameters %lld, trainable %lld\n", (long long)s.model->n_params(), (long long)s.model->n_trainable());
+  printf("  tape: %d ops\n", s.tape->size());
+  for (int r = 0; r < b.B; ++r) {
+    printf("  tokens[%d]:", r);
+    for (int t = 0; t < b.T; ++t) printf(" %d", b.x[r * b.T + t]);
+    printf("\n");
+  }
+  if (s.tokenizer) {
+    std::string text = s.tokenizer->decode(std::vector<int32_t>(b.x.begin(), b.x.begin() + b.T));
+    std::string shown;
+    for (char ch : text) shown += ch == '\n' ? std::string("\\n") : std::string(1, ch);
+    printf("  text[0]: \"%s\"\n", shown.c_str());
+  }
+  return 0;
+}
+
+template <class T>
+int cmd_ops(gs::Session<T>& s, const Options& o) {
+  const auto& tape = *s.tape;
+  if (o.json) {
+    json ops = json::array();
+    for (int k = 0; k < tape.size(); ++k) {
+      const auto& op = tape.op(k);
+      json in = json::array();
+      for (int v : op.in) in.push_back({{"name", tape.value(v).name}, {"shape", tape.value(v).data.shape}});
+      json par = json::array();
+      for (int p : op.par) par.push_back({{"name", tape.model().params()[p].name}, {"shape", tape.model().params()[p].data.shape}});
+      const auto& ti = gs::info(op.type);
+      ops.push_back({{"index", k}, {"name", op.name}, {"type", ti.name}, {"layer", op.layer}, {"inputs", in},
+                     {"params", par}, {"output_shape", tape.value(op.out).data.shape}, {"fwd_flops", op.flops.fwd},
+                     {"bwd_flops", op.flops.bwd()}, {"bwd_flops_seed", op.flops.bwd_seed},
+                     {"bwd_flops_extra", op.flops.bwd_extra}, {"formula_forward", ti.forward},
+                     {"formula_local", ti.local}, {"formula_backward", ti.backward}});
+    }
+    std::cout << json{{"ops", ops}}.dump() << "\n";
+    return 0;
+  }
+  printf("%s%s%s%s%s%s%s\n", pad("#", 5).c_str(), pad("name", 26).c_str(), pad("type", 14).c_str(),
+         pad("inputs", 30).c_str(), pad("output", 16).c_str(), pad("fwd FLOPs", 11).c_str(), "bwd FLOPs");
+  for (int k = 0; k < tape.size(); ++k) {
+    const auto& op = tape.op(k);
+    std::string in;
+    for (int v : op.in) in += (in.empty() ? "" : ",") + tape.value(v).name;
+    for (int p : op.par) in += (in.empty() ? "" : ",") + tape.model().params()[p].name;
+    if (in.size() > 29) in = in.substr(0, 26) + "...";
+    printf("%s%s%s%s%s%s%s\n", pad(std::to_string(k), 5).c_str(), pad(op.name, 26).c_str(),
+           pad(gs::info(op.type).name, 14).c_str(), pad(in, 30).c_str(),
+           pad(gs::shape_str(tape.value(op.out).data.shape), 16).c_str(), pad(human(op.flops.fwd), 11).c_str(),
+           human(op.flops.bwd()).c_str());
+  }
+  printf("\nformulas (forward | local derivative | backward):\n");
+  bool seen[gs::kNumOpTypes] = {};
+  for (const auto& op : tape.ops()) {
+    if (seen[int(op.type)]) continue;
+    seen[int(op.type)] = true;
+    const auto& ti = gs::info(op.type);
+    printf("  %s\n    %s\n    %s\n    %s\n", ti.name, ti.forward, ti.local, ti.backward);
+  }
+  return 0;
+}
+
+template <class T>
+int cmd_flops(gs::Session<T>& s, const Options& o) {
+  const auto& tape = *s.tape;
+  const gs::Flops tot = tape.total_flops();
+  const int64_t closed = tape.closed_form_bwd(), full = tape.full_finetune_bwd();
+  const bool lora = tape.config().lora();
+  if (o.json) {
+    json ops = json::array();
+    for (const auto& op : tape.ops())
+      ops.push_back({{"name", op.name}, {"type", gs::info(op.type).name}, {"fwd", op.flops.fwd},
+                     {"bwd", op.flops.bwd()}, {"bwd_seed", op.flops.bwd_seed}, {"bwd_extra", op.flops.bwd_extra}});
+    json j{{"total_fwd", tot.fwd},
+           {"total_bwd", tot.bwd()},
+           {"seed_counted_bwd", tot.bwd_seed},
+           {"extra_bwd", tot.bwd_extra},
+           {"closed_form_bwd", closed},
+           {"full_finetune_bwd", full},
+           {"lora", lora},
+           {"bwd_saved_vs_full", full - tot.bwd()},
+           {"bwd_fwd_ratio", tot.fwd ? double(tot.bwd()) / double(tot.fwd) : 0.0},
+           {"ops", ops}};
+    std::cout << j.dump() << "\n";
+    return 0;
+  }
+  printf("%s%s%s%s%s\n", pad("name", 26).c_str(), pad("type", 14).c_str(), pad("fwd", 12).c_str(),
+         pad("bwd (seed 004)", 16).c_str(), "bwd (not in seed)");
+  for (const auto& op : tape.ops())
+    printf("%s%s%s%s%s\n", pad(op.name, 26).c_str(), pad(gs::info(op.type).name, 14).c_str(),
+           pad(std::to_string(op.flops.fwd), 12).c_str(), pad(std::to_string(op.flops.bwd_seed), 16).c_str(),
+           std::to_string(op.flops.bwd_extra).c_str());
+  printf("\ntotal forward            %lld (%s)\n", (long long)tot.fwd, human(tot.fwd).c_str());
+  printf("total backward           %lld (%s), %.2f× forward\n", (long long)tot.bwd(), human(tot.bwd()).c_str(),
+         tot.fwd ? double(tot.bwd()) / double(tot.fwd) : 0.0);
+  printf("  ops seed 004 counts    %lld\n", (long long)tot.bwd_seed);
+  printf("  ops it leaves out      %lld (bias gradients, log-softmax, embeddings, LoRA)\n", (long long)tot.bwd_extra);
+  printf("seed 004 closed form     %lld   L(48BTC² + 8BHT²d + 5BHT² + 98BTC) + 11BTC + 4BTCV\n", (long long)closed);
+  if (!lora)
+    printf("closed form %s the seed-counted sum\n", closed == tot.bwd_seed ? "matches" : "DOES NOT match");
+  else
+    printf("LoRA: backward %lld vs %lld for full fine-tuning: %lld saved (%.1f%%)\n", (long long)tot.bwd(),
+           (long long)full, (long long)(full - tot.bwd()), 100.0 * double(full - tot.bwd()) / double(full));
+  return 0;
+}
+
+template <class T>
+int cmd_check(gs::Session<T>& s, const Options& o) {
+  auto& tape = *s.tape;
+  for (const auto& m : o.mistakes) s.plant(m);
+  tape.forward();
+  check_loss(tape.loss(), "before checking");
+  tape.backward();
+  gs::CheckOptions opt = gs::CheckOptions::defaults(tape.config().dtype);
+  if (o.eps) {
+    if (!(*o.eps > 0) || !std::isfinite(*o.eps)) throw gs::Error("--eps must be a positive number");
+    opt.eps = *o.eps;
+  }
+  if (o.max_entries >= 0) opt.max_entries = o.max_entries;
+  const gs::CheckReport r = gs::check_all(tape, opt, !o.no_params);
+  if (o.json) {
+    json ops = json::array();
+    for (const auto& oc : r.ops)
+      ops.push_back({{"name", oc.name}, {"index", oc.op}, {"max_abs_err", oc.max_abs_err},
+                     {"max_rel_err", oc.max_rel_err}, {"checked", oc.checked}, {"pass", oc.pass}});
+    json params = json::array();
+    for (const auto& tc : r.params)
+      params.push_back({{"name", tc.label.substr(6)}, {"max_abs_err", tc.max_abs_err}, {"max_rel_err", tc.max_rel_err},
+                        {"checked", tc.checked}, {"pass", tc.pass}});
+    json j{{"ops", ops},   {"params", params}, {"pass", r.pass},         {"eps", opt.eps},
+           {"atol", opt.atol}, {"rtol", opt.rtol}, {"dtype", gs::dtype_name(tape.config().dtype)},
+           {"loss", tape.loss()}};
+    std::cout << j.dump() << "\n";
+  } else {
+    printf("finite differences: central, eps %g, pass when |a−n| ≤ %g + %g·|n|   (%s)\n", opt.eps, opt.atol, opt.rtol,
+           gs::dtype_name(tape.config().dtype));
+    printf("%s%s%s%s%s\n", pad("op", 28).c_str(), pad("checked", 9).c_str(), pad("max abs err", 14).c_str(),
+           pad("max rel err", 14).c_str(), "");
+    char a[32], b[32];
+    for (const auto& oc : r.ops) {
+      snprintf(a, sizeof a, "%.3e", oc.max_abs_err);
+      snprintf(b, sizeof b, "%.3e", oc.max_rel_err);
+      printf("%s%s%s%s%s\n", pad(oc.name, 28).c_str(), pad(std::to_string(oc.checked), 9).c_str(), pad(a, 14).c_str(),
+             pad(b, 14).c_str(), oc.pass ? "pass" : "FAIL");
+    }
+    if (!r.params.empty()) printf("\nper parameter (whole forward, summed gradient):\n");
+    for (const auto& tc : r.params) {
+      snprintf(a, sizeof a, "%.3e", tc.max_abs_err);
+      snprintf(b, sizeof b, "%.3e", tc.max_rel_err);
+      printf("%s%s%s%s%s\n", pad(tc.label.substr(6), 28).c_str(), pad(std::to_string(tc.checked), 9).c_str(),
+             pad(a, 14).c_str(), pad(b, 14).c_str(), tc.pass ? "pass" : "FAIL");
+    }
+    printf("\n%s\n", r.pass ? "all checks pass" : "SOME CHECKS FAIL");
+  }
+  return r.pass ? 0 : 1;
+}
+
+template <class T>
+int cmd_train(gs::Session<T>& s, const Options& o) {
+  if (o.steps <= 0) throw gs::Error("--steps must be a positive number");
+  o.opt.validate();
+  auto& tape = *s.tape;
+  std::vector<int32_t> stream;
+  if (!o.corpus.empty()) {
+    if (!s.tokenizer) throw gs::Error("--corpus needs the char tokenizer (not available for this vocabulary)");
+    const std::string text = o.corpus == "default" ? gs::default_corpus() : gs::read_text_file(o.corpus);
+    stream = s.tokenizer->encode(text);
+    if (stream.size() < size_t(tape.batch().T) + 1)
+      throw gs::Error("the corpus has " + std::to_string(stream.size()) + " tokens, fewer than T+1");
+  }
+  gs::Rng rng(s.model->config().seed ^ 0x747261696eULL);  // "train"
+  std::vector<double> losses;
+  for (int step = 1; step <= o.steps; ++step) {
+    if (!stream.empty()) {
+      // B random windows of T+1 tokens from the corpus.
+      gs::Batch b = tape.batch();
+      const uint32_t span = static_cast<uint32_t>(stream.size() - b.T);
+      for (int r = 0; r < b.B; ++r) {
+        const uint32_t at = rng.below(span);
+        for (int t = 0; t < b.T; ++t) {
+          b.x[r * b.T + t] = stream[at + t];
+          b.y[r * b.T + t] = stream[at + t + 1];
+        }
+      }
+      tape.set_batch(b);
+    }
+    tape.forward();
+    check_loss(tape.loss(), "at step " + std::to_string(step));
+    tape.backward();
+    gs::optimizer_step(*s.model, o.opt, step);
+    losses.push_back(tape.loss());
+    if (!o.json) printf("step %4d  loss %.6f\n", step, tape.loss());
+  }
+  if (!o.save.empty()) {
+    gs::save_checkpoint(o.save, *s.model, s.tokenizer ? s.tokenizer->vocab_string() : "");
+    if (!o.json) printf("saved %s\n", o.save.c_str());
+  }
+  if (o.json) std::cout << json{{"losses", losses}, {"optimizer", o.opt.kind}, {"lr", o.opt.lr}}.dump() << "\n";
+  return 0;
+}
+
+template <class T>
+int cmd_dump(gs::Session<T>& s, const Options& o) {
+  if (o.out.empty()) throw gs::Error("dump needs --out FILE.safetensors");
+  s.tape->forward();
+  s.tape->backward();
+  gs::write_dump(o.out, *s.tape, o.activations);
+  if (o.json)
+    std::cout << json{{"out", o.out}, {"loss", s.tape->loss()}}.dump() << "\n";
+  else
+    printf("wrote %s (loss %.9g)\n", o.out.c_str(), s.tape->loss());
+  return 0;
+}
+
+template <class T>
+int cmd_bench(gs::Session<T>& s, const Options& o) {
+  if (o.bench_steps <= 0) throw gs::Error("--steps must be a positive number");
+  auto& tape = *s.tape;
+  tape.forward();  // warm-up: first touch of every buffer
+  tape.backward();
+  std::vector<double> ms;
+  for (int i = 0; i < o.bench_steps; ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    tape.forward();
+    tape.backward();
+    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+  }
+  std::sort(ms.begin(), ms.end());
+  const double med = ms[ms.size() / 2];
+  const gs::Flops f = tape.total_flops();
+  const double gflops = double(f.fwd + f.bwd()) / (med * 1e-3) / 1e9;
+  if (o.json) {
+    std::cout << json{{"ms_per_step", med}, {"gflops", gflops}, {"threads", gs::threads()}, {"steps", o.bench_steps},
+                      {"min_ms", ms.front()}, {"max_ms", ms.back()}, {"flops_per_step", f.fwd + f.bwd()},
+                      {"stored_bytes", tape.stored_bytes()}}
+                     .dump()
+              << "\n";
+  } else {
+    printf("forward+backward: median %.3f ms over %d steps (min %.3f, max %.3f), %.2f GFLOP/s, %d threads\n", med,
+           o.bench_steps, ms.front(), ms.back(), gflops, gs::threads());
+  }
+  return 0;
+}
+
+template <class T>
+int run(const std::string& cmd, const Options& o) {
+  gs::Session<T> s(o.spec);
+  if (cmd == "info") return cmd_info(s, o);
+  if (cmd == "ops") return cmd_ops(s, o);
+  if (cmd == "check") return cmd_check(s, o);
+  if (cmd == "flops") return cmd_flops(s, o);
+  if (cmd == "train") return cmd_train(s, o);
+  if (cmd == "dump") return cmd_dump(s, o);
+  if (cmd == "bench") return cmd_bench(s, o);
+  throw gs::Error("unknown command '" + cmd + "'");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"gradscope-cli: GPT-2's forward and backward pass, op by op, without a screen"};
+  app.require_subcommand(1, 1);
+  Options o;
+  std::vector<std::pair<std::string, CLI::App*>> subs = {
+      {"info", app.add_subcommand("info", "config, parameter counts, tokens")},
+      {"ops", app.add_subcommand("ops", "the tape: every op with shapes, FLOPs and formulas")},
+      {"check", app.add_subcommand("check", "finite-difference checks of every op and parameter; exit 1 on a failure")},
+      {"flops", app.add_subcommand("flops", "per-op and total FLOPs beside seed 004's closed form")},
+      {"train", app.add_subcommand("train", "optimiser steps; prints the loss per step")},
+      {"dump", app.add_subcommand("dump", "write parameters, tokens, loss and gradients to safetensors")},
+      {"bench", app.add_subcommand("bench", "time per forward+backward step")},
+  };
+  for (auto& [name, sub] : subs) add_model_options(sub, o);
+  auto* check = subs[2].second;
+  check->add_option("--eps", o.eps, "finite-difference step (default 1e-6 in f64, 1e-3 in f32)");
+  check->add_option("--max-entries", o.max_entries, "entries checked per tensor (0: all; default 24)");
+  check->add_flag("--no-params", o.no_params, "skip the per-parameter checks");
+  check->add_option("--mistake", o.mistakes, "plant a backprop mistake: OP=KIND (e.g. h.0.attn.softmax=dropped_term)");
+  auto* train = subs[4].second;
+  train->add_option("--steps", o.steps, "optimiser steps")->required();
+  train->add_option("--lr", o.opt.lr, "learning rate (default 1e-3)");
+  train->add_option("--optimizer", o.opt.kind, "sgd | adamw (default adamw)");
+  train->add_option("--weight-decay", o.opt.weight_decay, "AdamW decoupled weight decay (default 0)");
+  train->add_option("--save", o.save, "write a checkpoint after the last step");
+  train->add_option("--corpus", o.corpus, "train on random windows of a text file ('default': assets/corpus.txt)");
+  auto* dump = subs[5].second;
+  dump->add_option("--out", o.out, "output .safetensors file")->required();
+  dump->add_flag("--activations", o.activations, "also every op's output (act.*) and its gradient (resid.*)");
+  subs[6].second->add_option("--steps", o.bench_steps, "timed steps (default 5)");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp&) {
+    std::cout << app.help();
+    return 0;
+  } catch (const CLI::CallForAllHelp&) {
+    std::cout << app.help("", CLI::AppFormatMode::All);
+    return 0;
+  } catch (const CLI::ParseError& e) {
+    std::string msg = e.what();
+    std::replace(msg.begin(), msg.end(), '\n', ' ');
+    fprintf(stderr, "gradscope-cli: error: %s (see gradscope-cli --help)\n", msg.c_str());
+    return 2;
+  }
+  std::string cmd;
+  for (auto& [name, sub] : subs)
+    if (sub->parsed()) cmd = name;
+  try {
+    gs::set_threads(o.spec.threads);
+    const gs::DType dt = gs::resolve_dtype(o.spec);
+    return dt == gs::DType::f64 ? run<double>(cmd, o) : run<float>(cmd, o);
+  } catch (const gs::Error& e) {
+    fprintf(stderr, "gradscope-cli: error: %s\n", e.what());
+    return 2;
+  } catch (const std::bad_alloc&) {
+    fprintf(stderr, "gradscope-cli: error: out of memory building this model (try a smaller preset, batch or T)\n");
+    return 2;
+  } catch (const std::exception& e) {
+    fprintf(stderr, "gradscope-cli: error: %s\n", e.what());
+    return 2;
+  }
+}

@@ -1,0 +1,36 @@
+#pragma once
+// gradscope's checkpoints and dumps: safetensors files with parameters under their Hugging Face
+// names and a `config` JSON string in the metadata (plus `vocab` for the char tokenizer).
+#include <optional>
+#include <string>
+
+#include "gradscope/config.h"
+#include "gradscope/model.h"
+#include "gradscope/safetensors.h"
+#include "gradscope/tape.h"
+
+namespace gs {
+
+struct CheckpointHeader {
+  Config config;           // architecture (and LoRA settings) as stored or inferred
+  std::string vocab;       // the char tokenizer's characters in id order; empty if not stored
+};
+
+// Reads the architecture of a checkpoint: from its `config` metadata when present, else from
+// the tensor shapes. Throws gs::Error naming the file and the problem.
+CheckpointHeader checkpoint_header(const st::File& file, const std::string& path);
+
+// Loads every base parameter (and the LoRA ones the file has; missing LoRA ones keep their
+// fresh initialisation). Checks names, shapes, dtypes and finiteness before changing anything.
+template <class T>
+void load_params(Model<T>& model, const st::File& file, const std::string& path);
+
+template <class T>
+void save_checkpoint(const std::string& path, const Model<T>& model, const std::string& vocab);
+
+// DESIGN.md's dump: parameters, tokens, targets, loss, grad.<name> of every trainable parameter;
+// with activations also act.<op> (each op's output) and resid.<op> (∂L/∂ that output).
+template <class T>
+void write_dump(const std::string& path, const Tape<T>& tape, bool activations);
+
+}  // namespace gs

@@ -1,0 +1,46 @@
+#pragma once
+// The model's shape and run settings (DESIGN.md's letters: L, H, C, V, n_ctx, T, B, r).
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace gs {
+
+enum class DType { f32, f64 };
+
+// The four linears LoRA may adapt, by their DESIGN.md names.
+enum class LoraTarget { attn_c_attn, attn_c_proj, mlp_c_fc, mlp_c_proj };
+const char* lora_target_name(LoraTarget t);     // "attn.c_attn"
+LoraTarget parse_lora_target(const std::string&);  // throws gs::Error naming the bad target
+std::vector<LoraTarget> parse_lora_targets(const std::string& comma_list);
+
+struct Config {
+  std::string preset = "tiny";
+  int n_layer = 2;      // L
+  int n_head = 2;       // H
+  int n_embd = 16;      // C
+  int vocab_size = 0;   // V (0: the char tokenizer's vocabulary)
+  int n_ctx = 32;       // max positions
+  int seq_len = 8;      // T
+  int batch = 1;        // B
+  uint64_t seed = 1337;
+  DType dtype = DType::f64;
+  int lora_rank = 0;    // r; 0 = full fine-tuning
+  double lora_alpha = 0;  // 0 = same as r (scale 1)
+  std::vector<LoraTarget> lora_targets{LoraTarget::attn_c_attn};
+
+  int head_size() const { return n_embd / n_head; }  // d
+  bool lora() const { return lora_rank > 0; }
+  double lora_scale() const { return lora_alpha / lora_rank; }  // α / r
+  bool lora_on(LoraTarget t) const;
+  // Throws gs::Error with one line naming the first problem (C % H != 0, T > n_ctx, sizes <= 0 ...).
+  void validate() const;
+  std::string json() const;  // the dump's `config` metadata
+};
+
+// tiny | small | gpt2; throws gs::Error for anything else.
+Config preset_config(const std::string& name);
+
+const char* dtype_name(DType d);  // "f32" / "f64"
+
+}  // namespace gs

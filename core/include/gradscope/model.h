@@ -1,0 +1,69 @@
+#pragma once
+// GPT-2's parameters (Hugging Face names and Conv1D layouts: a weight is in×out), their
+// seeded initialisation, and the token batches a step runs on.
+#include <map>
+#include <string>
+#include <vector>
+
+#include "gradscope/config.h"
+#include "gradscope/tensor.h"
+
+namespace gs {
+
+template <class T>
+struct Param {
+  std::string name;  // "h.0.attn.c_attn.weight"
+  Tensor<T> data;
+  Tensor<T> grad;    // the summed gradient (wte: embedding + lm_head); empty if frozen
+  bool trainable = true;
+  Tensor<T> m, v;    // AdamW moments, allocated on first use
+};
+
+template <class T>
+class Model {
+ public:
+  // Builds every parameter of `cfg` (cfg.vocab_size must be set), GPT-2 initialisation from
+  // cfg.seed; LoRA parameters (A small random, B = 0) from a stream of their own, so turning
+  // LoRA on never changes a base weight.
+  explicit Model(const Config& cfg);
+  Model(const Model&) = delete;
+  Model& operator=(const Model&) = delete;
+
+  const Config& config() const { return cfg_; }
+  std::vector<Param<T>>& params() { return params_; }
+  const std::vector<Param<T>>& params() const { return params_; }
+  int find(const std::string& name) const;  // -1 if absent
+  Param<T>& param(const std::string& name);  // throws gs::Error if absent
+  const Param<T>& param(const std::string& name) const;
+  int64_t n_params() const;      // all parameters
+  int64_t n_trainable() const;
+  Tensor<T> alloc(const Shape& s) { return arena_.alloc(s); }
+  size_t bytes() const { return arena_.bytes(); }
+
+ private:
+  void add(const std::string& name, const Shape& shape, bool trainable);
+  Config cfg_;
+  Arena<T> arena_;
+  std::vector<Param<T>> params_;
+  std::map<std::string, int> index_;
+};
+
+// Token ids x (B×T) and next-token targets y (B×T), row-major.
+struct Batch {
+  int B = 0, T = 0;
+  std::vector<int32_t> x, y;
+};
+
+// Windows of a token stream: row b takes stream[b·T … b·T+T] (T+1 tokens). Needs
+// stream.size() >= B·T + 1; throws gs::Error otherwise or for ids outside [0, V).
+Batch batch_from_stream(const std::vector<int32_t>& stream, int B, int T, int V);
+// Seeded random tokens (a stream of B·T+1 ids in [0, V)).
+Batch random_batch(uint64_t seed, int B, int T, int V);
+// Checks every id of a batch against V and T against n_ctx; throws gs::Error naming the first bad one.
+void validate_batch(const Batch& b, const Config& cfg);
+
+// Copies every parameter value of `src` into `dst` (same names and shapes), converting type.
+template <class D, class S>
+void copy_params(Model<D>& dst, const Model<S>& src);
+
+}  // namespace gs

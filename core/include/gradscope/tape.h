@@ -1,0 +1,190 @@
+#pragma once
+// The tape: one forward pass records every op in execution order with its input and output
+// tensors; the backward walk stores, for every op, the incoming residual (∂L/∂output), the
+// outgoing residual for each input (∂L/∂input, this op's share) and each parameter-gradient
+// share. Where a value feeds several ops (the residual stream, qkv, the tied wte) every
+// share is kept and their sum is the value's gradient. Nothing is freed: any op can be shown
+// later, and any op can be replayed (what the finite-difference checks use).
+//
+// All buffers are allocated once, when the tape is built; steps only write into them.
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "gradscope/config.h"
+#include "gradscope/model.h"
+#include "gradscope/ops.h"
+#include "gradscope/tensor.h"
+
+namespace gs {
+
+// A use of a value or parameter: op index and the slot among that op's inputs or params.
+struct Use {
+  int op;
+  int slot;
+};
+
+template <class T>
+struct Value {
+  std::string name;        // the producing op's name
+  Tensor<T> data;
+  Tensor<T> grad;          // ∂L/∂value, summed over all uses; empty if no gradient is needed
+  int producer = -1;
+  std::vector<Use> uses;
+  bool requires_grad = false;  // some trainable parameter lies upstream
+};
+
+template <class T>
+struct Op {
+  OpType type;
+  std::string name;           // "h.0.attn.softmax"
+  int layer = -1;             // block index, -1 outside the blocks
+  std::vector<int> in;        // value ids
+  std::vector<int> par;       // parameter ids (Model::params())
+  int out = -1;               // value id
+  std::vector<Tensor<T>> saved;            // values kept for backward (layernorm: mean, rstd)
+  std::vector<std::string> saved_names;
+  std::vector<Tensor<T>> din;   // this op's share of ∂L/∂in[i]; empty if not needed
+  std::vector<Tensor<T>> dpar;  // this op's share of ∂L/∂par[j]; empty if frozen
+  int part = 0;                 // split_heads: 0 q, 1 k, 2 v
+  double alpha_over_r = 1;      // lora_up
+  Mistake mistake = Mistake::none;
+  Flops flops;
+
+  bool needs_backward() const {
+    for (const auto& d : din)
+      if (!d.empty()) return true;
+    for (const auto& d : dpar)
+      if (!d.empty()) return true;
+    return false;
+  }
+};
+
+// Replay with one operand of one op replaced: what a per-op finite-difference check perturbs.
+// The replacement is seen by op `op` only; every other user keeps the stored value.
+template <class T>
+struct Override {
+  int op = -1;
+  bool is_param = false;
+  int slot = -1;
+  Tensor<T> tensor;
+};
+
+// The local derivative of one op as the UI shows it: tensors with a label saying how each
+// one acts (an f'(x) map, a matmul operand, one row's Jacobian, a one-hot gather ...).
+template <class T>
+struct LocalDerivative {
+  struct Item {
+    std::string label;
+    Tensor<T> tensor;          // may point into the tape, or into `owned`
+    bool transposed = false;   // show tensorᵀ (a matmul's Wᵀ)
+    std::shared_ptr<OwnedTensor<T>> owned;
+  };
+  std::string text;
+  std::vector<Item> items;
+};
+
+template <class T>
+class Tape {
+ public:
+  // Records GPT-2's forward for `batch` over `model` (one recording point: record()).
+  Tape(Model<T>& model, const Batch& batch);
+  Tape(const Tape&) = delete;
+  Tape& operator=(const Tape&) = delete;
+
+  const Config& config() const { return model_.config(); }
+  Model<T>& model() { return model_; }
+  const Model<T>& model() const { return model_; }
+  const Batch& batch() const { return batch_; }
+  // New tokens of the same B×T (a training step on the next windows); throws gs::Error otherwise.
+  void set_batch(const Batch& b);
+
+  int size() const { return static_cast<int>(ops_.size()); }
+  const std::vector<Op<T>>& ops() const { return ops_; }
+  std::vector<Op<T>>& ops() { return ops_; }
+  const std::vector<Value<T>>& values() const { return values_; }
+  const Op<T>& op(int k) const { return ops_[k]; }
+  const Value<T>& value(int id) const { return values_[id]; }
+  int find_op(const std::string& name) const;  // -1 if absent
+
+  // Whole passes and single steps. backward_op(k) expects ops k+1 … N−1 done (reverse order);
+  // backward_op(N−1) starts a fresh backward (zeroes every gradient, seeds ∂L/∂L = 1).
+  void forward();
+  void backward();
+  void forward_op(int k, const Override<T>* ov = nullptr);
+  void backward_op(int k);
+  // Runs ops k … N−1 forward again; returns the loss. With an override, op ov.op sees the
+  // replacement tensor for that one operand.
+  double replay_from(int k, const Override<T>* ov = nullptr);
+  double loss() const;
+
+  // ∂L/∂output of op k: the sum of its users' shares.
+  const Tensor<T>& incoming(int k) const { return values_[ops_[k].out].grad; }
+
+  LocalDerivative<T> local_derivative(int k, int row = 0) const;
+
+  // Plant a mistake into op k's backward (Mistake::none restores it). Throws gs::Error if the
+  // op type does not support it.
+  void set_mistake(int k, Mistake m);
+  static bool supports(const Op<T>& op, Mistake m, const Tape& tape);
+  bool supports(int k, Mistake m) const { return supports(ops_[k], m, *this); }
+
+  Flops total_flops() const;
+  // Seed 004's closed form L(48BTC² + 8BHT²d + 5BHT² + 98BTC) + 11BTC + 4BTCV.
+  int64_t closed_form_bwd() const;
+  // Backward FLOPs the same batch would cost with every base parameter trainable (what LoRA
+  // is compared against): the closed form plus bias gradients, log-softmax and embeddings.
+  int64_t full_finetune_bwd() const;
+  size_t stored_bytes() const { return arena_.bytes(); }
+  size_t stored_bytes_min() const { return min_bytes_; }  // sum of the tensors' own sizes
+
+ private:
+  int record(OpType type, const std::string& name, int layer, std::vector<int> in, std::vector<int> par,
+             const Shape& out_shape);
+  void build();
+  void allocate_gradients();
+  void run_forward(int k, const Override<T>* ov);
+  void accumulate(int k);
+  void count_flops();
+
+  Model<T>& model_;
+  Batch batch_;
+  Arena<T> arena_;
+  size_t min_bytes_ = 0;
+  std::vector<Value<T>> values_;
+  std::vector<Op<T>> ops_;
+};
+
+// Holds the operands of one op while it runs; every op's forward and backward sees the tape
+// only through this.
+template <class T>
+struct OpCtx {
+  const Tape<T>& tape;
+  Op<T>& op;
+  const Override<T>* ov = nullptr;
+  std::vector<Param<T>>& params;
+
+  const Tensor<T>& in(int i) const {
+    if (ov && !ov->is_param && ov->slot == i) return ov->tensor;
+    return tape.value(op.in[i]).data;
+  }
+  const Tensor<T>& par(int j) const {
+    if (ov && ov->is_param && ov->slot == j) return ov->tensor;
+    return params[op.par[j]].data;
+  }
+  const Tensor<T>& out() const { return tape.value(op.out).data; }
+  const Tensor<T>& dout() const { return tape.value(op.out).grad; }
+  const Tensor<T>& din(int i) const { return op.din[i]; }
+  const Tensor<T>& dpar(int j) const { return op.dpar[j]; }
+  bool need_din(int i) const { return !op.din[i].empty(); }
+  bool need_dpar(int j) const { return !op.dpar[j].empty(); }
+  const Config& cfg() const { return tape.config(); }
+  const Batch& batch() const { return tape.batch(); }
+  bool mistake(Mistake m) const { return op.mistake == m; }
+};
+
+extern template class Tape<float>;
+extern template class Tape<double>;
+
+}  // namespace gs

@@ -1,0 +1,7 @@
+#pragma once
+// The engine's thread count (Eigen's matmuls and the op loops share one OpenMP pool).
+namespace gs {
+void set_threads(int n);  // n <= 0: all cores
+int threads();
+int hardware_threads();
+}  // namespace gs

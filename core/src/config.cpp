@@ -1,0 +1,121 @@
+#include "gradscope/config.h"
+
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "gradscope/error.h"
+#include "gradscope/tensor.h"
+
+namespace gs {
+
+std::string shape_str(const Shape& s) {
+  std::string out = "(";
+  for (size_t i = 0; i < s.size(); ++i) out += (i ? "," : "") + std::to_string(s[i]);
+  return out + ")";
+}
+
+const char* lora_target_name(LoraTarget t) {
+  switch (t) {
+    case LoraTarget::attn_c_attn: return "attn.c_attn";
+    case LoraTarget::attn_c_proj: return "attn.c_proj";
+    case LoraTarget::mlp_c_fc: return "mlp.c_fc";
+    case LoraTarget::mlp_c_proj: return "mlp.c_proj";
+  }
+  return "?";
+}
+
+LoraTarget parse_lora_target(const std::string& s) {
+  for (auto t : {LoraTarget::attn_c_attn, LoraTarget::attn_c_proj, LoraTarget::mlp_c_fc, LoraTarget::mlp_c_proj})
+    if (s == lora_target_name(t)) return t;
+  throw Error("unknown LoRA target '" + s + "' (expected attn.c_attn, attn.c_proj, mlp.c_fc or mlp.c_proj)");
+}
+
+std::vector<LoraTarget> parse_lora_targets(const std::string& list) {
+  std::vector<LoraTarget> out;
+  std::stringstream ss(list);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    LoraTarget t = parse_lora_target(item);
+    for (auto o : out)
+      if (o == t) throw Error("LoRA target '" + item + "' is listed twice");
+    out.push_back(t);
+  }
+  if (out.empty()) throw Error("--lora-targets is empty");
+  return out;
+}
+
+bool Config::lora_on(LoraTarget t) const {
+  if (!lora()) return false;
+  for (auto x : lora_targets)
+    if (x == t) return true;
+  return false;
+}
+
+const char* dtype_name(DType d) { return d == DType::f32 ? "f32" : "f64"; }
+
+void Config::validate() const {
+  auto positive = [](const char* what, long v) {
+    if (v <= 0) throw Error(std::string(what) + " must be positive, got " + std::to_string(v));
+  };
+  positive("--layers (n_layer)", n_layer);
+  positive("--heads (n_head)", n_head);
+  positive("--embd (n_embd)", n_embd);
+  positive("--vocab (vocab_size)", vocab_size);
+  positive("--ctx (n_ctx)", n_ctx);
+  positive("--seq (T)", seq_len);
+  positive("--batch (B)", batch);
+  if (n_embd % n_head != 0)
+    throw Error("n_embd " + std::to_string(n_embd) + " is not divisible by n_head " + std::to_string(n_head) +
+                " (C % H must be 0)");
+  if (seq_len > n_ctx)
+    throw Error("sequence length T=" + std::to_string(seq_len) + " exceeds n_ctx=" + std::to_string(n_ctx));
+  if (lora_rank < 0) throw Error("--lora-rank must be >= 0, got " + std::to_string(lora_rank));
+  if (lora() && lora_targets.empty()) throw Error("LoRA needs at least one target");
+  if (lora() && !(lora_alpha > 0)) throw Error("--lora-alpha must be positive");
+  // Guard against sizes whose buffers cannot be allocated on any real machine.
+  const double big = double(batch) * seq_len * std::max<double>(vocab_size, 4.0 * n_embd);
+  if (big > 4e9) throw Error("B*T*max(V,4C) = " + std::to_string(static_cast<long long>(big)) + " is too large");
+  const double params = double(vocab_size) * n_embd + double(n_layer) * 12.0 * n_embd * n_embd;
+  if (params > 4e9) throw Error("the model would have about " + std::to_string(static_cast<long long>(params)) +
+                                " parameters; that is too large");
+}
+
+std::string Config::json() const {
+  nlohmann::json j;
+  j["n_layer"] = n_layer;
+  j["n_head"] = n_head;
+  j["n_embd"] = n_embd;
+  j["vocab_size"] = vocab_size;
+  j["n_ctx"] = n_ctx;
+  j["seq_len"] = seq_len;
+  j["batch"] = batch;
+  j["dtype"] = dtype_name(dtype);
+  j["lora_rank"] = lora_rank;
+  j["lora_alpha"] = lora_alpha;
+  std::vector<std::string> t;
+  if (lora())
+    for (auto x : lora_targets) t.push_back(lora_target_name(x));
+  j["lora_targets"] = t;
+  j["seed"] = seed;
+  j["preset"] = preset;
+  return j.dump();
+}
+
+Config preset_config(const std::string& name) {
+  Config c;
+  c.preset = name;
+  if (name == "tiny") {
+    c.n_layer = 2; c.n_head = 2; c.n_embd = 16; c.n_ctx = 32; c.seq_len = 8; c.vocab_size = 0;
+  } else if (name == "small") {
+    c.n_layer = 4; c.n_head = 4; c.n_embd = 128; c.n_ctx = 128; c.seq_len = 64; c.vocab_size = 0;
+    c.dtype = DType::f32;
+  } else if (name == "gpt2") {
+    c.n_layer = 12; c.n_head = 12; c.n_embd = 768; c.n_ctx = 1024; c.seq_len = 64; c.vocab_size = 50257;
+    c.dtype = DType::f32;
+  } else {
+    throw Error("unknown preset '" + name + "' (expected tiny, small or gpt2)");
+  }
+  return c;
+}
+
+}  // namespace gs

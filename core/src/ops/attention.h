@@ -1,0 +1,233 @@
+#pragma once
+// The attention core, op by op: S = Q·Kᵀ, S' = S/√d, causal mask, P = softmax, O = P·V.
+// Tensors are (B,H,T,T) scores or (B,H,T,d) per-head vectors; each (b,h) is an independent
+// matrix problem. The full T×T is computed (and counted) even where the mask later hides it,
+// as seed 004's FLOP table does.
+#include "ops/common.h"
+
+namespace gs::ops {
+
+struct QueryKey {
+  // in q (B,H,T,d), k (B,H,T,d)   out S (B,H,T,T)
+  template <class T>
+  static void forward(const OpCtx<T>& c) {
+    const auto &q = c.in(0), &k = c.in(1);
+    const int64_t BH = q.dim(0) * q.dim(1), Tn = q.dim(2), d = q.dim(3);
+    parallel_for(BH, Tn * Tn * d, [&](int64_t i) {
+      mat(c.out(), Tn, Tn, i * Tn * Tn).noalias() = mat(q, Tn, d, i * Tn * d) * mat(k, Tn, d, i * Tn * d).transpose();
+    });
+  }
+  template <class T>
+  static void backward(const OpCtx<T>& c) {
+    const auto &q = c.in(0), &k = c.in(1);
+    const auto& dS = c.dout();
+    const int64_t BH = q.dim(0) * q.dim(1), Tn = q.dim(2), d = q.dim(3);
+    const bool mistake = c.mistake(Mistake::missing_transpose);
+    parallel_for(BH, 2 * Tn * Tn * d, [&](int64_t i) {
+      auto dSi = mat(dS, Tn, Tn, i * Tn * Tn);
+      if (c.need_din(0)) mat(c.din(0), Tn, d, i * Tn * d).noalias() = dSi * mat(k, Tn, d, i * Tn * d);
+      if (c.need_din(1)) {
+        auto dk = mat(c.din(1), Tn, d, i * Tn * d);
+        if (mistake)
+          dk.noalias() = dSi * mat(q, Tn, d, i * Tn * d);  // planted: ∂L/∂S where (∂L/∂S)ᵀ belongs
+        else
+          dk.noalias() = dSi.transpose() * mat(q, Tn, d, i * Tn * d);
+      }
+    });
+  }
+  template <class T>
+  static Flops flops(const OpCtx<T>& c) {
+    const int64_t mm = 2 * c.out().size() * c.in(0).dim(3);  // 2·B·H·T·T·d
+    return {mm, (c.need_din(0) ? mm : 0) + (c.need_din(1) ? mm : 0), 0};
+  }
+  template <class T>
+  static bool supports(const OpCtx<T>&, Mistake m) {
+    return m == Mistake::missing_transpose;
+  }
+  template <class T>
+  static void local(const OpCtx<T>& c, int, LocalDerivative<T>& ld) {
+    ld.text = "Each score S[i,j] = q_i·k_j. Moving q_i moves row i of S through K; moving k_j moves column j "
+              "through Q, which is why the key's gradient takes (∂L/∂S)ᵀ.";
+    ld.items.push_back(view_item("K   (∂L/∂Q = ∂L/∂S·K)", c.in(1)));
+    ld.items.push_back(view_item("Q   (∂L/∂K = (∂L/∂S)ᵀ·Q)", c.in(0)));
+  }
+};
+
+struct Scale {
+  // in S (B,H,T,T)   out S' = S/√d
+  template <class T>
+  static T factor(const OpCtx<T>& c) {
+    return T(1) / std::sqrt(T(c.cfg().head_size()));
+  }
+  template <class T>
+  static void forward(const OpCtx<T>& c) {
+    const T f = factor(c);
+    const auto& S = c.in(0);
+    for (int64_t i = 0; i < S.size(); ++i) c.out()[i] = S[i] * f;
+  }
+  template <class T>
+  static void backward(const OpCtx<T>& c) {
+    if (!c.need_din(0)) return;
+    const T f = c.mistake(Mistake::forgotten_scale) ? T(1) : factor(c);  // planted: forgets 1/√d
+    const auto& d = c.dout();
+    for (int64_t i = 0; i < d.size(); ++i) c.din(0)[i] = d[i] * f;
+  }
+  template <class T>
+  static Flops flops(const OpCtx<T>& c) {
+    const int64_t n = c.out().size();
+    return {n, c.need_din(0) ? n : 0, 0};
+  }
+  template <class T>
+  static bool supports(const OpCtx<T>&, Mistake m) {
+    return m == Mistake::forgotten_scale;
+  }
+  template <class T>
+  static void local(const OpCtx<T>& c, int, LocalDerivative<T>& ld) {
+    ld.text = "Scaling by a constant: the derivative is that constant everywhere, 1/√d with d = " +
+              std::to_string(c.cfg().head_size()) + ".";
+    ld.items.push_back(scalar_item<T>("∂S'/∂S = 1/√d", factor(c)));
+  }
+};
+
+struct CausalMask {
+  // in S' (B,H,T,T)   out M: S' on and below the diagonal, −∞ above
+  template <class T>
+  static void forward(const OpCtx<T>& c) {
+    const auto& S = c.in(0);
+    const int64_t Tn = S.dim(3), rows = S.rows();
+    for (int64_t r = 0; r < rows; ++r) {
+      const int64_t i = r % Tn;  // query position
+      for (int64_t j = 0; j < Tn; ++j)
+        c.out()[r * Tn + j] = j <= i ? S[r * Tn + j] : -std::numeric_limits<T>::infinity();
+    }
+  }
+  template <class T>
+  static void backward(const OpCtx<T>& c) {
+    if (!c.need_din(0)) return;
+    const auto& d = c.dout();
+    const int64_t Tn = d.dim(3), rows = d.rows();
+    for (int64_t r = 0; r < rows; ++r) {
+      const int64_t i = r % Tn;
+      for (int64_t j = 0; j < Tn; ++j) c.din(0)[r * Tn + j] = j <= i ? d[r * Tn + j] : T(0);
+    }
+  }
+  template <class T>
+  static Flops flops(const OpCtx<T>&) {
+    return {};  // selection only
+  }
+  template <class T>
+  static void local(const OpCtx<T>& c, int, LocalDerivative<T>& ld) {
+    const int64_t Tn = c.in(0).dim(3);
+    ld.text = "Entries a query may see pass through unchanged (1); future keys are replaced by −∞ and get no "
+              "gradient (0).";
+    auto m = owned_item<T>("mask: 1 where key ≤ query (T×T)", {Tn, Tn});
+    for (int64_t i = 0; i < Tn; ++i)
+      for (int64_t j = 0; j <= i; ++j) m.tensor[i * Tn + j] = T(1);
+    ld.items.push_back(std::move(m));
+  }
+};
+
+struct Softmax {
+  // in M (B,H,T,T)   out P (B,H,T,T), softmax over the last dimension
+  template <class T>
+  static void forward(const OpCtx<T>& c) {
+    const auto& X = c.in(0);
+    const int64_t N = X.cols();
+    parallel_for(X.rows(), 5 * N, [&](int64_t r) {
+      const T* x = X.data + r * N;
+      T* p = c.out().data + r * N;
+      T mx = -std::numeric_limits<T>::infinity();
+      for (int64_t j = 0; j < N; ++j) mx = std::max(mx, x[j]);
+      T sum = 0;
+      for (int64_t j = 0; j < N; ++j) sum += (p[j] = std::exp(x[j] - mx));
+      for (int64_t j = 0; j < N; ++j) p[j] /= sum;
+    });
+  }
+  template <class T>
+  static void backward(const OpCtx<T>& c) {
+    if (!c.need_din(0)) return;
+    const auto& P = c.out();
+    const auto& dP = c.dout();
+    const int64_t N = P.cols();
+    const bool drop = c.mistake(Mistake::dropped_term);
+    parallel_for(P.rows(), 4 * N, [&](int64_t r) {
+      const T* p = P.data + r * N;
+      const T* g = dP.data + r * N;
+      T* dx = c.din(0).data + r * N;
+      T dot = 0;
+      for (int64_t j = 0; j < N; ++j) dot += g[j] * p[j];
+      if (drop) dot = 0;  // planted: keeps diag(p), drops −p·pᵀ
+      for (int64_t j = 0; j < N; ++j) dx[j] = p[j] * (g[j] - dot);
+    });
+  }
+  template <class T>
+  static Flops flops(const OpCtx<T>& c) {
+    const int64_t n = c.out().size();
+    // Forward per element: max, subtract, exp, sum, divide. Backward (seed 004): 4 per element.
+    return {5 * n, c.need_din(0) ? 4 * n : 0, 0};
+  }
+  template <class T>
+  static bool supports(const OpCtx<T>&, Mistake m) {
+    return m == Mistake::dropped_term;
+  }
+  template <class T>
+  static void local(const OpCtx<T>& c, int row, LocalDerivative<T>& ld) {
+    const auto& P = c.out();
+    const int64_t N = P.cols();
+    ld.text = "Every output of a row shares one denominator, so every input of the row moves every output: "
+              "J = diag(p) − p·pᵀ. Rows are independent.";
+    auto J = owned_item<T>("Jacobian diag(p) − p·pᵀ of row " + std::to_string(row) + " (T×T)", {N, N});
+    const T* p = P.data + int64_t(row) * N;
+    for (int64_t i = 0; i < N; ++i)
+      for (int64_t j = 0; j < N; ++j) J.tensor[i * N + j] = (i == j ? p[i] : T(0)) - p[i] * p[j];
+    ld.items.push_back(std::move(J));
+  }
+};
+
+struct AttnValue {
+  // in P (B,H,T,T), v (B,H,T,d)   out O (B,H,T,d)
+  template <class T>
+  static void forward(const OpCtx<T>& c) {
+    const auto &P = c.in(0), &v = c.in(1);
+    const int64_t BH = v.dim(0) * v.dim(1), Tn = v.dim(2), d = v.dim(3);
+    parallel_for(BH, Tn * Tn * d, [&](int64_t i) {
+      mat(c.out(), Tn, d, i * Tn * d).noalias() = mat(P, Tn, Tn, i * Tn * Tn) * mat(v, Tn, d, i * Tn * d);
+    });
+  }
+  template <class T>
+  static void backward(const OpCtx<T>& c) {
+    const auto &P = c.in(0), &v = c.in(1);
+    const auto& dO = c.dout();
+    const int64_t BH = v.dim(0) * v.dim(1), Tn = v.dim(2), d = v.dim(3);
+    const bool mistake = c.mistake(Mistake::missing_transpose);
+    parallel_for(BH, 2 * Tn * Tn * d, [&](int64_t i) {
+      auto dOi = mat(dO, Tn, d, i * Tn * d);
+      if (c.need_din(0)) mat(c.din(0), Tn, Tn, i * Tn * Tn).noalias() = dOi * mat(v, Tn, d, i * Tn * d).transpose();
+      if (c.need_din(1)) {
+        auto dv = mat(c.din(1), Tn, d, i * Tn * d);
+        if (mistake)
+          dv.noalias() = mat(P, Tn, Tn, i * Tn * Tn) * dOi;  // planted: P where Pᵀ belongs
+        else
+          dv.noalias() = mat(P, Tn, Tn, i * Tn * Tn).transpose() * dOi;
+      }
+    });
+  }
+  template <class T>
+  static Flops flops(const OpCtx<T>& c) {
+    const int64_t mm = 2 * c.in(0).size() * c.in(1).dim(3);  // 2·B·H·T·T·d
+    return {mm, (c.need_din(0) ? mm : 0) + (c.need_din(1) ? mm : 0), 0};
+  }
+  template <class T>
+  static bool supports(const OpCtx<T>&, Mistake m) {
+    return m == Mistake::missing_transpose;
+  }
+  template <class T>
+  static void local(const OpCtx<T>& c, int, LocalDerivative<T>& ld) {
+    ld.text = "Each output row is a P-weighted mix of value rows: moving P moves O through Vᵀ's role, moving "
+              "a value row moves every output that attends to it (Pᵀ).";
+    ld.items.push_back(view_item("Vᵀ   (∂L/∂P = ∂L/∂O·Vᵀ)", c.in(1), true));
+    ld.items.push_back(view_item("P   (∂L/∂V = Pᵀ·∂L/∂O)", c.in(0)));
+  }
+};
+
+}  // namespace gs::ops

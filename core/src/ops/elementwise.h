@@ -1,0 +1,77 @@
+#pragma once
+// Residual add and GELU: each output entry depends on the matching input entries only.
+#include "ops/common.h"
+
+namespace gs::ops {
+
+struct ResidualAdd {
+  // in H (B,T,C), F (B,T,C)   out H' = H + F
+  template <class T>
+  static void forward(const OpCtx<T>& c) {
+    const auto &H = c.in(0), &F = c.in(1);
+    for (int64_t i = 0; i < H.size(); ++i) c.out()[i] = H[i] + F[i];
+  }
+  template <class T>
+  static void backward(const OpCtx<T>& c) {
+    // The gradient is routed unchanged to both branches: no arithmetic (seed 004 counts 0).
+    for (int i = 0; i < 2; ++i)
+      if (c.need_din(i)) c.din(i).copy_from(c.dout());
+  }
+  template <class T>
+  static Flops flops(const OpCtx<T>& c) {
+    return {c.out().size(), 0, 0};
+  }
+  template <class T>
+  static void local(const OpCtx<T>&, int, LocalDerivative<T>& ld) {
+    ld.text = "An addition: both the stream H and the branch F move the output one-for-one, so the same "
+              "gradient flows back into both. H was also used by the branch, so its gradient is the sum of "
+              "this share and the branch's.";
+    ld.items.push_back(scalar_item<T>("∂H'/∂H = ∂H'/∂F = 1", T(1)));
+  }
+};
+
+struct Gelu {
+  static constexpr double kA = 0.7978845608028654;  // √(2/π)
+  static constexpr double kB = 0.044715;
+
+  template <class T>
+  static T value(T u) {
+    return T(0.5) * u * (T(1) + std::tanh(T(kA) * (u + T(kB) * u * u * u)));
+  }
+  template <class T>
+  static T derivative(T u) {
+    const T th = std::tanh(T(kA) * (u + T(kB) * u * u * u));
+    return T(0.5) * (T(1) + th) + T(0.5) * u * T(kA) * (T(1) + T(3 * kB) * u * u) * (T(1) - th * th);
+  }
+
+  // in u (B,T,4C)   out g (B,T,4C)
+  template <class T>
+  static void forward(const OpCtx<T>& c) {
+    const auto& u = c.in(0);
+    parallel_for(u.size(), 12, [&](int64_t i) { c.out()[i] = value(u[i]); });
+  }
+  template <class T>
+  static void backward(const OpCtx<T>& c) {
+    if (!c.need_din(0)) return;
+    const auto& u = c.in(0);
+    const auto& d = c.dout();
+    parallel_for(u.size(), 20, [&](int64_t i) { c.din(0)[i] = d[i] * derivative(u[i]); });
+  }
+  template <class T>
+  static Flops flops(const OpCtx<T>& c) {
+    const int64_t n = c.out().size();
+    // Forward per element: u³ 2, ·0.044715 1, +u 1, ·√(2/π) 1, tanh 1, 1+ 1, ·u 1, ·½ 1.
+    // Backward per element: 19, as seed 004 counts PyTorch's gelu_backward.
+    return {9 * n, c.need_din(0) ? 19 * n : 0, 0};
+  }
+  template <class T>
+  static void local(const OpCtx<T>& c, int, LocalDerivative<T>& ld) {
+    ld.text = "Elementwise: each entry's slope g'(u) at its own input. Near 0 for very negative u, near 1 for "
+              "large u, slightly above 1 just past 0.";
+    auto it = owned_item<T>("g'(u)", c.in(0).shape);
+    for (int64_t i = 0; i < c.in(0).size(); ++i) it.tensor[i] = derivative(c.in(0)[i]);
+    ld.items.push_back(std::move(it));
+  }
+};
+
+}  // namespace gs::ops

@@ -1,0 +1,87 @@
+#pragma once
+// Token embedding: a gather of wte rows. Its backward is a scatter-add, so a token that occurs
+// twice collects both rows' gradients.
+#include "ops/common.h"
+
+namespace gs::ops {
+
+struct Embedding {
+  // out X (B,T,C) = wte[x]   par wte (V,C)
+  template <class T>
+  static void forward(const OpCtx<T>& c) {
+    const auto& wte = c.par(0);
+    const int64_t C = wte.dim(1), M = c.out().rows();
+    const auto& x = c.batch().x;
+    for (int64_t m = 0; m < M; ++m) std::copy_n(wte.data + x[m] * C, C, c.out().data + m * C);
+  }
+  template <class T>
+  static void backward(const OpCtx<T>& c) {
+    if (!c.need_dpar(0)) return;
+    const auto& dwte = c.dpar(0);
+    const auto& dX = c.dout();
+    const int64_t C = dwte.dim(1), M = dX.rows();
+    const auto& x = c.batch().x;
+    dwte.fill(T(0));
+    const bool forget = c.mistake(Mistake::forgotten_accumulation);
+    for (int64_t m = 0; m < M; ++m) {
+      T* row = dwte.data + x[m] * C;
+      const T* g = dX.data + m * C;
+      for (int64_t i = 0; i < C; ++i) row[i] = forget ? g[i] : row[i] + g[i];
+    }
+  }
+  template <class T>
+  static Flops flops(const OpCtx<T>& c) {
+    // Forward is a copy; backward adds each of the M rows into wte's gradient.
+    return {0, 0, c.need_dpar(0) ? c.out().size() : 0};
+  }
+  template <class T>
+  static void local(const OpCtx<T>& c, int, LocalDerivative<T>& ld) {
+    const int64_t M = c.out().rows(), V = c.par(0).dim(0);
+    ld.text = "Row (b,t) of X is row x[b,t] of wte: the derivative is a one-hot selector, one 1 per position.";
+    auto it = owned_item<T>("one-hot(x): position × vocabulary", {M, V});
+    for (int64_t m = 0; m < M; ++m) it.tensor[m * V + c.batch().x[m]] = T(1);
+    ld.items.push_back(std::move(it));
+  }
+};
+
+struct PosEmbedding {
+  // in X (B,T,C)   par wpe (n_ctx,C)   out H (B,T,C) = X + wpe[t]
+  template <class T>
+  static void forward(const OpCtx<T>& c) {
+    const auto& X = c.in(0);
+    const auto& wpe = c.par(0);
+    const int64_t B = X.dim(0), Tn = X.dim(1), C = X.dim(2);
+    for (int64_t b = 0; b < B; ++b)
+      for (int64_t t = 0; t < Tn; ++t)
+        for (int64_t i = 0; i < C; ++i) {
+          const int64_t k = (b * Tn + t) * C + i;
+          c.out()[k] = X[k] + wpe[t * C + i];
+        }
+  }
+  template <class T>
+  static void backward(const OpCtx<T>& c) {
+    const auto& dH = c.dout();
+    const int64_t B = dH.dim(0), Tn = dH.dim(1), C = dH.dim(2);
+    if (c.need_din(0)) c.din(0).copy_from(dH);
+    if (c.need_dpar(0)) {
+      const auto& dwpe = c.dpar(0);
+      dwpe.fill(T(0));
+      for (int64_t b = 0; b < B; ++b)
+        for (int64_t k = 0; k < Tn * C; ++k) dwpe[k] += dH[b * Tn * C + k];
+    }
+  }
+  template <class T>
+  static Flops flops(const OpCtx<T>& c) {
+    const int64_t B = c.out().dim(0), TC = c.out().dim(1) * c.out().dim(2);
+    // Forward: one add per element. Backward: summing over the batch, (B−1)·T·C adds.
+    return {B * TC, 0, c.need_dpar(0) ? (B - 1) * TC : 0};
+  }
+  template <class T>
+  static void local(const OpCtx<T>&, int, LocalDerivative<T>& ld) {
+    ld.text = "An addition: each output entry moves one-for-one with its token-embedding entry and with its "
+              "position's wpe entry.";
+    ld.items.push_back(scalar_item<T>("∂H/∂X = ∂H/∂wpe[t] = 1", T(1)));
+  }
+};
+
+}  // namespace gs::ops

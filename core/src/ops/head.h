@@ -1,0 +1,132 @@
+#pragma once
+// The language-model head (tied to wte), log-softmax over the vocabulary, and the mean
+// negative log-likelihood of the targets.
+#include "ops/common.h"
+
+namespace gs::ops {
+
+struct LmHead {
+  // in f (M,C)   par wte (V,C)   out logits (M,V) = f·wteᵀ
+  template <class T>
+  static void forward(const OpCtx<T>& c) {
+    const auto &f = c.in(0), &wte = c.par(0);
+    const int64_t M = f.rows(), C = f.cols(), V = wte.dim(0);
+    mat(c.out(), M, V).noalias() = mat(f, M, C) * mat(wte, V, C).transpose();
+  }
+  template <class T>
+  static void backward(const OpCtx<T>& c) {
+    const auto &f = c.in(0), &wte = c.par(0);
+    const auto& dZ = c.dout();
+    const int64_t M = f.rows(), C = f.cols(), V = wte.dim(0);
+    if (c.need_din(0)) mat(c.din(0), M, C).noalias() = mat(dZ, M, V) * mat(wte, V, C);
+    if (c.need_dpar(0)) mat(c.dpar(0), V, C).noalias() = mat(dZ, M, V).transpose() * mat(f, M, C);
+  }
+  template <class T>
+  static Flops flops(const OpCtx<T>& c) {
+    const int64_t mm = 2 * c.out().size() * c.in(0).cols();  // 2·B·T·C·V
+    return {mm, (c.need_din(0) ? mm : 0) + (c.need_dpar(0) ? mm : 0), 0};
+  }
+  template <class T>
+  static void local(const OpCtx<T>& c, int, LocalDerivative<T>& ld) {
+    ld.text = "A matmul with the token-embedding matrix itself (weight tying): ∂L/∂f goes back through wte, "
+              "and wte collects a second gradient share here besides the embedding's.";
+    ld.items.push_back(view_item("wte   (∂L/∂f = ∂L/∂logits·wte)", c.par(0)));
+    ld.items.push_back(view_item("f   (∂L/∂wte += (∂L/∂logits)ᵀ·f)", c.in(0)));
+  }
+};
+
+struct LogSoftmax {
+  // in z (M,V)   out ℓ (M,V) = z − logΣexp(z), per row
+  template <class T>
+  static void forward(const OpCtx<T>& c) {
+    const auto& z = c.in(0);
+    const int64_t V = z.cols();
+    parallel_for(z.rows(), 5 * V, [&](int64_t r) {
+      const T* x = z.data + r * V;
+      T* l = c.out().data + r * V;
+      T mx = -std::numeric_limits<T>::infinity();
+      for (int64_t j = 0; j < V; ++j) mx = std::max(mx, x[j]);
+      T sum = 0;
+      for (int64_t j = 0; j < V; ++j) sum += std::exp(x[j] - mx);
+      const T lse = mx + std::log(sum);
+      for (int64_t j = 0; j < V; ++j) l[j] = x[j] - lse;
+    });
+  }
+  template <class T>
+  static void backward(const OpCtx<T>& c) {
+    if (!c.need_din(0)) return;
+    const auto& l = c.out();
+    const auto& g = c.dout();
+    const int64_t V = l.cols();
+    const bool drop = c.mistake(Mistake::dropped_term);
+    parallel_for(l.rows(), 4 * V, [&](int64_t r) {
+      T s = 0;
+      for (int64_t j = 0; j < V; ++j) s += g[r * V + j];
+      if (drop) s = 0;  // planted: forgets the normaliser's pull, −p·Σ∂L/∂ℓ
+      for (int64_t j = 0; j < V; ++j) c.din(0)[r * V + j] = g[r * V + j] - std::exp(l[r * V + j]) * s;
+    });
+  }
+  template <class T>
+  static Flops flops(const OpCtx<T>& c) {
+    const int64_t n = c.out().size();
+    // Forward per element: max, subtract, exp, sum, subtract. Backward: sum, exp, multiply, subtract.
+    return {5 * n, 0, c.need_din(0) ? 4 * n : 0};
+  }
+  template <class T>
+  static bool supports(const OpCtx<T>&, Mistake m) {
+    return m == Mistake::dropped_term;
+  }
+  template <class T>
+  static void local(const OpCtx<T>& c, int row, LocalDerivative<T>& ld) {
+    const auto& l = c.out();
+    const int64_t M = l.rows(), V = l.cols();
+    ld.text = "Row Jacobian ∂ℓ_i/∂z_j = δ_ij − p_j. Chained with the NLL's −onehot(y)/(B·T) it collapses to the "
+              "fused cross-entropy gradient (P − onehot(y))/(B·T): push up the target, push down the rest "
+              "in proportion to their probability.";
+    auto J = owned_item<T>("Jacobian I − 1·pᵀ of row " + std::to_string(row) + " (V×V)", {V, V});
+    for (int64_t i = 0; i < V; ++i)
+      for (int64_t j = 0; j < V; ++j) J.tensor[i * V + j] = (i == j ? T(1) : T(0)) - std::exp(l[row * V + j]);
+    if (V <= 4096) ld.items.push_back(std::move(J));
+    auto ce = owned_item<T>("fused cross-entropy P − onehot(y)", l.shape);
+    for (int64_t m = 0; m < M; ++m) {
+      for (int64_t j = 0; j < V; ++j) ce.tensor[m * V + j] = std::exp(l[m * V + j]);
+      ce.tensor[m * V + c.batch().y[m]] -= T(1);
+    }
+    ld.items.push_back(std::move(ce));
+  }
+};
+
+struct Nll {
+  // in ℓ (M,V)   out loss () = −mean_m ℓ[m, y[m]]
+  template <class T>
+  static void forward(const OpCtx<T>& c) {
+    const auto& l = c.in(0);
+    const int64_t M = l.rows(), V = l.cols();
+    T s = 0;
+    for (int64_t m = 0; m < M; ++m) s += l[m * V + c.batch().y[m]];
+    c.out()[0] = -s / T(M);
+  }
+  template <class T>
+  static void backward(const OpCtx<T>& c) {
+    if (!c.need_din(0)) return;
+    const auto& d = c.din(0);
+    const int64_t M = d.rows(), V = d.cols();
+    d.fill(T(0));
+    for (int64_t m = 0; m < M; ++m) d[m * V + c.batch().y[m]] = -c.dout()[0] / T(M);
+  }
+  template <class T>
+  static Flops flops(const OpCtx<T>& c) {
+    return {c.in(0).rows() + 1, 0, 0};  // backward: indexing and assignment only
+  }
+  template <class T>
+  static void local(const OpCtx<T>& c, int, LocalDerivative<T>& ld) {
+    const int64_t M = c.in(0).rows(), V = c.in(0).cols();
+    ld.text = "The loss reads one log-probability per position (the target's) and averages: its derivative is "
+              "−1/(B·T) at each target and 0 everywhere else.";
+    auto it = owned_item<T>("∂loss/∂ℓ = −onehot(y)/(B·T)", c.in(0).shape);
+    for (int64_t m = 0; m < M; ++m) it.tensor[m * V + c.batch().y[m]] = T(-1) / T(M);
+    ld.items.push_back(std::move(it));
+  }
+};
+
+}  // namespace gs::ops

@@ -1,0 +1,123 @@
+#pragma once
+// Linear (Conv1D layout): Y = X·W + b with W in×out. A frozen W (LoRA mode) needs only ∂L/∂X,
+// half of the backward matmul work.
+#include "ops/common.h"
+
+namespace gs::ops {
+
+struct Linear {
+  // in X (M,in)   par W (in,out), b (out)   out Y (M,out)
+  template <class T>
+  static void forward(const OpCtx<T>& c) {
+    const auto &X = c.in(0), &W = c.par(0), &b = c.par(1);
+    const int64_t M = X.rows(), K = X.cols(), N = W.dim(1);
+    auto Y = mat(c.out(), M, N);
+    Y.noalias() = mat(X, M, K) * mat(W, K, N);
+    Y.rowwise() += rowvec(b);
+  }
+  template <class T>
+  static void backward(const OpCtx<T>& c) {
+    const auto &X = c.in(0), &W = c.par(0);
+    const auto& dY = c.dout();
+    const int64_t M = X.rows(), K = X.cols(), N = W.dim(1);
+    if (c.need_din(0)) {
+      auto dX = mat(c.din(0), M, K);
+      if (c.mistake(Mistake::missing_transpose))
+        dX.noalias() = mat(dY, M, N) * mat(W, K, N);  // planted: W where Wᵀ belongs (needs K == N)
+      else
+        dX.noalias() = mat(dY, M, N) * mat(W, K, N).transpose();
+    }
+    if (c.need_dpar(0)) mat(c.dpar(0), K, N).noalias() = mat(X, M, K).transpose() * mat(dY, M, N);
+    if (c.need_dpar(1)) rowvec(c.dpar(1)) = mat(dY, M, N).colwise().sum();
+  }
+  template <class T>
+  static Flops flops(const OpCtx<T>& c) {
+    const int64_t M = c.in(0).rows(), K = c.in(0).cols(), N = c.par(0).dim(1);
+    const int64_t mm = 2 * M * K * N;
+    return {mm + M * N, (c.need_din(0) ? mm : 0) + (c.need_dpar(0) ? mm : 0), c.need_dpar(1) ? M * N : 0};
+  }
+  template <class T>
+  static bool supports(const OpCtx<T>& c, Mistake m) {
+    return m == Mistake::missing_transpose && c.par(0).dim(0) == c.par(0).dim(1);
+  }
+  template <class T>
+  static void local(const OpCtx<T>& c, int, LocalDerivative<T>& ld) {
+    ld.text = "A matmul's local derivative is the other operand: a change in X moves Y through W (so the "
+              "gradient goes back through Wᵀ), a change in W moves Y through X (so it goes back through Xᵀ).";
+    ld.items.push_back(view_item("Wᵀ   (∂L/∂X = ∂L/∂Y·Wᵀ)", c.par(0), true));
+    ld.items.push_back(view_item("X   (∂L/∂W = Xᵀ·∂L/∂Y)", c.in(0)));
+    ld.items.push_back(scalar_item<T>("∂Y/∂b = 1", T(1)));
+  }
+};
+
+struct LoraDown {
+  // in X (M,in)   par A (in,r)   out U (M,r)
+  template <class T>
+  static void forward(const OpCtx<T>& c) {
+    const auto &X = c.in(0), &A = c.par(0);
+    const int64_t M = X.rows(), K = X.cols(), R = A.dim(1);
+    mat(c.out(), M, R).noalias() = mat(X, M, K) * mat(A, K, R);
+  }
+  template <class T>
+  static void backward(const OpCtx<T>& c) {
+    const auto &X = c.in(0), &A = c.par(0);
+    const auto& dU = c.dout();
+    const int64_t M = X.rows(), K = X.cols(), R = A.dim(1);
+    if (c.need_din(0)) mat(c.din(0), M, K).noalias() = mat(dU, M, R) * mat(A, K, R).transpose();
+    if (c.need_dpar(0)) mat(c.dpar(0), K, R).noalias() = mat(X, M, K).transpose() * mat(dU, M, R);
+  }
+  template <class T>
+  static Flops flops(const OpCtx<T>& c) {
+    const int64_t mm = 2 * c.in(0).rows() * c.in(0).cols() * c.par(0).dim(1);
+    return {mm, 0, (c.need_din(0) ? mm : 0) + (c.need_dpar(0) ? mm : 0)};
+  }
+  template <class T>
+  static void local(const OpCtx<T>& c, int, LocalDerivative<T>& ld) {
+    ld.text = "LoRA's down-projection is a plain matmul: the local derivatives are the other operands.";
+    ld.items.push_back(view_item("Aᵀ   (∂L/∂X = ∂L/∂U·Aᵀ)", c.par(0), true));
+    ld.items.push_back(view_item("X   (∂L/∂A = Xᵀ·∂L/∂U)", c.in(0)));
+  }
+};
+
+struct LoraUp {
+  // in Y (M,out), U (M,r)   par B (r,out)   out Y' (M,out) = Y + (α/r)·U·B
+  template <class T>
+  static void forward(const OpCtx<T>& c) {
+    const auto &Y = c.in(0), &U = c.in(1), &Bm = c.par(0);
+    const int64_t M = Y.rows(), N = Y.cols(), R = U.cols();
+    auto out = mat(c.out(), M, N);
+    out.noalias() = mat(U, M, R) * mat(Bm, R, N);
+    out = mat(Y, M, N) + T(c.op.alpha_over_r) * out;
+  }
+  template <class T>
+  static void backward(const OpCtx<T>& c) {
+    const auto &U = c.in(1), &Bm = c.par(0);
+    const auto& dO = c.dout();
+    const int64_t M = dO.rows(), N = dO.cols(), R = U.cols();
+    const T s = c.mistake(Mistake::forgotten_scale) ? T(1) : T(c.op.alpha_over_r);
+    if (c.need_din(0)) c.din(0).copy_from(dO);
+    if (c.need_din(1)) mat(c.din(1), M, R).noalias() = s * (mat(dO, M, N) * mat(Bm, R, N).transpose());
+    if (c.need_dpar(0)) mat(c.dpar(0), R, N).noalias() = s * (mat(U, M, R).transpose() * mat(dO, M, N));
+  }
+  template <class T>
+  static Flops flops(const OpCtx<T>& c) {
+    const int64_t M = c.out().rows(), N = c.out().cols(), R = c.in(1).cols();
+    const int64_t mm = 2 * M * R * N;
+    // Forward: U·B, the α/r scaling and the add. Backward: two matmuls and their scalings.
+    return {mm + 2 * M * N, 0, (c.need_din(1) ? mm + M * R : 0) + (c.need_dpar(0) ? mm + R * N : 0)};
+  }
+  template <class T>
+  static bool supports(const OpCtx<T>&, Mistake m) {
+    return m == Mistake::forgotten_scale;
+  }
+  template <class T>
+  static void local(const OpCtx<T>& c, int, LocalDerivative<T>& ld) {
+    ld.text = "The base output passes straight through (derivative 1); the low-rank path is a matmul scaled "
+              "by α/r = " + std::to_string(c.op.alpha_over_r) + ".";
+    ld.items.push_back(scalar_item<T>("∂Y'/∂Y = 1", T(1)));
+    ld.items.push_back(view_item("Bᵀ   (∂L/∂U = (α/r)·∂L/∂Y'·Bᵀ)", c.par(0), true));
+    ld.items.push_back(view_item("U   (∂L/∂B = (α/r)·Uᵀ·∂L/∂Y')", c.in(1)));
+  }
+};
+
+}  // namespace gs::ops

@@ -1,0 +1,22 @@
+#include "gradscope/threads.h"
+
+#include <Eigen/Core>
+#include <omp.h>
+#include <thread>
+
+namespace gs {
+
+int hardware_threads() {
+  const unsigned n = std::thread::hardware_concurrency();
+  return n ? static_cast<int>(n) : 1;
+}
+
+void set_threads(int n) {
+  if (n <= 0) n = hardware_threads();
+  omp_set_num_threads(n);
+  Eigen::setNbThreads(n);
+}
+
+int threads() { return Eigen::nbThreads(); }
+
+}  // namespace gs
