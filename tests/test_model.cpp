@@ -442,3 +442,91 @@ TEST(bad_input, token_errors) {
 
 }  // namespace
 }  // namespace gs
+
+namespace gs {
+namespace {
+
+// [SECTION] checkpoints: round trip and bad files that must change nothing
+
+class CheckpointTest : public testing::Test {
+ protected:
+  void SetUp() override {
+    cfg = test::small_config(1, 2, 8, 10, 8, 6, 1);
+    path = testing::TempDir() + "/ck_test.safetensors";
+    Model<double> src(cfg);
+    for (auto& x : src.param("h.0.mlp.c_fc.weight").data) x += 0.5;  // differs from a fresh init
+    save_checkpoint(path, src, "abcdefghij");
+    good = st::read(path);
+  }
+  // Loading `f` into a fresh model must fail naming `phrase` and leave every parameter as it was.
+  void expect_rejected(const st::File& f, const std::string& phrase) {
+    Model<double> m(cfg);
+    std::vector<double> before(m.param("h.0.mlp.c_fc.weight").data.begin(), m.param("h.0.mlp.c_fc.weight").data.end());
+    try {
+      load_params(m, f, "bad.safetensors");
+      ADD_FAILURE() << "no error for " << phrase;
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(phrase), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find("bad.safetensors"), std::string::npos) << e.what();
+    }
+    const auto& after = m.param("h.0.mlp.c_fc.weight").data;
+    EXPECT_TRUE(std::equal(before.begin(), before.end(), after.begin())) << "a failed load changed the model";
+  }
+  st::Record* record(st::File& f, const std::string& name) {
+    for (auto& r : f.tensors)
+      if (r.name == name) return &r;
+    return nullptr;
+  }
+  Config cfg;
+  std::string path;
+  st::File good;
+};
+
+TEST_F(CheckpointTest, round_trip_restores_every_parameter) {
+  const CheckpointHeader h = checkpoint_header(good, path);
+  EXPECT_EQ(h.config.n_layer, 1);
+  EXPECT_EQ(h.config.vocab_size, 10);
+  EXPECT_EQ(h.vocab, "abcdefghij");
+  Model<double> m(cfg);
+  load_params(m, good, path);
+  EXPECT_DOUBLE_EQ(m.param("h.0.mlp.c_fc.weight").data[3], Model<double>(cfg).param("h.0.mlp.c_fc.weight").data[3] + 0.5);
+}
+
+TEST_F(CheckpointTest, missing_tensor) {
+  st::File f = good;
+  f.tensors.erase(f.tensors.begin() + 3);
+  expect_rejected(f, "missing tensor");
+}
+
+TEST_F(CheckpointTest, wrong_shape) {
+  st::File f = good;
+  std::vector<double> v(8 * 5, 0.1);
+  *record(f, "h.0.ln_2.weight") = st::make_f64("h.0.ln_2.weight", {5}, v.data());
+  expect_rejected(f, "has shape (5), expected (8)");
+}
+
+TEST_F(CheckpointTest, wrong_dtype) {
+  st::File f = good;
+  std::vector<int32_t> v(8, 1);
+  *record(f, "ln_f.bias") = st::make_i32("ln_f.bias", {8}, v.data());
+  expect_rejected(f, "dtype I32");
+}
+
+TEST_F(CheckpointTest, nan_weight) {
+  st::File f = good;
+  std::vector<double> v(8, 1.0);
+  v[2] = std::nan("");
+  *record(f, "ln_f.weight") = st::make_f64("ln_f.weight", {8}, v.data());
+  expect_rejected(f, "NaN");
+}
+
+TEST_F(CheckpointTest, corrupt_config_metadata) {
+  st::File f = good;
+  f.metadata["config"] = "{not json";
+  EXPECT_THROW(checkpoint_header(f, "bad.safetensors"), Error);
+  f.metadata["config"] = R"({"n_layer": 1, "n_head": 3, "n_embd": 8, "vocab_size": 10, "n_ctx": 8})";
+  expect_error([&] { checkpoint_header(f, "bad.safetensors"); }, "divisible");
+}
+
+}  // namespace
+}  // namespace gs
