@@ -115,6 +115,10 @@ expect_error short-ckpt "short.safetensors" -- info --checkpoint "$tmp/short.saf
 expect_error ckpt-disagrees "disagrees" -- info --checkpoint "$tmp/ck.safetensors" --layers 3
 expect_error unwritable "/nonexistent-dir/x.safetensors" -- dump --out /nonexistent-dir/x.safetensors
 expect_error unwritable-save "/nonexistent-dir/c.safetensors" -- train --steps 1 --save /nonexistent-dir/c.safetensors
+expect_error too-big "GiB" -- info --preset gpt2 --batch 64 --seq 1024
+expect_error huge-vocab "too large" -- info --vocab 2000000000
+expect_error threads "--threads" -- info --threads 100000
+expect_error empty-text "at least 2" -- info --text ""
 expect_error bad-mistake "no op named" -- check --mistake nope=flipped_sign
 if [ -e /nonexistent-dir ]; then bad "an output directory appeared"; else ok; fi
 # A planted mistake makes check fail with exit 1.

@@ -434,6 +434,9 @@ int main(int argc, char** argv) {
   for (auto& [name, sub] : subs)
     if (sub->parsed()) cmd = name;
   try {
+    if (o.spec.threads < 0 || o.spec.threads > 1024)
+      throw gs::Error("--threads must be between 1 and 1024 (0 or absent: all cores), got " +
+                      std::to_string(o.spec.threads));
     gs::set_threads(o.spec.threads);
     const gs::DType dt = gs::resolve_dtype(o.spec);
     return dt == gs::DType::f64 ? run<double>(cmd, o) : run<float>(cmd, o);

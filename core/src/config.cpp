@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <unistd.h>
 
 #include "gradscope/error.h"
 #include "gradscope/tensor.h"
@@ -99,6 +100,25 @@ std::string Config::json() const {
   j["seed"] = seed;
   j["preset"] = preset;
   return j.dump();
+}
+
+double Config::estimated_bytes() const {
+  const double B = batch, T = seq_len, C = n_embd, H = n_head, V = vocab_size, L = n_layer;
+  const double params = V * C + double(n_ctx) * C + L * (12 * C * C + 13 * C);
+  const double per_layer = 60 * B * T * C + 10 * B * H * T * T;
+  const double floats = L * per_layer + 6 * B * T * V + 4 * params;
+  return floats * (dtype == DType::f64 ? 8 : 4);
+}
+
+void Config::check_fits_in_memory() const {
+  const double phys = double(sysconf(_SC_PHYS_PAGES)) * double(sysconf(_SC_PAGE_SIZE));
+  const double need = estimated_bytes();
+  if (phys > 0 && need > 0.8 * phys) {
+    char msg[200];
+    snprintf(msg, sizeof msg, "this model and its tape need about %.1f GiB, more than this machine's %.1f GiB allows",
+             need / (1 << 30), phys / (1 << 30));
+    throw Error(msg);
+  }
 }
 
 Config preset_config(const std::string& name) {

@@ -116,6 +116,7 @@ ResolvedSpec resolve(const ModelSpec& spec) {
     if (c.seq_len < 1) throw Error("the input is too short for batch " + std::to_string(c.batch));
   }
   c.validate();
+  c.check_fits_in_memory();
   r.batch = stream ? batch_from_stream(*stream, c.batch, c.seq_len, c.vocab_size)
                    : random_batch(c.seed, c.batch, c.seq_len, c.vocab_size);
   validate_batch(r.batch, c);

@@ -36,6 +36,11 @@ struct Config {
   // Throws gs::Error with one line naming the first problem (C % H != 0, T > n_ctx, sizes <= 0 ...).
   void validate() const;
   std::string json() const;  // the dump's `config` metadata
+  // A generous estimate of the bytes a model and its tape take (parameters, gradients, AdamW
+  // moments, every stored value, gradient and share).
+  double estimated_bytes() const;
+  // Throws gs::Error when estimated_bytes() exceeds most of this machine's memory.
+  void check_fits_in_memory() const;
 };
 
 // tiny | small | gpt2; throws gs::Error for anything else.
