@@ -62,7 +62,7 @@ void add_model_options(CLI::App* app, Options& o) {
   app->add_option("--lora-rank", s.lora_rank, "LoRA rank r (0: full fine-tuning)");
   app->add_option("--lora-alpha", s.lora_alpha, "LoRA alpha (default: r)");
   app->add_option("--lora-targets", s.lora_targets, "attn.c_attn,attn.c_proj,mlp.c_fc,mlp.c_proj");
-  app->add_option("--checkpoint", s.checkpoint, "a .safetensors checkpoint to load");
+  app->add_option("--checkpoint", s.checkpoint, "a checkpoint: gradscope or Hugging Face .safetensors, or llm.c .bin");
   app->add_option("--threads", s.threads, "threads (default: all cores)");
   app->add_flag("--json", o.json, "print one JSON object");
 }

@@ -3,6 +3,9 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 #include <regex>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
 #include <set>
 
 #include "gradscope/error.h"
@@ -69,7 +72,13 @@ CheckpointHeader checkpoint_header(const st::File& file, const std::string& path
     int L = 0;
     while (file.find("h." + std::to_string(L) + ".ln_1.weight")) ++L;
     c.n_layer = L;
-    c.n_head = c.n_embd % 64 == 0 ? c.n_embd / 64 : 1;  // GPT-2 uses head size 64
+    // GPT-2 keeps the head size at 64 (12 heads for the 124M shape); a flag may say otherwise.
+    c.n_head = c.n_embd % 64 == 0 ? c.n_embd / 64 : 1;
+    h.heads_known = false;
+    if (auto nh = file.metadata.find("n_head"); nh != file.metadata.end()) {
+      c.n_head = std::atoi(nh->second.c_str());
+      h.heads_known = true;
+    }
     c.lora_rank = 0;
   }
   if (auto v = file.metadata.find("vocab"); v != file.metadata.end()) h.vocab = v->second;
@@ -80,6 +89,139 @@ CheckpointHeader checkpoint_header(const st::File& file, const std::string& path
     throw Error(path + ": " + e.what());
   }
   return h;
+}
+
+// [SECTION] other formats
+
+namespace {
+
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+// Hugging Face names → gradscope's; buffers and the tied head dropped.
+void normalize_hf(st::File& f, const std::string& path) {
+  std::vector<st::Record> kept;
+  std::set<std::string> names;
+  for (auto& r : f.tensors) {
+    std::string name = r.name;
+    if (name.rfind("transformer.", 0) == 0) name = name.substr(12);
+    if (ends_with(name, ".attn.bias") || ends_with(name, ".attn.masked_bias") || name == "lm_head.weight") continue;
+    if (!names.insert(name).second) throw Error(path + ": tensor '" + name + "' appears twice (with and without prefix)");
+    r.name = name;
+    kept.push_back(std::move(r));
+  }
+  f.tensors = std::move(kept);
+  // n_head from a config.json beside the file, as Hugging Face stores it.
+  if (f.metadata.count("config")) return;
+  const size_t slash = path.find_last_of('/');
+  const std::string cfg_path = (slash == std::string::npos ? std::string(".") : path.substr(0, slash)) + "/config.json";
+  std::ifstream in(cfg_path);
+  if (!in) return;
+  nlohmann::json j;
+  try {
+    in >> j;
+  } catch (const std::exception&) {
+    throw Error(cfg_path + ": not valid JSON");
+  }
+  if (j.is_object() && j.contains("n_head") && j["n_head"].is_number_integer())
+    f.metadata["n_head"] = std::to_string(j["n_head"].get<int>());
+}
+
+uint32_t read_u32le(const unsigned char* p) { return p[0] | p[1] << 8 | p[2] << 16 | uint32_t(p[3]) << 24; }
+
+st::File read_llmc_bin(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(path + ": cannot open: " + std::strerror(errno));
+  std::vector<unsigned char> head(256 * 4);
+  if (!in.read(reinterpret_cast<char*>(head.data()), head.size()))
+    throw Error(path + ": shorter than llm.c's 1024-byte header");
+  int32_t h[8];
+  for (int i = 0; i < 8; ++i) h[i] = static_cast<int32_t>(read_u32le(&head[4 * i]));
+  if (h[0] != 20240326) throw Error(path + ": not an llm.c checkpoint (magic " + std::to_string(h[0]) + ")");
+  if (h[1] != 3 && h[1] != 5)
+    throw Error(path + ": llm.c version " + std::to_string(h[1]) + " is not supported (3: fp32, 5: bf16)");
+  const int64_t maxT = h[2], V = h[3], L = h[4], NH = h[5], C = h[6], Vp = h[7];
+  auto sane = [&](const char* what, int64_t v, int64_t hi) {
+    if (v <= 0 || v > hi) throw Error(path + ": header " + what + " = " + std::to_string(v) + " is out of range");
+  };
+  sane("max_seq_len", maxT, 1 << 20);
+  sane("vocab_size", V, 1 << 24);
+  sane("num_layers", L, 1024);
+  sane("num_heads", NH, 4096);
+  sane("channels", C, 1 << 16);
+  sane("padded_vocab_size", Vp, 1 << 24);
+  if (Vp < V) throw Error(path + ": padded vocab " + std::to_string(Vp) + " is smaller than vocab " + std::to_string(V));
+  if (C % NH != 0) throw Error(path + ": channels " + std::to_string(C) + " not divisible by heads " + std::to_string(NH));
+  // llm.c's order and shapes; its matrices are (out, in).
+  struct Block { std::string name; int64_t count, rows, cols; };
+  const std::vector<Block> order = {
+      {"wte", 1, Vp, C},          {"wpe", 1, maxT, C},        {"ln_1.weight", L, 1, C},
+      {"ln_1.bias", L, 1, C},     {"attn.c_attn.w", L, 3 * C, C}, {"attn.c_attn.bias", L, 1, 3 * C},
+      {"attn.c_proj.w", L, C, C}, {"attn.c_proj.bias", L, 1, C}, {"ln_2.weight", L, 1, C},
+      {"ln_2.bias", L, 1, C},     {"mlp.c_fc.w", L, 4 * C, C},  {"mlp.c_fc.bias", L, 1, 4 * C},
+      {"mlp.c_proj.w", L, C, 4 * C}, {"mlp.c_proj.bias", L, 1, C}, {"ln_f.weight", 1, 1, C},
+      {"ln_f.bias", 1, 1, C}};
+  int64_t total = 0;
+  for (const auto& b : order) total += b.count * b.rows * b.cols;
+  const int64_t esize = h[1] == 3 ? 4 : 2;
+  in.seekg(0, std::ios::end);
+  const int64_t fsize = static_cast<int64_t>(in.tellg());
+  if (fsize != 1024 + total * esize)
+    throw Error(path + ": file is " + std::to_string(fsize) + " bytes, the header implies " +
+                std::to_string(1024 + total * esize));
+  in.seekg(1024);
+  st::File f;
+  nlohmann::json cfg{{"n_layer", L}, {"n_head", NH}, {"n_embd", C}, {"vocab_size", V}, {"n_ctx", maxT}};
+  f.metadata["config"] = cfg.dump();
+  f.metadata["format"] = "llm.c";
+  std::vector<unsigned char> raw;
+  std::vector<float> vals;
+  for (const auto& b : order) {
+    const int64_t n = b.rows * b.cols;
+    raw.resize(static_cast<size_t>(n * esize));
+    for (int64_t l = 0; l < b.count; ++l) {
+      if (!in.read(reinterpret_cast<char*>(raw.data()), raw.size())) throw Error(path + ": truncated parameter data");
+      vals.resize(static_cast<size_t>(n));
+      for (int64_t i = 0; i < n; ++i) {
+        uint32_t bits = esize == 4 ? read_u32le(&raw[4 * i]) : uint32_t(raw[2 * i] | raw[2 * i + 1] << 8) << 16;
+        std::memcpy(&vals[i], &bits, 4);
+      }
+      const bool matrix = b.name.size() > 2 && b.name.compare(b.name.size() - 2, 2, ".w") == 0;
+      std::string name = b.count == 1 ? b.name : "h." + std::to_string(l) + "." + b.name;
+      std::vector<int64_t> shape;
+      std::vector<float> out;
+      if (matrix) {  // (out, in) → (in, out)
+        name = name.substr(0, name.size() - 2) + ".weight";
+        out.resize(vals.size());
+        for (int64_t r = 0; r < b.rows; ++r)
+          for (int64_t c = 0; c < b.cols; ++c) out[c * b.rows + r] = vals[r * b.cols + c];
+        shape = {b.cols, b.rows};
+      } else if (b.name == "wte") {  // drop the padding rows
+        name = "wte.weight";
+        out.assign(vals.begin(), vals.begin() + V * C);
+        shape = {V, C};
+      } else if (b.name == "wpe") {
+        name = "wpe.weight";
+        out = vals;
+        shape = {maxT, C};
+      } else {
+        out = vals;
+        shape = {b.cols};
+      }
+      f.tensors.push_back(st::make_f32(name, shape, out.data()));
+    }
+  }
+  return f;
+}
+
+}  // namespace
+
+st::File read_checkpoint(const std::string& path) {
+  if (ends_with(path, ".bin")) return read_llmc_bin(path);
+  st::File f = st::read(path);
+  normalize_hf(f, path);
+  return f;
 }
 
 template <class T>

@@ -50,7 +50,7 @@ ResolvedSpec resolve(const ModelSpec& spec) {
   c.dtype = resolve_dtype(spec);
   std::string vocab_chars;
   if (!spec.checkpoint.empty()) {
-    r.checkpoint = std::make_shared<st::File>(st::read(spec.checkpoint));
+    r.checkpoint = std::make_shared<st::File>(read_checkpoint(spec.checkpoint));
     r.checkpoint_path = spec.checkpoint;
     const CheckpointHeader h = checkpoint_header(*r.checkpoint, spec.checkpoint);
     auto same = [&](const char* flag, const std::optional<int>& given, int stored) {
@@ -59,12 +59,12 @@ ResolvedSpec resolve(const ModelSpec& spec) {
                     std::to_string(stored));
     };
     same("--layers", spec.layers, h.config.n_layer);
-    same("--heads", spec.heads, h.config.n_head);
+    if (h.heads_known) same("--heads", spec.heads, h.config.n_head);
     same("--embd", spec.embd, h.config.n_embd);
     same("--vocab", spec.vocab, h.config.vocab_size);
     same("--ctx", spec.ctx, h.config.n_ctx);
     c.n_layer = h.config.n_layer;
-    c.n_head = h.config.n_head;
+    c.n_head = !h.heads_known && spec.heads ? *spec.heads : h.config.n_head;
     c.n_embd = h.config.n_embd;
     c.vocab_size = h.config.vocab_size;
     c.n_ctx = h.config.n_ctx;

@@ -14,7 +14,18 @@ namespace gs {
 struct CheckpointHeader {
   Config config;           // architecture (and LoRA settings) as stored or inferred
   std::string vocab;       // the char tokenizer's characters in id order; empty if not stored
+  bool heads_known = true;  // false: n_head was guessed from the shapes (a flag may set it)
 };
+
+// Reads any checkpoint gradscope knows, as a safetensors File under gradscope's names:
+//  - gradscope's own .safetensors (train --save, dump);
+//  - Hugging Face GPT-2 model.safetensors: an optional "transformer." prefix is dropped, the
+//    attn.bias / attn.masked_bias buffers and a tied lm_head.weight are ignored, F16/BF16 are
+//    widened on load; n_head comes from a config.json beside the file when there is one;
+//  - llm.c's gpt2_124M.bin (256-int header, fp32 or bf16, padded vocabulary): its (out, in)
+//    weights are transposed to the (in, out) Conv1D layout.
+// Throws gs::Error naming the file and the problem.
+st::File read_checkpoint(const std::string& path);
 
 // Reads the architecture of a checkpoint: from its `config` metadata when present, else from
 // the tensor shapes. Throws gs::Error naming the file and the problem.
