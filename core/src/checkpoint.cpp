@@ -130,14 +130,12 @@ void normalize_hf(st::File& f, const std::string& path) {
 
 uint32_t read_u32le(const unsigned char* p) { return p[0] | p[1] << 8 | p[2] << 16 | uint32_t(p[3]) << 24; }
 
-st::File read_llmc_bin(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(path + ": cannot open: " + std::strerror(errno));
-  std::vector<unsigned char> head(256 * 4);
-  if (!in.read(reinterpret_cast<char*>(head.data()), head.size()))
-    throw Error(path + ": shorter than llm.c's 1024-byte header");
+}  // namespace
+
+st::File parse_llmc(const uint8_t* data, size_t size, const std::string& path) {
+  if (size < 1024) throw Error(path + ": shorter than llm.c's 1024-byte header");
   int32_t h[8];
-  for (int i = 0; i < 8; ++i) h[i] = static_cast<int32_t>(read_u32le(&head[4 * i]));
+  for (int i = 0; i < 8; ++i) h[i] = static_cast<int32_t>(read_u32le(data + 4 * i));
   if (h[0] != 20240326) throw Error(path + ": not an llm.c checkpoint (magic " + std::to_string(h[0]) + ")");
   if (h[1] != 3 && h[1] != 5)
     throw Error(path + ": llm.c version " + std::to_string(h[1]) + " is not supported (3: fp32, 5: bf16)");
@@ -165,23 +163,21 @@ st::File read_llmc_bin(const std::string& path) {
   int64_t total = 0;
   for (const auto& b : order) total += b.count * b.rows * b.cols;
   const int64_t esize = h[1] == 3 ? 4 : 2;
-  in.seekg(0, std::ios::end);
-  const int64_t fsize = static_cast<int64_t>(in.tellg());
+  const int64_t fsize = static_cast<int64_t>(size);
   if (fsize != 1024 + total * esize)
     throw Error(path + ": file is " + std::to_string(fsize) + " bytes, the header implies " +
                 std::to_string(1024 + total * esize));
-  in.seekg(1024);
+  const uint8_t* at = data + 1024;
   st::File f;
   nlohmann::json cfg{{"n_layer", L}, {"n_head", NH}, {"n_embd", C}, {"vocab_size", V}, {"n_ctx", maxT}};
   f.metadata["config"] = cfg.dump();
   f.metadata["format"] = "llm.c";
-  std::vector<unsigned char> raw;
   std::vector<float> vals;
   for (const auto& b : order) {
     const int64_t n = b.rows * b.cols;
-    raw.resize(static_cast<size_t>(n * esize));
     for (int64_t l = 0; l < b.count; ++l) {
-      if (!in.read(reinterpret_cast<char*>(raw.data()), raw.size())) throw Error(path + ": truncated parameter data");
+      const uint8_t* raw = at;
+      at += n * esize;
       vals.resize(static_cast<size_t>(n));
       for (int64_t i = 0; i < n; ++i) {
         uint32_t bits = esize == 4 ? read_u32le(&raw[4 * i]) : uint32_t(raw[2 * i] | raw[2 * i + 1] << 8) << 16;
@@ -215,10 +211,14 @@ st::File read_llmc_bin(const std::string& path) {
   return f;
 }
 
-}  // namespace
-
 st::File read_checkpoint(const std::string& path) {
-  if (ends_with(path, ".bin")) return read_llmc_bin(path);
+  if (ends_with(path, ".bin")) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw Error(path + ": cannot open: " + std::strerror(errno));
+    std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (in.bad()) throw Error(path + ": read error");
+    return parse_llmc(bytes.data(), bytes.size(), path);
+  }
   st::File f = st::read(path);
   normalize_hf(f, path);
   return f;

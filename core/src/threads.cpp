@@ -1,7 +1,9 @@
 #include "gradscope/threads.h"
 
 #include <Eigen/Core>
+#ifdef _OPENMP
 #include <omp.h>
+#endif
 #include <thread>
 
 namespace gs {
@@ -13,7 +15,9 @@ int hardware_threads() {
 
 void set_threads(int n) {
   if (n <= 0) n = hardware_threads();
+#ifdef _OPENMP
   omp_set_num_threads(n);
+#endif
   Eigen::setNbThreads(n);
 }
 

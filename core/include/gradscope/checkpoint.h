@@ -26,6 +26,8 @@ struct CheckpointHeader {
 //    weights are transposed to the (in, out) Conv1D layout.
 // Throws gs::Error naming the file and the problem.
 st::File read_checkpoint(const std::string& path);
+// llm.c's format from memory (what read_checkpoint does for a .bin); `path` names it in errors.
+st::File parse_llmc(const uint8_t* data, size_t size, const std::string& path);
 
 // Reads the architecture of a checkpoint: from its `config` metadata when present, else from
 // the tensor shapes. Throws gs::Error naming the file and the problem.
