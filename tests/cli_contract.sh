@@ -75,6 +75,14 @@ expect_json train-sgd "len(j['losses']) == 10 and j['losses'][-1] < j['losses'][
 expect_json bench "j['ms_per_step'] > 0 and j['gflops'] > 0 and j['threads'] >= 1" \
   -- bench --steps 3 --threads 1 --json
 
+# [SECTION] GPT-2's BPE tokenizer, when its vocabulary has been fetched
+if [ -n "${GRADSCOPE_GPT2_VOCAB:-}" ] && [ -s "$GRADSCOPE_GPT2_VOCAB/encoder.json" ]; then
+  expect_json gpt2-tokens "j['tokens'] == [[15496, 995, 11]] and j['tokenizer'] == 'gpt2' and j['token_text'][1] == ' world'" \
+    -- info --preset gpt2 --layers 1 --tokenizer gpt2 --text "Hello world, " --json
+  expect_error gpt2-vocab-dir "no such directory" -- info --preset gpt2 --tokenizer gpt2 --vocab-dir "$tmp/none" --text hi
+fi
+expect_error bad-tokenizer "unknown tokenizer" -- info --tokenizer words
+
 # [SECTION] a checkpoint saved by train loads back
 expect_json train-save "len(j['losses']) == 3" -- train --steps 3 --save "$tmp/ck.safetensors" --json
 expect_json load "j['n_params'] > 0 and j['config']['n_layer'] == 2" -- info --checkpoint "$tmp/ck.safetensors" --json

@@ -64,6 +64,8 @@ void add_model_options(CLI::App* app, Options& o) {
   app->add_option("--lora-targets", s.lora_targets, "attn.c_attn,attn.c_proj,mlp.c_fc,mlp.c_proj");
   app->add_option("--checkpoint", s.checkpoint, "a checkpoint: gradscope or Hugging Face .safetensors, or llm.c .bin");
   app->add_option("--threads", s.threads, "threads (default: all cores)");
+  app->add_option("--tokenizer", s.tokenizer, "char | gpt2 (default: char where the model has a character vocabulary)");
+  app->add_option("--vocab-dir", s.vocab_dir, "GPT-2 vocabulary: encoder.json + vocab.bpe, or vocab.json + merges.txt");
   app->add_flag("--json", o.json, "print one JSON object");
 }
 
@@ -114,8 +116,12 @@ int cmd_info(gs::Session<T>& s, const Options& o) {
     j["tokens"] = tokens_json(b);
     j["targets"] = targets_json(b);
     j["n_ops"] = s.tape->size();
-    j["tokenizer"] = s.tokenizer ? "char" : "none";
+    j["tokenizer"] = s.bpe ? "gpt2" : s.tokenizer ? "char" : "none";
     if (s.tokenizer) j["text"] = s.tokenizer->decode(std::vector<int32_t>(b.x.begin(), b.x.begin() + b.T));
+    if (s.bpe) j["text"] = s.bpe->decode(std::vector<int32_t>(b.x.begin(), b.x.begin() + b.T));
+    json pieces = json::array();
+    for (int t = 0; t < b.T; ++t) pieces.push_back(s.token_text(b.x[t]));
+    j["token_text"] = pieces;
     std::cout << j.dump() << "\n";
     return 0;
   }
@@ -134,11 +140,14 @@ int cmd_info(gs::Session<T>& s, const Options& o) {
     for (int t = 0; t < b.T; ++t) printf(" %d", b.x[r * b.T + t]);
     printf("\n");
   }
-  if (s.tokenizer) {
-    std::string text = s.tokenizer->decode(std::vector<int32_t>(b.x.begin(), b.x.begin() + b.T));
+  if (s.tokenizer || s.bpe) {
     std::string shown;
-    for (char ch : text) shown += ch == '\n' ? std::string("\\n") : std::string(1, ch);
-    printf("  text[0]: \"%s\"\n", shown.c_str());
+    for (int t = 0; t < b.T; ++t) {
+      std::string piece = s.token_text(b.x[t]);
+      for (char ch : piece) shown += ch == '\n' ? std::string("\\n") : std::string(1, ch);
+      if (s.bpe) shown += "|";
+    }
+    printf("  text[0] (%s tokens): \"%s\"\n", s.bpe ? "gpt2" : "char", shown.c_str());
   }
   return 0;
 }

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <array>
+#include <climits>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -296,7 +297,7 @@ void split_valid(std::string_view text, MatchData& m, Emit&& emit) {
   while (pos < text.size()) {
     int rc = pcre2_match(code, subject, text.size(), pos, options, m.md, nullptr);
     if (rc < 0 && rc != PCRE2_ERROR_NOMATCH && !(options & PCRE2_NO_JIT)) {
-      options |= PCRE2_NO_JIT;  // e.g. the JIT stack ran out: the interpreter has no such limit
+      options |= PCRE2_NO_JIT;  // e.g. the JIT stack ran out: retry with the interpreter
       continue;
     }
     if (rc == PCRE2_ERROR_NOMATCH) {
@@ -330,18 +331,46 @@ struct Gpt2Tokenizer::Data {
   std::vector<std::string> bytes;  // id -> the token's bytes
   std::vector<char> present;       // id -> 1 if the id is a token (ids may have gaps)
   std::array<int32_t, 256> byte_id{};
+
+  // The merges: (left id, right id) -> rank and result, in an open-addressing table (linear
+  // probing, at most half full); ids are below 2^24, so the all-ones key marks an empty slot.
   struct Merge {
-    int32_t rank;
-    int32_t merged;
+    uint64_t key = ~uint64_t{0};
+    int32_t rank = -1;
+    int32_t merged = -1;
   };
-  std::unordered_map<uint64_t, Merge> merges;  // (left id, right id) -> rank and result
+  std::vector<Merge> table;
+  int shift = 64;
 
   static uint64_t pair_key(int32_t a, int32_t b) {
     return (static_cast<uint64_t>(static_cast<uint32_t>(a)) << 32) | static_cast<uint32_t>(b);
   }
+  size_t slot(uint64_t key) const { return static_cast<size_t>((key * 0x9E3779B97F4A7C15ull) >> shift); }
+  void reserve(size_t n) {
+    int bits = 4;
+    while ((size_t{1} << bits) < 2 * n) ++bits;
+    table.assign(size_t{1} << bits, Merge{});
+    shift = 64 - bits;
+  }
+  // Returns false if the pair is there already.
+  bool insert(int32_t a, int32_t b, int32_t rank, int32_t merged) {
+    const uint64_t key = pair_key(a, b);
+    const size_t mask = table.size() - 1;
+    for (size_t i = slot(key);; i = (i + 1) & mask) {
+      if (table[i].key == key) return false;
+      if (table[i].rank < 0) {
+        table[i] = {key, rank, merged};
+        return true;
+      }
+    }
+  }
   const Merge* find(int32_t a, int32_t b) const {
-    const auto it = merges.find(pair_key(a, b));
-    return it == merges.end() ? nullptr : &it->second;
+    const uint64_t key = pair_key(a, b);
+    const size_t mask = table.size() - 1;
+    for (size_t i = slot(key);; i = (i + 1) & mask) {
+      if (table[i].key == key) return &table[i];
+      if (table[i].rank < 0) return nullptr;
+    }
   }
 };
 
@@ -363,6 +392,9 @@ struct Scratch {
 // the candidates of the lowest rank are taken together, in position order, and the pairs they
 // create join the heap only afterwards. Candidates whose symbols have since changed are skipped.
 void bpe_word(const Gpt2Tokenizer::Data& d, std::string_view w, Scratch& s, std::vector<int32_t>& out) {
+  if (w.size() > static_cast<size_t>(INT32_MAX))
+    throw Error("GPT-2 tokenizer: a single pre-token of " + std::to_string(w.size()) +
+                " bytes is too long (limit 2 GiB)");
   const int32_t n = static_cast<int32_t>(w.size());
   if (n == 1) {
     out.push_back(d.byte_id[static_cast<unsigned char>(w[0])]);
@@ -504,7 +536,9 @@ Gpt2Tokenizer Gpt2Tokenizer::load(const std::string& dir) {
   // --- the merges, one "left right" per line in rank order, after a "#version" line
   {
     const std::string text = read_file(merges_path);
-    std::unordered_map<uint64_t, int> line_of;
+    const size_t lines = static_cast<size_t>(std::count(text.begin(), text.end(), '\n')) + 1;
+    d->reserve(lines);
+    std::vector<int> line_of_rank;  // for the message about a duplicate merge
     std::string left, right;
     size_t line_no = 0;
     int32_t rank = 0;
@@ -520,8 +554,7 @@ Gpt2Tokenizer Gpt2Tokenizer::load(const std::string& dir) {
       const std::string where = merges_path + " line " + std::to_string(line_no) + ": ";
       const size_t sp = line.find(' ');
       if (sp == std::string_view::npos || sp == 0 || sp + 1 == line.size() ||
-          line.find_first_of(" \t", sp + 1) != std::string_view::npos ||
-          line.find('\t') != std::string_view::npos)
+          line.find(' ', sp + 1) != std::string_view::npos || line.find('\t') != std::string_view::npos)
         throw Error(where + "malformed merge " + shown(line) +
                     ", expected two tokens separated by one space");
       const std::string_view a = line.substr(0, sp), b = line.substr(sp + 1);
@@ -537,11 +570,11 @@ Gpt2Tokenizer Gpt2Tokenizer::load(const std::string& dir) {
       if (im == by_bytes.end())
         throw Error(where + "merge " + shown(line) + " makes " + shown(std::string(a) + std::string(b)) +
                     ", which is not a token of " + vocab_path);
-      const uint64_t key = Data::pair_key(ia->second, ib->second);
-      if (const auto [it, fresh] = line_of.emplace(key, static_cast<int>(line_no)); !fresh)
+      if (!d->insert(ia->second, ib->second, rank, im->second))
         throw Error(where + "duplicate merge " + shown(line) + " (first at line " +
-                    std::to_string(it->second) + ")");
-      d->merges.emplace(key, Data::Merge{rank++, im->second});
+                    std::to_string(line_of_rank[d->find(ia->second, ib->second)->rank]) + ")");
+      line_of_rank.push_back(static_cast<int>(line_no));
+      ++rank;
     }
   }
   regex();  // compile the pattern now, not in the first encode()
@@ -554,7 +587,23 @@ std::vector<int32_t> Gpt2Tokenizer::encode(const std::string& utf8) const {
   Scratch scratch;
   MatchData m(regex().code);
   const std::string_view text(utf8);
-  auto word = [&](std::string_view w) { bpe_word(*d_, w, scratch, out); };
+  // Words repeat (Zipf): each distinct pre-token is merged once per call; later occurrences copy
+  // the ids of the first from `out`.
+  std::unordered_map<std::string_view, std::pair<size_t, size_t>> seen;
+  auto word = [&](std::string_view w) {
+    if (w.size() == 1) {
+      out.push_back(d_->byte_id[static_cast<unsigned char>(w[0])]);
+      return;
+    }
+    const auto [it, fresh] = seen.try_emplace(w, out.size(), 0);
+    if (!fresh) {
+      const auto [at, n] = it->second;
+      for (size_t k = 0; k < n; ++k) out.push_back(out[at + k]);
+      return;
+    }
+    bpe_word(*d_, w, scratch, out);
+    it->second.second = out.size() - it->second.first;
+  };
 
   // Cut into maximal valid-UTF-8 runs (pre-tokenised by the regex) and maximal invalid runs (one
   // pre-token each).

@@ -1,6 +1,7 @@
 #include "gradscope/session.h"
 
 #include <charconv>
+#include <cstdlib>
 
 #include "gradscope/checkpoint.h"
 #include "gradscope/error.h"
@@ -42,6 +43,13 @@ DType resolve_dtype(const ModelSpec& spec) {
     throw Error("unknown dtype '" + *spec.dtype + "' (expected f32 or f64)");
   }
   return preset_config(spec.preset).dtype;
+}
+
+std::string default_gpt2_vocab_dir() {
+  if (const char* e = std::getenv("GRADSCOPE_GPT2_VOCAB"); e && *e) return e;
+  if (const char* x = std::getenv("XDG_CACHE_HOME"); x && *x) return std::string(x) + "/gradscope/gpt2-vocab";
+  if (const char* h = std::getenv("HOME"); h && *h) return std::string(h) + "/.cache/gradscope/gpt2-vocab";
+  return "gpt2-vocab";
 }
 
 ResolvedSpec resolve(const ModelSpec& spec) {
@@ -87,8 +95,20 @@ ResolvedSpec resolve(const ModelSpec& spec) {
     r.tokenizer = CharTokenizer::from_vocab(vocab_chars);
   else if (spec.checkpoint.empty() && spec.preset != "gpt2")
     r.tokenizer = CharTokenizer::from_corpus(default_corpus());
+  if (spec.tokenizer && *spec.tokenizer != "char" && *spec.tokenizer != "gpt2")
+    throw Error("unknown tokenizer '" + *spec.tokenizer + "' (expected char or gpt2)");
+  if (spec.tokenizer && *spec.tokenizer == "gpt2") {
+    r.tokenizer.reset();
+    r.bpe = Gpt2Tokenizer::load(spec.vocab_dir.empty() ? default_gpt2_vocab_dir() : spec.vocab_dir);
+    if (c.vocab_size == 0) c.vocab_size = r.bpe->size();
+    if (r.bpe->size() > c.vocab_size)
+      throw Error("the GPT-2 tokenizer has " + std::to_string(r.bpe->size()) + " tokens but the model's vocab_size is " +
+                  std::to_string(c.vocab_size));
+  }
   if (c.vocab_size == 0) c.vocab_size = r.tokenizer ? r.tokenizer->size() : 0;
   if (r.tokenizer && r.tokenizer->size() > c.vocab_size) r.tokenizer.reset();  // ids would not fit
+  if (spec.tokenizer && *spec.tokenizer == "char" && !r.tokenizer)
+    throw Error("this model has no character vocabulary (V=" + std::to_string(c.vocab_size) + "); use --tokenizer gpt2 or --tokens");
 
   if (spec.seed) c.seed = *spec.seed;
   if (spec.lora_rank) c.lora_rank = *spec.lora_rank;
@@ -99,10 +119,13 @@ ResolvedSpec resolve(const ModelSpec& spec) {
 
   std::optional<std::vector<int32_t>> stream;
   if (spec.text) {
-    if (!r.tokenizer)
-      throw Error("--text needs a character vocabulary, and this model (V=" + std::to_string(c.vocab_size) +
-                  ") has none; pass --tokens instead");
-    stream = r.tokenizer->encode(*spec.text);
+    if (r.bpe)
+      stream = r.bpe->encode(*spec.text);
+    else if (r.tokenizer)
+      stream = r.tokenizer->encode(*spec.text);
+    else
+      throw Error("--text needs a tokenizer, and this model (V=" + std::to_string(c.vocab_size) +
+                  ") has no character vocabulary; pass --tokenizer gpt2 or --tokens");
   } else if (spec.tokens) {
     stream = parse_token_list(*spec.tokens);
   }
@@ -125,7 +148,14 @@ ResolvedSpec resolve(const ModelSpec& spec) {
 }
 
 template <class T>
-Session<T>::Session(const ResolvedSpec& r) : tokenizer(r.tokenizer) {
+std::string Session<T>::token_text(int32_t id) const {
+  if (bpe && id >= 0 && id < bpe->size()) return bpe->token(id);
+  if (tokenizer) return tokenizer->token(id);
+  return "#" + std::to_string(id);
+}
+
+template <class T>
+Session<T>::Session(const ResolvedSpec& r) : tokenizer(r.tokenizer), bpe(r.bpe) {
   model = std::make_unique<Model<T>>(r.config);
   if (r.checkpoint) load_params(*model, *r.checkpoint, r.checkpoint_path);
   tape = std::make_unique<Tape<T>>(*model, r.batch);

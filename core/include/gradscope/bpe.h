@@ -12,8 +12,13 @@
 // maximal valid UTF-8 runs and maximal runs of bytes that are not part of a valid sequence
 // (overlong forms, surrogates, code points above U+10FFFF, stray continuation bytes, truncated
 // sequences). Each valid run is pre-tokenised by the regex as if it were a text of its own; each
-// invalid run is one pre-token, merged like any other. For valid UTF-8 the result is exactly
-// GPT-2's.
+// invalid run is one pre-token, merged like any other. Valid UTF-8 is cut exactly as GPT-2
+// cuts it (but see the note on \s below).
+//
+// \s, \p{L} and \p{N} are PCRE2's (UCP). Its \s is the Unicode White_Space set of OpenAI's Python
+// encoder plus U+180E; the JavaScript port (npm gpt-3-encoder) differs on U+0085 (not space
+// there) and U+FEFF (space there). Letters and digits follow the Unicode tables of the PCRE2 in
+// use (10.42 in Debian 12), so characters newer than those may split differently elsewhere.
 //
 // The special token <|endoftext|> (50256) is an ordinary vocabulary entry here: decode gives its
 // text, but encode never produces it from text (as GPT-2's own encoder does not).
@@ -33,7 +38,8 @@ class Gpt2Tokenizer {
   // a single byte without a token.
   static Gpt2Tokenizer load(const std::string& dir);
 
-  std::vector<int32_t> encode(const std::string& utf8) const;  // any bytes; never throws on input
+  // Any bytes at all; throws only for a single pre-token over 2 GiB (and std::bad_alloc).
+  std::vector<int32_t> encode(const std::string& utf8) const;
   // The bytes of the tokens, concatenated (may be invalid UTF-8 if the ids cut a character).
   // Throws gs::Error naming the first id that is out of range or not in the vocabulary.
   std::string decode(const std::vector<int32_t>& ids) const;

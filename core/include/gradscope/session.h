@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 
+#include "gradscope/bpe.h"
 #include "gradscope/config.h"
 #include "gradscope/model.h"
 #include "gradscope/safetensors.h"
@@ -23,12 +24,19 @@ struct ModelSpec {
   std::optional<double> lora_alpha;
   std::optional<std::string> lora_targets;    // "attn.c_attn,mlp.c_fc"
   std::string checkpoint;
+  std::optional<std::string> tokenizer;  // "char" | "gpt2" (default: char where the model has one)
+  std::string vocab_dir;                 // GPT-2 vocabulary files (default: $GRADSCOPE_GPT2_VOCAB, then the cache)
   int threads = 0;
 };
+
+// Where GPT-2's vocabulary is looked for when no directory is given: $GRADSCOPE_GPT2_VOCAB,
+// else ${XDG_CACHE_HOME:-$HOME/.cache}/gradscope/gpt2-vocab (what scripts/fetch-gpt2-vocab fills).
+std::string default_gpt2_vocab_dir();
 
 struct ResolvedSpec {
   Config config;
   std::optional<CharTokenizer> tokenizer;
+  std::optional<Gpt2Tokenizer> bpe;  // with --tokenizer gpt2
   Batch batch;
   std::shared_ptr<st::File> checkpoint;  // parsed file when one was given
   std::string checkpoint_path;
@@ -51,6 +59,10 @@ struct Session {
   std::unique_ptr<Model<T>> model;
   std::unique_ptr<Tape<T>> tape;
   std::optional<CharTokenizer> tokenizer;
+  std::optional<Gpt2Tokenizer> bpe;
+
+  // One token as text, by whichever tokenizer the model has ("#id" if none).
+  std::string token_text(int32_t id) const;
 };
 
 extern template struct Session<float>;
