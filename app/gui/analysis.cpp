@@ -1,0 +1,413 @@
+#include "analysis.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <new>
+#include <sstream>
+
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "gradscope/error.h"
+
+namespace gs::app {
+
+// [SECTION] helpers
+
+int first_failure_from_loss(int n_ops, const std::function<const OpCheck*(int)>& check) {
+  for (int k = n_ops - 1; k >= 0; --k) {
+    const OpCheck* c = check(k);
+    if (c && c->checked > 0 && !c->pass) return k;
+  }
+  return -1;
+}
+
+int first_failure_from_loss(const CheckReport& r) {
+  int n = 0;
+  for (const OpCheck& c : r.ops) n = std::max(n, c.op + 1);
+  std::vector<const OpCheck*> by_op(static_cast<size_t>(n), nullptr);
+  for (const OpCheck& c : r.ops)
+    if (c.op >= 0) by_op[c.op] = &c;
+  return first_failure_from_loss(n, [&](int k) { return by_op[k]; });
+}
+
+std::vector<double> fine_eps_sweep() {
+  std::vector<double> e;
+  for (int q = 4; q <= 48; ++q) e.push_back(std::pow(10.0, -q / 4.0));
+  return e;
+}
+
+bool same_check(const CheckOptions& a, const CheckOptions& b) {
+  return a.eps == b.eps && a.atol == b.atol && a.rtol == b.rtol && a.max_entries == b.max_entries && a.seed == b.seed;
+}
+
+namespace {
+
+// Bytes the kernel says a new allocation can still get (MemAvailable); 0 when unknown.
+double available_bytes() {
+  std::ifstream f("/proc/meminfo");
+  std::string line;
+  while (std::getline(f, line)) {
+    if (line.rfind("MemAvailable:", 0) == 0) {
+      std::istringstream is(line.substr(13));
+      double kb = 0;
+      is >> kb;
+      return kb * 1024.0;
+    }
+  }
+  return 0;
+}
+
+}  // namespace
+
+// [SECTION] source, snapshot, job
+
+struct Analysis::Source {
+  uint64_t serial = 0;
+  uint64_t version = 0;
+  Config cfg;
+  Batch batch;
+  std::vector<std::pair<int, Mistake>> mistakes;
+  std::vector<std::vector<float>> pf;   // parameter values (f32 runs)
+  std::vector<std::vector<double>> pd;  // (f64 runs)
+};
+
+struct Analysis::Snapshot {
+  uint64_t serial = 0, version = 0;
+  // Declared model first: the tape refers to its model and goes first.
+  std::unique_ptr<Model<float>> mf;
+  std::unique_ptr<Tape<float>> tf;
+  std::unique_ptr<Model<double>> md;
+  std::unique_ptr<Tape<double>> td;
+};
+
+struct Analysis::Job {
+  enum Kind { all, op, sweep } kind = all;
+  std::shared_ptr<const Source> src;
+  uint64_t version = 0;
+  CheckOptions opt;
+  bool with_params = false;
+  OpCheckKey op_key;
+  SweepKey sweep_key;
+  std::vector<double> eps;
+  std::atomic<bool> cancel{false};
+  // results
+  std::optional<AllChecksResult> all_result;
+  std::optional<OpCheckResult> op_result;
+  std::optional<SweepResult> sweep_result;
+};
+
+namespace {
+
+template <class T>
+void build_copy(std::unique_ptr<Model<T>>& model, std::unique_ptr<Tape<T>>& tape, const Config& cfg, const Batch& batch,
+                const std::vector<std::vector<T>>& values, const std::vector<std::pair<int, Mistake>>& mistakes) {
+  model = std::make_unique<Model<T>>(cfg);
+  auto& ps = model->params();
+  if (ps.size() != values.size()) throw Error("the copy to check on has a different parameter list");
+  for (size_t i = 0; i < ps.size(); ++i) {
+    if (static_cast<size_t>(ps[i].data.size()) != values[i].size())
+      throw Error("the copy to check on differs in the shape of " + ps[i].name);
+    std::copy(values[i].begin(), values[i].end(), ps[i].data.begin());
+  }
+  tape = std::make_unique<Tape<T>>(*model, batch);
+  for (const auto& [k, m] : mistakes) tape->set_mistake(k, m);
+  tape->forward();
+  tape->backward();
+}
+
+}  // namespace
+
+// [SECTION] starting work (UI thread)
+
+Analysis::Analysis() = default;
+
+Analysis::~Analysis() {
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    stop_ = true;
+    if (running_) running_->cancel = true;
+  }
+  cv_.notify_all();
+  if (worker_.joinable()) worker_.join();
+}
+
+std::shared_ptr<const Analysis::Source> Analysis::source_for(const AnySession& live, uint64_t version) {
+  if (source_ && source_->version == version) return source_;
+  if (!live) throw Error("no model to check");
+  auto s = std::make_shared<Source>();
+  static std::atomic<uint64_t> serial{0};
+  s->serial = ++serial;
+  s->version = version;
+  s->cfg = live.config();
+  s->batch = live.batch();
+  // A copy: its own parameters, gradients and tape, plus the parameter values held for it.
+  const double need = s->cfg.estimated_bytes() * 1.25;
+  const double avail = available_bytes();
+  if (avail > 0 && need > 0.7 * avail) {
+    char b[200];
+    snprintf(b, sizeof b, "checking runs on a copy of the model, which needs about %.1f GiB; %.1f GiB are free",
+             need / (1 << 30), avail / (1 << 30));
+    throw Error(b);
+  }
+  live.visit([&](const auto& sess) {
+    const auto& tape = *sess.tape;
+    for (int k = 0; k < tape.size(); ++k)
+      if (tape.op(k).mistake != Mistake::none) s->mistakes.emplace_back(k, tape.op(k).mistake);
+    for (const auto& p : tape.model().params()) {
+      if constexpr (std::is_same_v<std::decay_t<decltype(p.data[0])>, float>)
+        s->pf.emplace_back(p.data.begin(), p.data.end());
+      else
+        s->pd.emplace_back(p.data.begin(), p.data.end());
+    }
+  });
+  source_ = s;
+  return s;
+}
+
+void Analysis::submit(std::shared_ptr<Job> j) {
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    switch (j->kind) {
+      case Job::all:
+        if (running_ && running_->kind == Job::all) running_->cancel = true;
+        pending_all_ = std::move(j);
+        break;
+      case Job::op: pending_op_ = std::move(j); break;
+      case Job::sweep: pending_sweep_ = std::move(j); break;
+    }
+    if (!worker_.joinable()) worker_ = std::thread(&Analysis::run, this);
+  }
+  cv_.notify_all();
+  refresh_busy();
+}
+
+void Analysis::start_all(const AnySession& live, uint64_t version, const CheckOptions& opt, bool with_params) {
+  auto j = std::make_shared<Job>();
+  j->kind = Job::all;
+  j->src = source_for(live, version);
+  j->version = version;
+  j->opt = opt;
+  j->with_params = with_params;
+  progress_done_ = 0;
+  progress_total_ = 0;
+  all_version_ = version;
+  submit(std::move(j));
+}
+
+void Analysis::start_op(const AnySession& live, uint64_t version, int op, const CheckOptions& opt) {
+  auto j = std::make_shared<Job>();
+  j->kind = Job::op;
+  j->src = source_for(live, version);
+  j->version = version;
+  j->opt = opt;
+  j->op_key = OpCheckKey{version, op, opt.eps, opt.max_entries};
+  op_requested_ = j->op_key;
+  submit(std::move(j));
+}
+
+void Analysis::start_sweep(const AnySession& live, uint64_t version, const SweepKey& key, std::vector<double> eps) {
+  auto j = std::make_shared<Job>();
+  j->kind = Job::sweep;
+  j->src = source_for(live, version);
+  j->version = version;
+  j->sweep_key = key;
+  j->sweep_key.version = version;
+  j->eps = std::move(eps);
+  sweep_requested_ = j->sweep_key;
+  submit(std::move(j));
+}
+
+void Analysis::cancel_all() {
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    pending_all_.reset();
+    if (running_ && running_->kind == Job::all) running_->cancel = true;
+  }
+  refresh_busy();
+}
+
+// [SECTION] taking results in (UI thread)
+
+void Analysis::refresh_busy() {
+  std::lock_guard<std::mutex> lk(mu_);
+  const int rk = running_ ? running_->kind : -1;
+  all_busy_ = pending_all_ || rk == Job::all;
+  op_busy_ = pending_op_ || rk == Job::op;
+  sweep_busy_ = pending_sweep_ || rk == Job::sweep;
+}
+
+unsigned Analysis::poll(uint64_t v) {
+  unsigned got = arrived_none;
+  bool wake = false;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    // Work for tensors that have changed since is not worth finishing.
+    if (running_ && running_->version != v && running_->kind == Job::all) running_->cancel = true;
+    for (auto* p : {&pending_all_, &pending_op_, &pending_sweep_})
+      if (*p && (*p)->version != v) p->reset();
+    if (done_all_) {
+      if (done_all_->version == v) {
+        all_ = std::move(*done_all_);
+        got |= arrived_all;
+      }
+      done_all_.reset();
+    }
+    if (done_op_) {
+      if (done_op_->key.version == v) {
+        op_ = std::move(*done_op_);
+        got |= arrived_op;
+      }
+      done_op_.reset();
+    }
+    if (done_sweep_) {
+      if (done_sweep_->key.version == v) {
+        sweep_ = std::move(*done_sweep_);
+        got |= arrived_sweep;
+      }
+      done_sweep_.reset();
+    }
+    if (live_version_ != v) {
+      live_version_ = v;
+      wake = true;  // the worker may free a copy nobody will ask about again
+    }
+  }
+  if (source_ && source_->version != v) source_.reset();
+  if (all_ && all_->version != v) all_.reset();
+  if (op_ && op_->key.version != v) op_.reset();
+  if (sweep_ && sweep_->key.version != v) sweep_.reset();
+  if (wake) cv_.notify_all();
+  refresh_busy();
+  return got;
+}
+
+unsigned Analysis::wait(uint64_t v) {
+  {
+    std::unique_lock<std::mutex> lk(mu_);
+    idle_cv_.wait(lk, [&] { return !running_ && !pending_all_ && !pending_op_ && !pending_sweep_; });
+  }
+  return poll(v);
+}
+
+// [SECTION] the worker thread
+
+void Analysis::run() {
+  // Background work yields to the UI: Linux applies nice per thread, and the OpenMP threads
+  // this one starts inherit it. The thread count stays the UI thread's: a matmul split over
+  // a different number of threads rounds differently, and the copy must compute the live
+  // tape's numbers bit for bit.
+  setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), 10);
+  std::unique_lock<std::mutex> lk(mu_);
+  for (;;) {
+    cv_.wait(lk, [&] {
+      return stop_ || pending_op_ || pending_sweep_ || pending_all_ || (snap_ && snap_->version != live_version_);
+    });
+    if (stop_) break;
+    // Interactive work first: one op's check and the eps sweep are quick; "every op" is not.
+    std::shared_ptr<Job> j = pending_op_      ? std::exchange(pending_op_, nullptr)
+                             : pending_sweep_ ? std::exchange(pending_sweep_, nullptr)
+                                              : std::exchange(pending_all_, nullptr);
+    if (!j) {
+      auto old = std::move(snap_);  // the live tensors moved on: free the copy
+      lk.unlock();
+      old.reset();
+      lk.lock();
+      continue;
+    }
+    running_ = j;
+    lk.unlock();
+    execute(*j);
+    lk.lock();
+    if (j->all_result) done_all_ = std::move(j->all_result);
+    if (j->op_result) done_op_ = std::move(j->op_result);
+    if (j->sweep_result) done_sweep_ = std::move(j->sweep_result);
+    running_.reset();
+    idle_cv_.notify_all();
+  }
+  running_.reset();
+  idle_cv_.notify_all();
+}
+
+void Analysis::execute(Job& j) {
+  std::string error;
+  try {
+    if (!snap_ || snap_->serial != j.src->serial) {
+      snap_.reset();
+      auto s = std::make_unique<Snapshot>();
+      s->serial = j.src->serial;
+      s->version = j.src->version;
+      if (j.src->cfg.dtype == DType::f64)
+        build_copy(s->md, s->td, j.src->cfg, j.src->batch, j.src->pd, j.src->mistakes);
+      else
+        build_copy(s->mf, s->tf, j.src->cfg, j.src->batch, j.src->pf, j.src->mistakes);
+      snap_ = std::move(s);
+      ++snapshots_built_;
+    }
+    auto work = [&](auto& tape) {
+      switch (j.kind) {
+        case Job::all: {
+          AllChecksResult r;
+          r.version = j.version;
+          r.opt = j.opt;
+          r.with_params = j.with_params;
+          Progress progress = [&](int done, int total) {
+            if (j.cancel) return;
+            progress_done_ = done;
+            progress_total_ = total;
+          };
+          r.report = check_all(tape, j.opt, j.with_params, progress, &j.cancel);
+          j.all_result = std::move(r);
+          break;
+        }
+        case Job::op: {
+          if (j.op_key.op < 0 || j.op_key.op >= tape.size()) throw Error("no op " + std::to_string(j.op_key.op));
+          OpCheckResult r;
+          r.key = j.op_key;
+          r.opt = j.opt;
+          r.check = check_op(tape, j.op_key.op, j.opt);
+          j.op_result = std::move(r);
+          break;
+        }
+        case Job::sweep: {
+          const SweepKey& k = j.sweep_key;
+          if (k.op < 0 || k.op >= tape.size()) throw Error("no op " + std::to_string(k.op));
+          const auto& op = tape.op(k.op);
+          const auto& shares = k.is_param ? op.dpar : op.din;
+          if (k.slot < 0 || k.slot >= static_cast<int>(shares.size()) || shares[k.slot].empty())
+            throw Error("this operand of " + op.name + " has no gradient to check");
+          if (k.index < 0 || k.index >= shares[k.slot].size()) throw Error("entry out of range");
+          SweepResult r;
+          r.key = k;
+          r.analytic = static_cast<double>(shares[k.slot][k.index]);
+          r.points = error_vs_eps(tape, k.op, k.is_param, k.slot, k.index, j.eps);
+          j.sweep_result = std::move(r);
+          break;
+        }
+      }
+    };
+    if (snap_->td)
+      work(*snap_->td);
+    else
+      work(*snap_->tf);
+  } catch (const Error& e) {
+    error = e.what();
+  } catch (const std::bad_alloc&) {
+    error = "out of memory making a copy of the model to check on";
+    snap_.reset();
+  } catch (const std::exception& e) {
+    error = e.what();
+  }
+  if (error.empty()) return;
+  switch (j.kind) {
+    case Job::all:
+      j.all_result = AllChecksResult{j.version, j.opt, j.with_params, {}, error};
+      break;
+    case Job::op: j.op_result = OpCheckResult{j.op_key, j.opt, {}, error}; break;
+    case Job::sweep: j.sweep_result = SweepResult{j.sweep_key, 0, {}, error}; break;
+  }
+}
+
+}  // namespace gs::app

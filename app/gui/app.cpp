@@ -1,0 +1,252 @@
+#include "app.h"
+
+#include <imgui.h>
+#include <imgui_internal.h>  // BeginViewportSideBar, BringWindowToDisplayFront (1.86 has no public status bar)
+#define GLFW_INCLUDE_NONE
+#include <GLFW/glfw3.h>  // key codes: ImGui 1.86 indexes keys by the backend's codes
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+
+#include "format.h"
+#include "widgets.h"
+
+namespace gs::app {
+
+App::App(const Controller& c, HeatmapProvider& heatmaps) : c_(c), heatmaps_(heatmaps), panels_(make_panels()) {
+  if (!heatmaps_.error().empty()) add_warning(heatmaps_.error());
+}
+
+void App::add_warning(const std::string& w) {
+  if (std::find(warnings_.begin(), warnings_.end(), w) == warnings_.end()) warnings_.push_back(w);
+}
+
+bool App::update_style() {
+  const Settings& s = c_.settings();
+  bool fonts_changed = false;
+  if (fonts_.scale != s.font_scale) {
+    // Text of another size needs other window sizes: lay the open windows out again.
+    if (fonts_.scale != 0) reset_layout_ = true;
+    build_fonts(fonts_, s.font_scale);
+    if (!fonts_.error.empty()) add_warning(fonts_.error);
+    fonts_changed = true;
+  }
+  if (!styled_ || fonts_changed || theme_ != s.theme) {
+    palette_ = &apply_theme(s.theme, s.font_scale);
+    theme_ = s.theme;
+    styled_ = true;
+  }
+  return fonts_changed;
+}
+
+void App::presenter_layout() {
+  // Transport and inspector only, across the whole width: the largest maps for a projector.
+  reset_layout_ = true;
+  for (auto& p : panels_) p->open = std::string(p->title()) == "Transport" || std::string(p->title()) == "Op inspector";
+}
+
+// [SECTION] keys
+
+void App::keys(RequestQueue& q) {
+  ImGuiIO& io = ImGui::GetIO();
+  if (io.WantTextInput) return;  // typing in a text box
+  const bool ctrl = io.KeyCtrl;
+  Settings s = c_.settings();
+  if (ctrl) {
+    bool changed = false;
+    if (ImGui::IsKeyPressed(GLFW_KEY_EQUAL) || ImGui::IsKeyPressed(GLFW_KEY_KP_ADD)) {
+      s.font_scale = std::round((s.font_scale + 0.1f) * 10.0f) / 10.0f;
+      changed = true;
+    }
+    if (ImGui::IsKeyPressed(GLFW_KEY_MINUS) || ImGui::IsKeyPressed(GLFW_KEY_KP_SUBTRACT)) {
+      s.font_scale = std::round((s.font_scale - 0.1f) * 10.0f) / 10.0f;
+      changed = true;
+    }
+    if (ImGui::IsKeyPressed(GLFW_KEY_0, false) || ImGui::IsKeyPressed(GLFW_KEY_KP_0, false)) {
+      s.font_scale = 1.0f;
+      changed = true;
+    }
+    if (changed) q.push(req::SetSettings{s});
+    if (ImGui::IsKeyPressed(GLFW_KEY_Q, false)) quit_ = true;
+    return;
+  }
+  if (ImGui::IsKeyPressed(GLFW_KEY_RIGHT)) q.push(req::Step{+1});
+  if (ImGui::IsKeyPressed(GLFW_KEY_LEFT)) q.push(req::Step{-1});
+  if (ImGui::IsKeyPressed(GLFW_KEY_HOME, false)) q.push(req::JumpTo{0});
+  if (ImGui::IsKeyPressed(GLFW_KEY_END, false)) q.push(req::JumpTo{c_.total_steps()});
+  if (ImGui::IsKeyPressed(GLFW_KEY_SPACE, false)) q.push(req::TogglePlaying{});
+}
+
+// [SECTION] menu bar
+
+void App::menu(RequestQueue& q) {
+  if (!ImGui::BeginMainMenuBar()) return;
+  if (ImGui::BeginMenu("View")) {
+    for (auto& p : panels_) ImGui::MenuItem(p->title(), nullptr, &p->open);
+    ImGui::Separator();
+    if (ImGui::MenuItem("Reset layout")) {
+      reset_layout_ = true;
+      for (auto& p : panels_) p->open = p->open || p->left_column() || std::string(p->title()) == "Transport" ||
+                                         std::string(p->title()) == "Op inspector";
+    }
+    if (ImGui::MenuItem("Presenter layout", nullptr, false)) presenter_layout();
+    if (ImGui::IsItemHovered()) ImGui::SetTooltip("only the transport and the op inspector, full width");
+    ImGui::EndMenu();
+  }
+  if (ImGui::BeginMenu("Settings")) {
+    Settings s = c_.settings();
+    bool changed = false;
+    ImGui::TextUnformatted("theme");
+    if (ImGui::RadioButton("dark", s.theme == Theme::dark)) {
+      s.theme = Theme::dark;
+      changed = true;
+    }
+    if (ImGui::RadioButton("light, high contrast", s.theme == Theme::light_high_contrast)) {
+      s.theme = Theme::light_high_contrast;
+      changed = true;
+    }
+    ImGui::Separator();
+    float fs = s.font_scale;
+    ImGui::SetNextItemWidth(ImGui::GetFontSize() * 10);
+    ImGui::SliderFloat("text size", &fs, Settings::kMinFontScale, Settings::kMaxFontScale, "%.1f×");
+    if (ImGui::IsItemDeactivatedAfterEdit()) {
+      s.font_scale = std::round(fs * 10.0f) / 10.0f;
+      changed = true;
+    }
+    ImGui::TextDisabled("Ctrl +  Ctrl −  Ctrl 0");
+    ImGui::Separator();
+    if (ImGui::Checkbox("boost small gradients (√ colour scale)", &s.boost_small)) changed = true;
+    if (changed) q.push(req::SetSettings{s});
+    ImGui::EndMenu();
+  }
+  if (ImGui::BeginMenu("Help")) {
+    ImGui::MenuItem("Keys", nullptr, &show_keys_);
+    ImGui::EndMenu();
+  }
+  // The cursor, always in view.
+  const std::string t = c_.step_title();
+  const float w = ImGui::CalcTextSize(t.c_str()).x;
+  ImGui::SameLine(std::max(ImGui::GetCursorPosX() + 20.0f, ImGui::GetWindowWidth() - w - 20.0f));
+  ImGui::TextDisabled("%s", t.c_str());
+  ImGui::EndMainMenuBar();
+}
+
+// [SECTION] layout
+
+void App::place(const Panel& p) {
+  const ImGuiViewport* vp = ImGui::GetMainViewport();
+  // The work area: below the menu bar, above the status bar. Computed here rather than read
+  // from the viewport's WorkPos/WorkSize, which take the bars in only from the next frame (and
+  // the first frame is when windows are placed).
+  const float top = ImGui::GetFrameHeight(), bottom = status_height();
+  WorkArea a;
+  a.x = vp->Pos.x;
+  a.y = vp->Pos.y + top;
+  a.w = vp->Size.x;
+  a.h = std::max(100.0f, vp->Size.y - top - bottom);
+  a.line = ImGui::GetFrameHeightWithSpacing();
+  a.left_column = std::any_of(panels_.begin(), panels_.end(), [](const auto& q) { return q->open && q->left_column(); });
+  const Rect r = p.home(a);
+  const ImGuiCond cond = reset_layout_ ? ImGuiCond_Always : ImGuiCond_FirstUseEver;
+  ImGui::SetNextWindowPos(ImVec2(r.x, r.y), cond);
+  ImGui::SetNextWindowSize(ImVec2(r.w, r.h), cond);
+}
+
+// [SECTION] status bar
+
+float App::status_height() const { return ImGui::GetFrameHeight() + ImGui::GetStyle().WindowPadding.y; }
+
+void App::status_bar() {
+  const float h = status_height();
+  // A side bar along the bottom, like the main menu bar along the top: it takes its height off
+  // the viewport's work area, which the default layout fills.
+  const ImGuiWindowFlags flags = ImGuiWindowFlags_NoDecoration | ImGuiWindowFlags_NoMove |
+                                 ImGuiWindowFlags_NoSavedSettings | ImGuiWindowFlags_NoFocusOnAppearing |
+                                 ImGuiWindowFlags_NoNav;
+  ImGui::PushStyleVar(ImGuiStyleVar_WindowPadding, ImVec2(ImGui::GetStyle().WindowPadding.x, 3.0f));
+  ImGui::PushStyleVar(ImGuiStyleVar_WindowRounding, 0.0f);
+  if (ImGui::BeginViewportSideBar("##status", ImGui::GetMainViewport(), ImGuiDir_Down, h, flags)) {
+    ImGui::BringWindowToDisplayFront(ImGui::GetCurrentWindow());  // never under a panel
+    // Right side first, to know how much room the message has.
+    std::string right;
+    if (c_.has_session()) {
+      const Config& cfg = c_.session().config();
+      right = c_.spec().preset + " · " + dtype_name(cfg.dtype) + " · " +
+              (cfg.lora() ? "LoRA r" + std::to_string(cfg.lora_rank) : std::string("full")) + " · loss " +
+              num_short(c_.session().loss()) + " · " + c_.weights_source();
+    }
+    const float rw = ImGui::CalcTextSize(right.c_str()).x;
+    const float avail = ImGui::GetContentRegionAvail().x;
+    ImGui::AlignTextToFramePadding();
+    std::string left;
+    ImU32 col = ImGui::GetColorU32(ImGuiCol_Text);
+    if (!c_.error().empty()) {
+      left = "✗ " + c_.error();
+      col = palette_->bad;
+    } else if (!warnings_.empty()) {
+      left = "⚑ " + warnings_.front();
+      col = palette_->warn;
+    } else {
+      left = c_.status();
+    }
+    ImGui::PushClipRect(ImGui::GetCursorScreenPos(),
+                        ImVec2(ImGui::GetCursorScreenPos().x + std::max(0.0f, avail - rw - 20.0f),
+                               ImGui::GetCursorScreenPos().y + h),
+                        true);
+    colored_text(col, "%s", left.c_str());
+    ImGui::PopClipRect();
+    if (ImGui::IsItemHovered() && (!c_.error().empty() || !warnings_.empty())) {
+      ImGui::BeginTooltip();
+      if (!c_.error().empty()) ImGui::TextUnformatted(c_.error().c_str());
+      for (const auto& w : warnings_) ImGui::TextUnformatted(w.c_str());
+      ImGui::EndTooltip();
+    }
+    ImGui::SameLine(std::max(0.0f, ImGui::GetWindowContentRegionMax().x - rw));
+    ImGui::TextDisabled("%s", right.c_str());
+  }
+  ImGui::End();
+  ImGui::PopStyleVar(2);
+}
+
+// [SECTION] frame
+
+void App::draw(RequestQueue& q) {
+  heatmaps_.set_boost(c_.settings().boost_small);
+  keys(q);
+  menu(q);
+  status_bar();
+  PanelContext ctx{q, heatmaps_, fonts_, *palette_, c_.settings().font_scale};
+  for (auto& p : panels_) {
+    if (!p->open) continue;
+    place(*p);
+    p->draw(c_, ctx);
+  }
+  reset_layout_ = false;
+  if (show_keys_) {
+    ImGui::SetNextWindowSize(ImVec2(ImGui::GetFontSize() * 24, 0), ImGuiCond_FirstUseEver);
+    if (ImGui::Begin("Keys", &show_keys_)) {
+      const char* keys[][2] = {{"→  ←", "one step on / back"},
+                               {"Home  End", "first / last step"},
+                               {"Space", "play / pause"},
+                               {"Ctrl +  Ctrl −", "larger / smaller text"},
+                               {"Ctrl 0", "text size back to 1×"},
+                               {"Ctrl Q", "quit"}};
+      if (ImGui::BeginTable("keys", 2, ImGuiTableFlags_SizingFixedFit)) {
+        for (auto& k : keys) {
+          ImGui::TableNextRow();
+          ImGui::TableNextColumn();
+          ImGui::PushFont(fonts_.mono);
+          ImGui::TextUnformatted(k[0]);
+          ImGui::PopFont();
+          ImGui::TableNextColumn();
+          ImGui::TextUnformatted(k[1]);
+        }
+        ImGui::EndTable();
+      }
+    }
+    ImGui::End();
+  }
+}
+
+}  // namespace gs::app

@@ -1,0 +1,343 @@
+#include "controller.h"
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <new>
+
+#include "gradscope/checkpoint.h"
+#include "gradscope/error.h"
+#include "gradscope/tokenizer.h"
+#include "gradscope/train.h"
+
+namespace gs::app {
+
+namespace {
+
+std::string loss_str(double v) {
+  char b[48];
+  snprintf(b, sizeof b, "%.6f", v);
+  return b;
+}
+
+}  // namespace
+
+// [SECTION] cursor
+
+StepInfo step_info(int step, int n) {
+  StepInfo s;
+  s.n = n;
+  s.step = std::clamp(step, 0, 2 * n);
+  if (s.step == 0) {
+    s.half = Half::forward;
+    s.op = -1;
+    s.index = 0;
+  } else if (s.step <= n) {
+    s.half = Half::forward;
+    s.op = s.step - 1;
+    s.index = s.step;
+  } else {
+    s.half = Half::backward;
+    s.op = 2 * n - s.step;
+    s.index = s.step - n;
+  }
+  return s;
+}
+
+std::string Controller::step_title() const {
+  if (!session_) return "no model";
+  const StepInfo s = info();
+  const std::string N = std::to_string(s.n);
+  if (s.step == 0) return "ready: nothing computed yet (next: forward 1/" + N + ": " + session_.op_name(0) + ")";
+  return std::string(s.half == Half::forward ? "forward " : "backward ") + std::to_string(s.index) + "/" + N + ": " +
+         session_.op_name(s.op);
+}
+
+void Controller::set_step(int s) {
+  step_ = std::clamp(s, 0, total_steps());
+  sel_.op = step_ == 0 ? 0 : info().op;
+}
+
+bool Controller::value_grad_ready(int value) const {
+  if (!session_) return false;
+  return session_.visit([&](const auto& s) {
+    const auto& v = s.tape->value(value);
+    if (v.uses.empty()) return step_ >= n_ops() + 1;  // the loss: seeded when backward starts
+    for (const Use& u : v.uses)
+      if (!backward_done(u.op)) return false;
+    return true;
+  });
+}
+
+bool Controller::incoming_ready(int op) const {
+  if (!session_) return false;
+  const int out = session_.visit([&](const auto& s) { return s.tape->op(op).out; });
+  return value_grad_ready(out);
+}
+
+bool Controller::param_grad_ready(int param) const {
+  if (!session_) return false;
+  return session_.visit([&](const auto& s) {
+    bool used = false;
+    for (int k = 0; k < s.tape->size(); ++k)
+      for (int p : s.tape->op(k).par)
+        if (p == param) {
+          used = true;
+          if (!backward_done(k)) return false;
+        }
+    return used;
+  });
+}
+
+// [SECTION] building
+
+ModelSpec Controller::default_spec() {
+  ModelSpec spec;
+  spec.preset = "tiny";
+  spec.dtype = "f64";
+  spec.text = kDefaultText;
+  spec.seq = preset_config("tiny").seq_len;  // T 8: the first T+1 characters of the sentence
+  return spec;
+}
+
+bool Controller::load_default(ModelSpec spec) {
+  if (!spec.checkpoint.empty() || spec.seed || spec.preset != "tiny") return rebuild(spec);
+  const std::string path = asset_path(kDefaultCheckpoint);
+  std::error_code ec;
+  if (std::filesystem::exists(path, ec)) {
+    spec.checkpoint = path;
+    if (rebuild(spec)) return true;
+    const std::string why = error_;
+    spec.checkpoint.clear();
+    if (!rebuild(spec)) return false;
+    weights_source_ = "random init (seed " + std::to_string(session_.config().seed) + "): could not load " +
+                      std::string(kDefaultCheckpoint);
+    error_ = why;
+    return true;
+  }
+  if (!rebuild(spec)) return false;
+  weights_source_ = "random init (seed " + std::to_string(session_.config().seed) + "): assets/" +
+                    std::string(kDefaultCheckpoint) + " not found";
+  return true;
+}
+
+void Controller::compute() {
+  session_.visit([](auto& s) {
+    s.tape->forward();
+    s.tape->backward();
+  });
+  if (!std::isfinite(session_.loss()))
+    error_ = "the loss is " + std::string(std::isnan(session_.loss()) ? "NaN" : "infinite") +
+             " (weights or learning rate out of range)";
+}
+
+void Controller::after_change(const std::string& what) {
+  ++version_;
+  checks_.assign(n_ops(), std::nullopt);
+  status_ = what;
+}
+
+bool Controller::rebuild(const ModelSpec& spec) {
+  AnySession next;
+  try {
+    next = AnySession::build(spec);
+    next.visit([](auto& s) {
+      s.tape->forward();
+      s.tape->backward();
+    });
+  } catch (const Error& e) {
+    error_ = std::string(session_ ? "model not changed: " : "") + e.what();
+    return false;
+  } catch (const std::bad_alloc&) {
+    error_ = std::string(session_ ? "model not changed: " : "") +
+             "out of memory building it (try a smaller preset, T or batch)";
+    return false;
+  } catch (const std::exception& e) {
+    error_ = std::string(session_ ? "model not changed: " : "") + e.what();
+    return false;
+  }
+  // Keep the cursor on the same op (by name) in the same half where the new tape has it.
+  const StepInfo old = info();
+  const bool had = static_cast<bool>(session_);
+  std::string old_name = had && old.op >= 0 ? session_.op_name(old.op) : "";
+  const bool was_end = had && at_end();
+  session_ = std::move(next);
+  spec_ = spec;
+  error_.clear();
+  const int n = n_ops();
+  int s = 0;
+  if (was_end) {
+    s = 2 * n;
+  } else if (!old_name.empty()) {
+    const int k = session_.find_op(old_name);
+    s = k < 0 ? std::min(old.step, 2 * n) : (old.half == Half::forward ? forward_step_of(k) : backward_step_of(k, n));
+  }
+  playing_ = false;
+  set_step(s);
+  const Config& c = session_.config();
+  const std::string file = std::filesystem::path(spec.checkpoint).filename().string();
+  weights_source_ = spec.checkpoint.empty() ? "random init (seed " + std::to_string(c.seed) + ")" : "weights: " + file;
+  losses_ = {session_.loss()};
+  opt_steps_ = 0;
+  ++spec_generation_;
+  after_change("built " + spec.preset + (spec.checkpoint.empty() ? "" : " from " + file) + ": " + std::to_string(n) +
+               " ops, loss " + loss_str(session_.loss()));
+  if (!std::isfinite(session_.loss())) error_ = "the loss of this model is not finite";
+  return true;
+}
+
+// [SECTION] requests
+
+void Controller::apply(RequestQueue& q) {
+  poll_analysis();  // results of background checks first (controller_analysis.cpp)
+  for (const Request& r : q.take()) apply(r);
+}
+
+void Controller::apply(const Request& r) {
+  try {
+    std::visit([&](const auto& x) { apply_one(x); }, r);
+  } catch (const Error& e) {
+    error_ = e.what();
+  } catch (const std::bad_alloc&) {
+    error_ = "out of memory";
+  } catch (const std::exception& e) {
+    error_ = e.what();
+  }
+}
+
+void Controller::tick(double dt) {
+  if (!playing_ || !session_) return;
+  play_acc_ += dt * settings_.play_speed;
+  const int n = static_cast<int>(play_acc_);
+  if (n <= 0) return;
+  play_acc_ -= n;
+  set_step(step_ + n);
+  if (at_end()) playing_ = false;
+}
+
+void Controller::apply_one(const req::Step& r) { set_step(step_ + r.delta); }
+void Controller::apply_one(const req::JumpTo& r) { set_step(r.step); }
+
+void Controller::apply_one(const req::FocusOp& r) {
+  if (!session_ || r.op < 0 || r.op >= n_ops()) return;
+  Half h = r.half;
+  if (h == Half::current) h = in_backward() ? Half::backward : Half::forward;
+  set_step(h == Half::forward ? forward_step_of(r.op) : backward_step_of(r.op, n_ops()));
+}
+
+void Controller::apply_one(const req::SelectRow& r) { sel_.row = std::max(0, r.row); }
+
+void Controller::apply_one(const req::Hover& r) {
+  sel_.hover_tensor = r.tensor;
+  sel_.hover_index = r.index;
+}
+
+void Controller::apply_one(const req::SetPlaying& r) {
+  playing_ = r.playing && session_;
+  play_acc_ = 0;
+  if (playing_ && at_end()) set_step(0);  // play again from the start
+}
+
+void Controller::apply_one(const req::TogglePlaying&) { apply_one(req::SetPlaying{!playing_}); }
+
+void Controller::apply_one(const req::SetSettings& r) {
+  settings_ = r.settings;
+  settings_.font_scale = std::clamp(settings_.font_scale, Settings::kMinFontScale, Settings::kMaxFontScale);
+  if (!std::isfinite(settings_.play_speed)) settings_.play_speed = Settings{}.play_speed;
+  settings_.play_speed = std::clamp(settings_.play_speed, Settings::kMinSpeed, Settings::kMaxSpeed);
+}
+
+void Controller::apply_one(const req::Rebuild& r) { rebuild(r.spec); }
+
+void Controller::apply_one(const req::SaveCheckpoint& r) {
+  if (!session_) throw Error("no model to save");
+  if (r.path.empty()) throw Error("give a file name to save the checkpoint to");
+  const auto& tok = session_.tokenizer();
+  session_.visit([&](const auto& s) { save_checkpoint(r.path, *s.model, tok ? tok->vocab_string() : ""); });
+  status_ = "saved " + r.path;
+  error_.clear();
+}
+
+void Controller::apply_one(const req::OptimizerStep& r) {
+  apply_one(req::Train{1, r.opt});
+}
+
+void Controller::apply_one(const req::Train& r) {
+  if (!session_) throw Error("no model to train");
+  if (r.steps <= 0) throw Error("the number of training steps must be positive");
+  if (r.steps > 100000) throw Error("at most 100000 training steps at a time");
+  r.opt.validate();
+  error_.clear();
+  for (int i = 0; i < r.steps; ++i) {
+    const int step = ++opt_steps_;
+    session_.visit([&](auto& s) { optimizer_step(*s.model, r.opt, step); });
+    compute();
+    losses_.push_back(session_.loss());
+    if (!error_.empty()) break;
+  }
+  after_change(std::string(r.steps == 1 ? "optimizer step" : std::to_string(r.steps) + " training steps") + " (" +
+               r.opt.kind + ", lr " + [&] {
+                 char b[32];
+                 snprintf(b, sizeof b, "%g", r.opt.lr);
+                 return std::string(b);
+               }() + "): loss " + loss_str(session_.loss()));
+}
+
+void Controller::apply_one(const req::PlantMistake& r) {
+  if (!session_) throw Error("no model");
+  if (r.op < 0 || r.op >= n_ops()) throw Error("no op " + std::to_string(r.op) + " on the tape");
+  session_.visit([&](auto& s) { s.tape->set_mistake(r.op, r.mistake); });
+  error_.clear();
+  compute();
+  after_change(r.mistake == Mistake::none
+                   ? "restored the correct backward of " + session_.op_name(r.op)
+                   : std::string("planted '") + gs::info(r.mistake).name + "' in " + session_.op_name(r.op));
+}
+
+void Controller::apply_one(const req::RunChecks& r) {
+  if (!session_) throw Error("no model");
+  if (static_cast<int>(checks_.size()) != n_ops()) checks_.assign(n_ops(), std::nullopt);
+  if (r.op < 0 && r.background) return start_background_checks(r.with_params);
+  const CheckOptions opt = CheckOptions::defaults(session_.dtype());
+  if (r.op >= 0) {
+    if (r.op >= n_ops()) throw Error("no op " + std::to_string(r.op) + " on the tape");
+    checks_[r.op] = session_.visit([&](auto& s) { return check_op(*s.tape, r.op, opt); });
+    const OpCheck& c = *checks_[r.op];
+    char b[160];
+    snprintf(b, sizeof b, "finite differences on %s: %s (%lld entries, max abs err %.2e)", c.name.c_str(),
+             c.checked == 0 ? "nothing to check" : c.pass ? "pass" : "FAIL", static_cast<long long>(c.checked),
+             c.max_abs_err);
+    status_ = b;
+    return;
+  }
+  const CheckReport rep = session_.visit([&](auto& s) { return check_all(*s.tape, opt, r.with_params); });
+  int pass = 0, fail = 0;
+  for (const OpCheck& c : rep.ops) {
+    if (c.op < 0 || c.op >= n_ops()) continue;
+    checks_[c.op] = c;
+    if (c.checked > 0) (c.pass ? pass : fail)++;
+  }
+  status_ = "finite differences: " + std::to_string(pass) + " ops pass, " + std::to_string(fail) + " fail";
+}
+
+// [SECTION] checks
+
+const OpCheck* Controller::check(int op) const {
+  if (op < 0 || op >= static_cast<int>(checks_.size()) || !checks_[op]) return nullptr;
+  return &*checks_[op];
+}
+
+CheckMark Controller::check_mark(int op) const {
+  const OpCheck* c = check(op);
+  if (!c) return CheckMark::not_run;
+  if (c->checked == 0) return CheckMark::nothing_to_check;
+  return c->pass ? CheckMark::pass : CheckMark::fail;
+}
+
+int Controller::checks_run() const {
+  int n = 0;
+  for (const auto& c : checks_) n += c.has_value();
+  return n;
+}
+
+}  // namespace gs::app

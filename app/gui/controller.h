@@ -1,0 +1,157 @@
+#pragma once
+// The app's state apart from its views (no ImGui, no GL): the session, the cursor over the
+// 2N steps, the selection, the presenter settings, and the application of requests.
+//
+// The cursor: "step s" means the first s of the 2N steps are done. Steps 1 … N run forward
+// ops 0 … N−1; steps N+1 … 2N run backward ops N−1 … 0. The tape itself is computed fully
+// (forward and backward) once after every change; stepping only moves the cursor, and the
+// views show a tensor the cursor has not reached yet as "not computed yet".
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "analysis.h"
+#include "any_session.h"
+#include "gradscope/gradcheck.h"
+#include "requests.h"
+
+namespace gs::app {
+
+// Where the cursor stands, in words the transport shows.
+struct StepInfo {
+  int step = 0;   // 0 … 2N
+  int n = 0;      // N ops
+  Half half = Half::forward;
+  int op = -1;    // the op run by the last step done; -1 at step 0
+  int index = 0;  // 1 … N within its half (0 at step 0)
+};
+
+// Step s of N ops, and the step that runs op k in a given half.
+StepInfo step_info(int step, int n);
+inline int forward_step_of(int op) { return op + 1; }
+inline int backward_step_of(int op, int n) { return 2 * n - op; }
+
+struct Selection {
+  int op = 0;                 // the op the inspector shows (the cursor's op; op 0 at step 0)
+  int row = -1;               // row of a per-row Jacobian (softmax, layernorm, log-softmax); -1: the views choose
+  std::string hover_tensor;   // entry under the mouse, for cross-panel highlights
+  int64_t hover_index = -1;
+};
+
+enum class CheckMark { not_run, pass, fail, nothing_to_check };
+
+class Controller {
+ public:
+  Controller() = default;
+
+  // The model the app opens with: preset tiny in f64 on a sentence of the corpus, with
+  // assets/tiny.safetensors when it exists, else a seeded random init (said in the status).
+  static ModelSpec default_spec();
+  static constexpr const char* kDefaultText = "the model reads the text one letter at a time";
+  static constexpr const char* kDefaultCheckpoint = "tiny.safetensors";
+  // With a spec: that model, on the trained default checkpoint when the spec names none (a
+  // fresh seed, another preset or an own checkpoint do not use it).
+  bool load_default(ModelSpec spec = default_spec());
+
+  // Builds a new session and computes it; on bad input keeps everything as it was and sets
+  // error(). Returns whether the new model is in place.
+  bool rebuild(const ModelSpec& spec);
+
+  // Applies every queued request in order (once per frame, before drawing).
+  void apply(RequestQueue& q);
+  void apply(const Request& r);
+  // Advances the cursor while playing (dt in seconds).
+  void tick(double dt);
+
+  // [SECTION] cursor
+  int step() const { return step_; }
+  int n_ops() const { return session_ ? session_.n_ops() : 0; }
+  int total_steps() const { return 2 * n_ops(); }
+  StepInfo info() const { return step_info(step_, n_ops()); }
+  std::string step_title() const;  // "forward 12/84: h.0.attn.softmax"
+  bool at_start() const { return step_ == 0; }
+  bool at_end() const { return step_ == total_steps(); }
+  bool in_backward() const { return step_ > n_ops(); }
+
+  // What the cursor has reached.
+  bool forward_done(int op) const { return step_ >= forward_step_of(op); }
+  bool backward_done(int op) const { return step_ >= backward_step_of(op, n_ops()); }
+  // ∂L/∂value summed over all its users (the loss' own ∂L/∂L = 1 once backward has started).
+  bool value_grad_ready(int value) const;
+  bool incoming_ready(int op) const;       // ∂L/∂ output of op
+  bool param_grad_ready(int param) const;  // summed over every op that uses it
+
+  // [SECTION] state
+  bool has_session() const { return static_cast<bool>(session_); }
+  const AnySession& session() const { return session_; }
+  const ModelSpec& spec() const { return spec_; }
+  const Selection& selection() const { return sel_; }
+  const Settings& settings() const { return settings_; }
+  bool playing() const { return playing_; }
+  // Bumps whenever tensor contents change (rebuild, optimiser step, planted mistake): views
+  // key their caches on it.
+  uint64_t version() const { return version_; }
+  // Bumps on every successful rebuild (views reload their copy of the spec).
+  uint64_t spec_generation() const { return spec_generation_; }
+
+  const std::string& error() const { return error_; }    // last failure, one line ("" if none)
+  const std::string& status() const { return status_; }  // last thing done
+  const std::string& weights_source() const { return weights_source_; }
+  void clear_error() { error_.clear(); }
+
+  // Finite-difference results per op (cleared when tensors change).
+  CheckMark check_mark(int op) const;
+  const OpCheck* check(int op) const;
+  int checks_run() const;
+
+  // Loss after each optimiser step since the last rebuild (the first entry: before any).
+  const std::vector<double>& losses() const { return losses_; }
+  int optimizer_steps() const { return opt_steps_; }
+
+  // Finite differences off the UI thread (analysis.h, controller_analysis.cpp), as of the last
+  // apply(); wait_analysis() blocks until that work is done and takes its results in.
+  const Analysis& analysis() const { return *analysis_; }
+  void wait_analysis();
+
+ private:
+  void set_step(int s);
+  void compute();  // forward + backward of the whole tape
+  void after_change(const std::string& what);
+  void apply_one(const req::Step& r);
+  void apply_one(const req::JumpTo& r);
+  void apply_one(const req::FocusOp& r);
+  void apply_one(const req::SelectRow& r);
+  void apply_one(const req::Hover& r);
+  void apply_one(const req::SetPlaying& r);
+  void apply_one(const req::TogglePlaying& r);
+  void apply_one(const req::SetSettings& r);
+  void apply_one(const req::Rebuild& r);
+  void apply_one(const req::SaveCheckpoint& r);
+  void apply_one(const req::OptimizerStep& r);
+  void apply_one(const req::Train& r);
+  void apply_one(const req::PlantMistake& r);
+  void apply_one(const req::RunChecks& r);
+  void apply_one(const req::CheckOp& r);
+  void apply_one(const req::SweepEps& r);
+  void apply_one(const req::CancelChecks& r);
+  void start_background_checks(bool with_params);
+  void poll_analysis();
+  void take_analysis(unsigned arrived);
+
+  AnySession session_;
+  ModelSpec spec_;
+  int step_ = 0;
+  Selection sel_;
+  Settings settings_;
+  bool playing_ = false;
+  double play_acc_ = 0;
+  uint64_t version_ = 0, spec_generation_ = 0;
+  std::string error_, status_, weights_source_;
+  std::vector<std::optional<OpCheck>> checks_;
+  std::vector<double> losses_;
+  int opt_steps_ = 0;
+  std::unique_ptr<Analysis> analysis_ = std::make_unique<Analysis>();
+};
+
+}  // namespace gs::app

@@ -1,0 +1,247 @@
+#include "graph_layout.h"
+
+#include <algorithm>
+#include <map>
+
+namespace gs::app {
+
+template <class T>
+GraphInput describe_graph(const Tape<T>& tape) {
+  GraphInput g;
+  for (const auto& op : tape.ops()) g.ops.push_back({op.name, op.type, op.layer, op.in, op.par, op.out});
+  for (const auto& v : tape.values()) g.values.push_back({v.producer, v.uses});
+  for (const auto& p : tape.model().params()) g.params.push_back(p.name);
+  return g;
+}
+template GraphInput describe_graph(const Tape<float>&);
+template GraphInput describe_graph(const Tape<double>&);
+
+std::string op_short_name(const std::string& name) {
+  if (name.rfind("h.", 0) == 0) {
+    const size_t dot = name.find('.', 2);
+    if (dot != std::string::npos) return name.substr(dot + 1);
+  }
+  return name;
+}
+
+std::string param_short_name(const std::string& name) {
+  auto ends = [&](const char* s) {
+    const std::string t = s;
+    return name.size() >= t.size() && name.compare(name.size() - t.size(), t.size(), t) == 0;
+  };
+  if (name == "wte.weight") return "wte";
+  if (name == "wpe.weight") return "wpe";
+  if (ends("lora_A")) return "A";
+  if (ends("lora_B")) return "B";
+  const bool norm = name.find("ln_") != std::string::npos;
+  if (ends(".weight")) return norm ? "γ" : "W";
+  if (ends(".bias")) return norm ? "β" : "b";
+  return name;
+}
+
+int GraphLayout::node_at(float x, float y) const {
+  for (const GraphNode& n : nodes)
+    if (n.box.contains(x, y)) return n.op;
+  return -1;
+}
+
+int GraphLayout::param_at(float x, float y) const {
+  for (size_t i = 0; i < params.size(); ++i)
+    if (params[i].box.contains(x, y)) return static_cast<int>(i);
+  return -1;
+}
+
+namespace {
+
+bool on_spine(const GraphOp& op) { return op.layer < 0 || op.type == OpType::residual_add; }
+
+// Whether the vertical segment x, y0 … y1 crosses any op box or parameter node.
+bool column_free(const GraphLayout& L, float x, float y0, float y1) {
+  for (const GraphNode& n : L.nodes)
+    if (x >= n.box.x - 0.2f && x <= n.box.right() + 0.2f && n.box.bottom() > y0 && n.box.y < y1) return false;
+  for (const GraphParamNode& p : L.params)
+    if (x >= p.box.x - 0.2f && x <= p.box.right() + 0.2f && p.box.bottom() > y0 && p.box.y < y1) return false;
+  return true;
+}
+
+}  // namespace
+
+GraphLayout layout_graph(const GraphInput& g) {
+  GraphLayout L;
+  const int n = static_cast<int>(g.ops.size());
+  L.nodes.resize(n);
+
+  // [SECTION] rows and columns
+  std::vector<float> row_y;
+  int row = -1;
+  float y = 0;
+  int prev_layer = -2;
+  bool seen_block = false;
+  for (int k = 0; k < n; ++k) {
+    const GraphOp& op = g.ops[k];
+    GraphNode& node = L.nodes[k];
+    node.op = k;
+    node.label = op_short_name(op.name);
+    node.spine = on_spine(op);
+    const bool same_row = k > 0 && op.type == OpType::split_heads && g.ops[k - 1].type == OpType::split_heads;
+    if (same_row) {
+      node.row = row;
+      node.col = L.nodes[k - 1].col + 1;
+    } else {
+      if (op.layer != prev_layer) {
+        if (row >= 0) y += GraphLayout::kGroupGap;
+        // A new group: embeddings, one per block, the head after the last block.
+        GraphGroup gr;
+        gr.layer = op.layer;
+        gr.first_op = k;
+        gr.title = op.layer >= 0 ? "block " + std::to_string(op.layer) : seen_block ? "head and loss" : "embeddings";
+        if (op.layer >= 0) seen_block = true;
+        gr.y0 = y;
+        y += 1.2f;  // room for the group's title
+        L.groups.push_back(gr);
+        prev_layer = op.layer;
+      }
+      ++row;
+      row_y.push_back(y);
+      y += GraphLayout::kRowPitch;
+      node.row = row;
+      node.col = node.spine ? 0 : op.type == OpType::lora_down ? 2 : 1;
+    }
+    node.box = {node.col * GraphLayout::kColPitch, row_y[node.row], GraphLayout::kBoxW, GraphLayout::kBoxH};
+    L.groups.back().last_op = k + 1;
+  }
+  L.rows = row + 1;
+  for (GraphGroup& gr : L.groups) {
+    float bottom = gr.y0;
+    for (int k = gr.first_op; k < gr.last_op; ++k) bottom = std::max(bottom, L.nodes[k].box.bottom());
+    gr.y1 = bottom + 0.5f;
+  }
+
+  // [SECTION] parameter nodes, right of their op (or of the last op of a shared row)
+  std::vector<float> row_right(L.rows, 0.0f);
+  for (const GraphNode& nd : L.nodes) row_right[nd.row] = std::max(row_right[nd.row], nd.box.right());
+  std::map<int, int> first_node;  // parameter id → its first node
+  for (int k = 0; k < n; ++k) {
+    const GraphOp& op = g.ops[k];
+    const GraphNode& nd = L.nodes[k];
+    for (size_t j = 0; j < op.par.size(); ++j) {
+      GraphParamNode p;
+      p.param = op.par[j];
+      p.op = k;
+      p.slot = static_cast<int>(j);
+      p.label = p.param < static_cast<int>(g.params.size()) ? param_short_name(g.params[p.param]) : "?";
+      const float x = row_right[nd.row] + GraphLayout::kParamGap;
+      p.box = {x, nd.box.cy() - GraphLayout::kParamH * 0.5f, GraphLayout::kParamW, GraphLayout::kParamH};
+      row_right[nd.row] = p.box.right();
+      auto it = first_node.find(p.param);
+      p.alias = it != first_node.end();
+      if (!p.alias) first_node[p.param] = static_cast<int>(L.params.size());
+      L.params.push_back(p);
+    }
+  }
+  float right = 0;
+  for (const GraphNode& nd : L.nodes) right = std::max(right, nd.box.right());
+  for (const GraphParamNode& p : L.params) right = std::max(right, p.box.right());
+  const float tie_x = right + 1.0f;
+
+  // [SECTION] edges
+  for (int k = 0; k < n; ++k) {
+    const GraphOp& op = g.ops[k];
+    const Box& to = L.nodes[k].box;
+    const int nin = static_cast<int>(op.in.size());
+    for (int i = 0; i < nin; ++i) {
+      const int v = op.in[i];
+      if (v < 0 || v >= static_cast<int>(g.values.size())) continue;
+      const int p = g.values[v].producer;
+      if (p < 0 || p >= n) continue;
+      GraphEdge e;
+      e.from_op = p;
+      e.to_op = k;
+      e.slot = i;
+      e.value = v;
+      const GraphNode& src = L.nodes[p];
+      e.kind = src.spine && L.nodes[k].spine && L.nodes[k].row - src.row > 1 ? EdgeKind::skip : EdgeKind::data;
+      // Ports: the spine enters a residual add at its centre, the branch at its right; other
+      // ops with two inputs take them at a third and two thirds.
+      float fx = 0.5f;
+      if (op.type == OpType::residual_add) fx = src.spine ? 0.5f : 0.8f;
+      else if (nin == 2) fx = i == 0 ? 0.35f : 0.65f;
+      e.from = {src.box.cx(), src.box.bottom()};
+      e.to = {to.x + to.w * fx, to.y};
+      // Run straight down whichever column is clear, and curve at the other end.
+      e.bend = e.from;
+      if (e.from.x != e.to.x && e.to.y - e.from.y > GraphLayout::kRowPitch) {
+        const float y_near_to = e.to.y - (GraphLayout::kRowPitch - GraphLayout::kBoxH);
+        const float y_near_from = e.from.y + (GraphLayout::kRowPitch - GraphLayout::kBoxH);
+        if (column_free(L, e.from.x, e.from.y + 0.05f, y_near_to)) {
+          e.bend = {e.from.x, y_near_to};
+        } else if (column_free(L, e.to.x, y_near_from, e.to.y - 0.05f)) {
+          e.bend = e.from;
+          e.mid = {{e.to.x, y_near_from}};  // curve first, then straight down to `to`
+        }
+      }
+      L.edges.push_back(e);
+    }
+  }
+  for (size_t i = 0; i < L.params.size(); ++i) {
+    const GraphParamNode& p = L.params[i];
+    const Box& to = L.nodes[p.op].box;
+    GraphEdge e;
+    e.kind = EdgeKind::param;
+    e.to_op = p.op;
+    e.slot = p.slot;
+    e.param_node = static_cast<int>(i);
+    e.from = {p.box.x, p.box.cy()};
+    e.to = {to.right(), to.cy()};
+    e.bend = e.from;
+    // Past other parameter nodes of the same row: down, then along under them.
+    if (p.box.x - to.right() > GraphLayout::kParamGap * 1.5f) {
+      const float yb = to.cy() + GraphLayout::kParamH * 0.5f + 0.3f;
+      e.from = {p.box.cx(), p.box.bottom()};
+      e.mid = {{p.box.cx(), yb}};
+      e.to = {to.right(), yb};
+    }
+    L.edges.push_back(e);
+    if (p.alias) {
+      const GraphParamNode& first = L.params[first_node[p.param]];
+      GraphEdge t;
+      t.kind = EdgeKind::tie;
+      t.to_op = p.op;
+      t.slot = p.slot;
+      t.param_node = static_cast<int>(i);
+      t.from = {first.box.right(), first.box.cy()};
+      t.mid = {{tie_x, first.box.cy()}, {tie_x, p.box.cy()}};
+      t.to = {p.box.right(), p.box.cy()};
+      t.bend = t.from;
+      L.edges.push_back(t);
+    }
+  }
+
+  // [SECTION] ⊕ where shares add up
+  for (int v = 0; v < static_cast<int>(g.values.size()); ++v) {
+    const GraphValue& val = g.values[v];
+    if (val.uses.size() < 2 || val.producer < 0 || val.producer >= n) continue;
+    SumMark s;
+    s.value = v;
+    const Box& b = L.nodes[val.producer].box;
+    s.at = {b.cx(), b.bottom() + 0.45f};
+    s.shares = val.uses;
+    L.sums.push_back(s);
+  }
+  for (const auto& [param, idx] : first_node) {
+    SumMark s;
+    s.param = param;
+    for (const GraphParamNode& p : L.params)
+      if (p.param == param) s.shares.push_back({p.op, p.slot});
+    if (s.shares.size() < 2) continue;
+    const Box& b = L.params[idx].box;
+    s.at = {b.right() + 0.45f, b.y - 0.1f};
+    L.sums.push_back(s);
+  }
+
+  L.width = tie_x + 1.0f;
+  L.height = L.groups.empty() ? 0 : L.groups.back().y1 + 0.5f;
+  return L;
+}
+
+}  // namespace gs::app

@@ -1,0 +1,38 @@
+#pragma once
+// What the views ask of the heatmap renderer (the GL corner implements it). A heatmap is an
+// opaque texture the views hand to ImGui::Image, plus the grid and numbers it was drawn from.
+#include <cstdint>
+#include <string>
+
+#include "tensor_grid.h"
+
+namespace gs::app {
+
+// Sequential (viridis-like, min … max) for values; diverging (blue – white – red, centred on 0,
+// ±max|x|) for gradients and derivatives. −∞ is hatched grey (masked attention scores), +∞
+// hatched amber, NaN magenta, in both.
+enum class ColorMode { sequential, diverging };
+
+struct Heatmap {
+  void* texture = nullptr;  // ImTextureID; null when the renderer is unavailable
+  DisplayGrid grid;         // the cells drawn (values dropped after upload)
+  TensorStats stats;
+  ColorMode mode = ColorMode::sequential;
+  double lo = 0, hi = 0;    // ends of the colour scale
+};
+
+class HeatmapProvider {
+ public:
+  virtual ~HeatmapProvider() = default;
+  // The heatmap of t, drawn when first asked for and cached by (data pointer, shape, version,
+  // transposed, mode): an unchanged tensor is never uploaded again.
+  virtual const Heatmap& get(const TensorRef& t, ColorMode mode, uint64_t version) = 0;
+  // A 1-row ramp of the colour map from its low end to its high end (for legends).
+  virtual const Heatmap& legend(ColorMode mode) = 0;
+  // Diverging maps on a signed-√ scale (small entries show); part of the cache key.
+  virtual void set_boost(bool on) = 0;
+  // Why heatmaps are unavailable ("" when they work).
+  virtual const std::string& error() const = 0;
+};
+
+}  // namespace gs::app

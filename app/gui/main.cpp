@@ -1,0 +1,302 @@
+// gradscope: watch backpropagation through a real GPT-2, one op at a time.
+//
+//   gradscope [MODEL options] [--step N] [--window WxH] [--font-scale X] [--theme dark|light] [--presenter]
+//   gradscope --screenshot FILE.png --step N      render a few real frames, write a PNG, exit
+//   gradscope --frames N                          render N frames, print mean and p95 frame time
+//
+// Without a display it says so on one line and exits 2 (run it under xvfb-run, or use
+// gradscope-cli for the headless commands).
+#include <imgui.h>
+#include <imgui_impl_glfw.h>
+#include <imgui_impl_opengl3.h>
+#define GLFW_INCLUDE_NONE
+#include <GLFW/glfw3.h>
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <cfloat>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <optional>
+#include <regex>
+#include <string>
+#include <vector>
+
+#include "app.h"
+#include "controller.h"
+#include "gl_heatmap.h"
+#include "gl_objects.h"
+#include "gradscope/config.h"
+#include "gradscope/error.h"
+
+namespace {
+
+struct Args {
+  std::string screenshot;
+  std::optional<int> step;
+  int frames = 0;
+  std::string window = "1600x900";
+  float font_scale = 1.0f;
+  std::string theme = "dark";
+  bool presenter = false;
+  std::string mouse;  // "X,Y": the pointer held there (scripted screenshots of tooltips)
+  int width = 1600, height = 900;
+  // model (optional; default: Controller::default_spec() on the trained checkpoint)
+  std::optional<std::string> preset, text, dtype, checkpoint, lora_targets;
+  std::optional<uint64_t> seed;
+  std::optional<int> seq, lora_rank;
+  std::optional<double> lora_alpha;
+  bool custom_model() const {
+    return preset || text || dtype || checkpoint || lora_targets || seed || seq || lora_rank || lora_alpha;
+  }
+};
+
+std::string glfw_error;  // the last GLFW error, for the one-line messages
+
+// Ctrl+C or a kill ends the main loop normally, so the layout (imgui.ini) is saved.
+volatile std::sig_atomic_t stop_requested = 0;
+void on_signal(int) { stop_requested = 1; }
+
+void on_glfw_error(int, const char* description) { glfw_error = description ? description : "unknown error"; }
+
+int fail(const std::string& msg) {
+  fprintf(stderr, "gradscope: error: %s\n", msg.c_str());
+  return 2;
+}
+
+int no_display(const char* what) {
+  fprintf(stderr,
+          "gradscope: no display: %s%s%s; run it under a virtual one with `xvfb-run -a build/bin/gradscope …`, "
+          "or use build/bin/gradscope-cli for the headless commands\n",
+          what, glfw_error.empty() ? "" : " — ", glfw_error.c_str());
+  return 2;
+}
+
+gs::ModelSpec spec_from(const Args& a) {
+  gs::ModelSpec s = gs::app::Controller::default_spec();
+  if (a.preset && *a.preset != "tiny") {
+    const gs::Config pc = gs::preset_config(*a.preset);
+    s.preset = *a.preset;
+    s.dtype = gs::dtype_name(pc.dtype);
+    s.seq = pc.seq_len;
+    if (*a.preset == "gpt2") s.text.reset();
+  }
+  if (a.text) s.text = *a.text;
+  if (a.text && !a.seq) s.seq.reset();  // T from the text
+  if (a.seq) s.seq = *a.seq;
+  if (a.dtype) s.dtype = *a.dtype;
+  if (a.seed) s.seed = *a.seed;
+  if (a.checkpoint) s.checkpoint = *a.checkpoint;
+  if (a.lora_rank) s.lora_rank = *a.lora_rank;
+  if (a.lora_alpha) s.lora_alpha = *a.lora_alpha;
+  if (a.lora_targets) s.lora_targets = *a.lora_targets;
+  return s;
+}
+
+double percentile(std::vector<double> v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const size_t i = std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size() - 1) + 0.5));
+  return v[i];
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // [SECTION] arguments
+  CLI::App cli{"gradscope: watch backpropagation through GPT-2, one op at a time"};
+  Args a;
+  cli.add_option("--screenshot", a.screenshot, "render a few frames at --step N, write FILE.png and exit");
+  cli.add_option("--step", a.step, "start at step N (0 … 2N; step s = the first s steps done)");
+  cli.add_option("--frames", a.frames, "render N frames, print the mean and p95 frame time, exit")
+      ->check(CLI::PositiveNumber);
+  cli.add_option("--window", a.window, "window size WxH (default 1600x900)");
+  cli.add_option("--font-scale", a.font_scale, "text size (1 = 18 px; Ctrl +/− change it)")
+      ->check(CLI::Range(gs::app::Settings::kMinFontScale, gs::app::Settings::kMaxFontScale));
+  cli.add_option("--theme", a.theme, "dark | light (high contrast)")->check(CLI::IsMember({"dark", "light"}));
+  cli.add_flag("--presenter", a.presenter, "start in the presenter layout (transport and op inspector only)");
+  cli.add_option("--mouse", a.mouse, "hold the pointer at X,Y (window pixels), e.g. to capture a tooltip");
+  cli.add_option("--preset", a.preset, "tiny | small | gpt2")->check(CLI::IsMember({"tiny", "small", "gpt2"}));
+  cli.add_option("--text", a.text, "input text (char tokenizer)");
+  cli.add_option("--seq", a.seq, "sequence length T");
+  cli.add_option("--dtype", a.dtype, "f32 | f64")->check(CLI::IsMember({"f32", "f64"}));
+  cli.add_option("--seed", a.seed, "initialisation seed");
+  cli.add_option("--checkpoint", a.checkpoint, "a .safetensors checkpoint to load");
+  cli.add_option("--lora-rank", a.lora_rank, "LoRA rank r (0: full fine-tuning)");
+  cli.add_option("--lora-alpha", a.lora_alpha, "LoRA alpha (default: r)");
+  cli.add_option("--lora-targets", a.lora_targets, "attn.c_attn,attn.c_proj,mlp.c_fc,mlp.c_proj");
+  try {
+    cli.parse(argc, argv);
+  } catch (const CLI::CallForHelp&) {
+    std::printf("%s", cli.help().c_str());
+    return 0;
+  } catch (const CLI::ParseError& e) {
+    std::string msg = e.what();
+    std::replace(msg.begin(), msg.end(), '\n', ' ');
+    return fail(msg + " (see gradscope --help)");
+  }
+  {
+    std::smatch m;
+    const std::regex re("([0-9]{2,5})x([0-9]{2,5})");
+    if (!std::regex_match(a.window, m, re)) return fail("--window '" + a.window + "' is not WxH (e.g. 1600x900)");
+    a.width = std::stoi(m[1]);
+    a.height = std::stoi(m[2]);
+    if (a.width < 320 || a.height < 240) return fail("--window must be at least 320x240");
+  }
+  if (!a.screenshot.empty() && !a.step) return fail("--screenshot needs --step N (which step to show)");
+  std::optional<ImVec2> mouse;
+  if (!a.mouse.empty()) {
+    std::smatch m;
+    const std::regex re("([0-9]{1,5}),([0-9]{1,5})");
+    if (!std::regex_match(a.mouse, m, re)) return fail("--mouse '" + a.mouse + "' is not X,Y (e.g. 800,450)");
+    mouse = ImVec2(std::stof(m[1]), std::stof(m[2]));
+  }
+  const bool headless_run = !a.screenshot.empty() || a.frames > 0;
+
+  // [SECTION] display
+  glfwSetErrorCallback(on_glfw_error);
+  if (!glfwInit()) return no_display("cannot initialise GLFW");
+
+  // [SECTION] model (before the window: bad input fails fast)
+  gs::app::Controller controller;
+  if (a.custom_model()) {
+    try {
+      if (!controller.load_default(spec_from(a))) {
+        glfwTerminate();
+        return fail(controller.error());
+      }
+    } catch (const gs::Error& e) {
+      glfwTerminate();
+      return fail(e.what());
+    }
+  } else if (!controller.load_default()) {
+    glfwTerminate();
+    return fail(controller.error());
+  }
+  {
+    gs::app::Settings st = controller.settings();
+    st.font_scale = a.font_scale;
+    st.theme = a.theme == "light" ? gs::app::Theme::light_high_contrast : gs::app::Theme::dark;
+    controller.apply(gs::app::req::SetSettings{st});
+  }
+  if (a.step) {
+    const int total = controller.total_steps();
+    if (*a.step < 0 || *a.step > total) {
+      glfwTerminate();
+      return fail("--step " + std::to_string(*a.step) + " is out of range: this model has " +
+                  std::to_string(controller.n_ops()) + " ops, so steps run 0 … " + std::to_string(total) +
+                  " (2N; step s = the first s steps done)");
+    }
+    controller.apply(gs::app::req::JumpTo{*a.step});
+  }
+
+  // [SECTION] window and GL
+  glfwWindowHint(GLFW_CONTEXT_VERSION_MAJOR, 3);
+  glfwWindowHint(GLFW_CONTEXT_VERSION_MINOR, 3);
+  glfwWindowHint(GLFW_OPENGL_PROFILE, GLFW_OPENGL_CORE_PROFILE);
+  glfwWindowHint(GLFW_OPENGL_FORWARD_COMPAT, GLFW_TRUE);
+  glfwWindowHint(GLFW_DOUBLEBUFFER, GLFW_TRUE);
+  GLFWwindow* window = glfwCreateWindow(a.width, a.height, "gradscope", nullptr, nullptr);
+  if (!window) {
+    glfwTerminate();
+    return no_display("cannot open an OpenGL 3.3 window");
+  }
+  glfwMakeContextCurrent(window);
+  glfwSwapInterval(headless_run ? 0 : 1);
+  {
+    std::string err;
+    if (!gs::gl::load(err)) {
+      glfwDestroyWindow(window);
+      glfwTerminate();
+      return no_display(err.c_str());
+    }
+  }
+
+  IMGUI_CHECKVERSION();
+  ImGui::CreateContext();
+  ImGuiIO& io = ImGui::GetIO();
+  // The layout is kept between runs (imgui.ini in the working directory); scripted runs use
+  // the default layout so their pictures do not depend on earlier sessions.
+  io.IniFilename = headless_run ? nullptr : "imgui.ini";
+  ImGui_ImplGlfw_InitForOpenGL(window, true);
+  ImGui_ImplOpenGL3_Init("#version 330");
+
+  int rc = 0;
+  {
+    gs::gl::HeatmapRenderer heatmaps(gs::gl::shaders_dir());
+    if (!heatmaps.error().empty()) fprintf(stderr, "gradscope: warning: %s\n", heatmaps.error().c_str());
+    gs::app::App app(controller, heatmaps);
+    if (a.presenter) app.presenter_layout();
+    gs::app::RequestQueue queue;
+
+    const int frames_to_run = !a.screenshot.empty() ? 6 : a.frames;
+    std::vector<double> frame_ms;
+    bool first = true;
+    auto last = std::chrono::steady_clock::now();
+    std::signal(SIGINT, on_signal);
+    std::signal(SIGTERM, on_signal);
+    for (int frame = 0; !glfwWindowShouldClose(window) && !app.quit_requested() && !stop_requested; ++frame) {
+      const auto t0 = std::chrono::steady_clock::now();
+      glfwPollEvents();
+      // Requests of the last frame, applied once, before anything is drawn.
+      controller.apply(queue);
+      const double dt = std::chrono::duration<double>(t0 - last).count();
+      last = t0;
+      controller.tick(std::min(dt, 0.25));
+      if (app.update_style() && !first) {
+        ImGui_ImplOpenGL3_DestroyFontsTexture();
+        ImGui_ImplOpenGL3_CreateFontsTexture();
+      }
+      first = false;
+
+      ImGui_ImplOpenGL3_NewFrame();
+      ImGui_ImplGlfw_NewFrame();
+      if (mouse)
+        io.MousePos = *mouse;
+      else if (headless_run)
+        io.MousePos = ImVec2(-FLT_MAX, -FLT_MAX);  // scripted pictures show no hover
+      ImGui::NewFrame();
+      app.draw(queue);
+      ImGui::Render();
+
+      int fw = 0, fh = 0;
+      glfwGetFramebufferSize(window, &fw, &fh);
+      const ImVec4 bg = app.palette().clear;
+      gs::gl::begin_frame(fw, fh, bg.x, bg.y, bg.z);
+      ImGui_ImplOpenGL3_RenderDrawData(ImGui::GetDrawData());
+      heatmaps.end_frame();
+
+      const bool last_frame = frames_to_run > 0 && frame + 1 >= frames_to_run;
+      if (last_frame && !a.screenshot.empty()) {
+        std::string err;
+        if (!gs::gl::save_png(a.screenshot, fw, fh, err)) {
+          fprintf(stderr, "gradscope: error: %s\n", err.c_str());
+          rc = 2;
+        } else {
+          printf("wrote %s (%dx%d) at step %d of %d: %s\n", a.screenshot.c_str(), fw, fh, controller.step(),
+                 controller.total_steps(), controller.step_title().c_str());
+        }
+      }
+      glfwSwapBuffers(window);
+      frame_ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+      if (last_frame) break;
+    }
+    if (a.frames > 0 && a.screenshot.empty()) {
+      double sum = 0;
+      for (double m : frame_ms) sum += m;
+      // The first frames build fonts and upload every heatmap; they are counted too.
+      printf("frames %zu: mean %.2f ms, p95 %.2f ms, max %.2f ms (%s, %zu heatmaps cached, %lld uploads)\n",
+             frame_ms.size(), frame_ms.empty() ? 0.0 : sum / double(frame_ms.size()), percentile(frame_ms, 0.95),
+             percentile(frame_ms, 1.0), gs::gl::renderer_name().c_str(), heatmaps.cached(),
+             static_cast<long long>(heatmaps.uploads()));
+    }
+  }
+
+  ImGui_ImplOpenGL3_Shutdown();
+  ImGui_ImplGlfw_Shutdown();
+  ImGui::DestroyContext();
+  glfwDestroyWindow(window);
+  glfwTerminate();
+  return rc;
+}

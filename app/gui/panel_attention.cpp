@@ -1,0 +1,228 @@
+// Attention: for one layer and head, the attention probabilities P (T×T, the output of
+// h.{l}.attn.softmax) and their gradient ∂L/∂P, with the tokens as row (query) and column
+// (key) labels. Heatmaps come from the HeatmapProvider; hovering a cell reads
+// "query 'e'@5 → key 't'@2: 0.43".
+#include <algorithm>
+#include <cmath>
+
+#include "format.h"
+#include "panel.h"
+#include "widgets.h"
+
+namespace gs::app {
+
+namespace {
+
+class AttentionPanel final : public Panel {
+ public:
+  AttentionPanel() { open = false; }
+  const char* title() const override { return "Attention"; }
+  Rect home(const WorkArea& a) const override {
+    const float l = layout::left_width(a), t = layout::top_height(a);
+    // Over the op inspector: two T×T maps side by side.
+    return {a.x + l + 3 * a.line, a.y + t, std::max((a.w - l) * 0.85f, 20.0f * a.line), a.h - t};
+  }
+
+  void draw(const Controller& c, PanelContext& ctx) override {
+    if (!ImGui::Begin(title(), &open)) {
+      ImGui::End();
+      return;
+    }
+    if (!c.has_session()) {
+      ImGui::TextDisabled("no model");
+      ImGui::End();
+      return;
+    }
+    c.session().visit([&](const auto& s) { body(c, ctx, *s.tape); });
+    ImGui::End();
+  }
+
+ private:
+  template <class T>
+  void body(const Controller& c, PanelContext& ctx, const Tape<T>& tape) {
+    const Config& cfg = tape.config();
+    const int L = cfg.n_layer, H = cfg.n_head, B = tape.batch().B, Tn = tape.batch().T;
+    // Follow the cursor into the layer it is in.
+    const int cur = c.at_start() ? -1 : c.info().op;
+    const int cur_layer = cur >= 0 ? tape.op(cur).layer : -1;
+    if (follow_ && cur_layer >= 0 && cur_layer != last_cursor_layer_) layer_ = cur_layer;
+    last_cursor_layer_ = cur_layer;
+    layer_ = std::clamp(layer_, 0, L - 1);
+    head_ = std::clamp(head_, 0, H - 1);
+    row_ = std::clamp(row_, 0, B - 1);
+
+    ImGui::SetNextItemWidth(ImGui::GetFontSize() * 7);
+    ImGui::SliderInt("layer", &layer_, 0, L - 1);
+    ImGui::SameLine();
+    ImGui::Checkbox("follow", &follow_);
+    if (ImGui::IsItemHovered()) ImGui::SetTooltip("show the layer the cursor is in");
+    ImGui::SameLine();
+    ImGui::TextUnformatted("  head");
+    for (int h = 0; h < H && h < 16; ++h) {
+      ImGui::SameLine();
+      char id[16];
+      snprintf(id, sizeof id, "%d", h);
+      if (ImGui::RadioButton(id, head_ == h)) head_ = h;
+    }
+    if (H > 16) {
+      ImGui::SameLine();
+      ImGui::SetNextItemWidth(ImGui::GetFontSize() * 6);
+      ImGui::SliderInt("##head", &head_, 0, H - 1);
+    }
+    if (B > 1) {
+      ImGui::SameLine();
+      ImGui::SetNextItemWidth(ImGui::GetFontSize() * 6);
+      ImGui::SliderInt("batch row", &row_, 0, B - 1);
+    }
+
+    const std::string name = "h." + std::to_string(layer_) + ".attn.softmax";
+    const int k = tape.find_op(name);
+    if (k < 0) {
+      colored_text(ctx.palette.bad, "no op %s on the tape", name.c_str());
+      return;
+    }
+    const auto& op = tape.op(k);
+    const auto& val = tape.value(op.out);
+    if (val.data.rank() != 4 || val.data.dim(2) != Tn || val.data.dim(3) != Tn) {
+      colored_text(ctx.palette.bad, "%s has shape %s, not (B,H,T,T)", name.c_str(), shape_str(val.data.shape).c_str());
+      return;
+    }
+    // Token labels.
+    const auto& tok = c.session().tokenizer();
+    labels_.clear();
+    for (int t = 0; t < Tn; ++t) {
+      const int32_t id = tape.batch().x[static_cast<size_t>(row_) * Tn + t];
+      if (tok) {
+        labels_.push_back(token_glyph(tok->token(id)));
+      } else {
+        char b[24];
+        snprintf(b, sizeof b, "#%d", static_cast<int>(id));  // no tokenizer: the id
+        labels_.emplace_back(b);
+      }
+    }
+    const int64_t off = (static_cast<int64_t>(row_) * H + head_) * Tn * Tn;
+    Tensor<T> P{val.data.data + off, {Tn, Tn}};
+    const bool has_grad = !val.grad.empty();
+    Tensor<T> dP{has_grad ? val.grad.data + off : nullptr, {Tn, Tn}};
+
+    ImGui::TextDisabled("row i: query position i reads keys 0 … i (the causal mask hides later ones); each row of P sums to 1");
+    const float W = ImGui::GetContentRegionAvail().x;
+    const bool side = W > 26.0f * ImGui::GetFontSize();
+    const float map_w = side ? W * 0.5f - ImGui::GetStyle().ItemSpacing.x : W;
+    if (ImGui::BeginTable("maps", side ? 2 : 1, ImGuiTableFlags_NoSavedSettings | ImGuiTableFlags_SizingStretchSame)) {
+      ImGui::TableNextRow();
+      ImGui::TableNextColumn();
+      const std::string capP = "P = softmax(" + name.substr(0, name.size() - 8) + ".mask)   head " + std::to_string(head_);
+      if (c.forward_done(k))
+        map(c, ctx, capP, TensorRef::of(P), ColorMode::sequential, map_w, false);
+      else
+        not_computed(ctx, capP, P.shape, "not computed yet", map_w);
+      if (side)
+        ImGui::TableNextColumn();
+      else
+        ImGui::TableNextRow(), ImGui::TableNextColumn();
+      const std::string capG = "∂L/∂P   head " + std::to_string(head_);
+      if (!has_grad)
+        ImGui::TextWrapped("∂L/∂P: no gradient needed here (nothing trainable upstream)");
+      else if (c.incoming_ready(k))
+        map(c, ctx, capG, TensorRef::of(dP), ColorMode::diverging, map_w, true);
+      else
+        not_computed(ctx, capG, dP.shape, "not computed yet (backward half)", map_w);
+      ImGui::EndTable();
+    }
+  }
+
+  // A T×T map with the tokens along both sides.
+  void map(const Controller& c, PanelContext& ctx, const std::string& caption, const TensorRef& t, ColorMode mode,
+           float width, bool grad) {
+    ImGui::TextUnformatted(caption.c_str());
+    const int Tn = static_cast<int>(t.rows());
+    const Heatmap& h = ctx.heatmaps.get(t, mode, c.version());
+    ImFont* mono = ctx.fonts.mono;
+    float label_w = 0;
+    for (const auto& l : labels_) label_w = std::max(label_w, ImGui::CalcTextSize(l.c_str()).x);
+    const float idx_w = ImGui::CalcTextSize(std::to_string(Tn - 1).c_str()).x * 0.8f;
+    const float left = label_w + idx_w + 10 * ctx.scale;
+    const float line = ImGui::GetTextLineHeight();
+    const float top = line * 1.9f;
+    const float max_h = std::max(8.0f * line, ImGui::GetContentRegionAvail().y - 5 * line);
+    const float cell = std::clamp(std::min((width - left - 8) / Tn, (max_h - top) / Tn), 3.0f, 48.0f * ctx.scale);
+    const ImVec2 p = ImGui::GetCursorScreenPos();
+    const ImVec2 img(p.x + left, p.y + top);
+    const ImVec2 size(cell * Tn, cell * Tn);
+    ImGui::Dummy(ImVec2(left + size.x, top + size.y));
+    const bool hovered = ImGui::IsItemHovered();
+    ImDrawList* dl = ImGui::GetWindowDrawList();
+    if (h.texture)
+      dl->AddImage(h.texture, img, ImVec2(img.x + size.x, img.y + size.y));
+    else
+      dl->AddText(img, ctx.palette.bad, "no heatmap (shader error)");
+    dl->AddRect(ImVec2(img.x - 1, img.y - 1), ImVec2(img.x + size.x + 1, img.y + size.y + 1),
+                ImGui::GetColorU32(ImGuiCol_Border));
+    // Labels: every one when they fit, else every n-th.
+    const int every = std::max(1, static_cast<int>(std::ceil(line * 0.9f / cell)));
+    const ImU32 text = ImGui::GetColorU32(ImGuiCol_Text), dim = ctx.palette.dim;
+    const float small = mono->FontSize * 0.7f;
+    for (int i = 0; i < Tn; i += every) {
+      const ImVec2 ts = ImGui::CalcTextSize(labels_[i].c_str());
+      // rows: queries
+      dl->AddText(ImVec2(img.x - ts.x - idx_w - 6 * ctx.scale, img.y + i * cell + (cell - ts.y) * 0.5f), text,
+                  labels_[i].c_str());
+      const std::string n = std::to_string(i);
+      dl->AddText(mono, small, ImVec2(img.x - idx_w - 3 * ctx.scale, img.y + i * cell + (cell - small) * 0.5f), dim,
+                  n.c_str());
+      // columns: keys
+      dl->AddText(ImVec2(img.x + i * cell + (cell - ts.x) * 0.5f, img.y - line * 1.85f), text, labels_[i].c_str());
+      const ImVec2 ns = mono->CalcTextSizeA(small, FLT_MAX, 0, n.c_str());
+      dl->AddText(mono, small, ImVec2(img.x + i * cell + (cell - ns.x) * 0.5f, img.y - small - 2), dim, n.c_str());
+    }
+    dl->AddText(ImVec2(p.x, p.y), dim, "q\\k");
+    if (hovered) {
+      const ImVec2 m = ImGui::GetIO().MousePos;
+      const int col = static_cast<int>((m.x - img.x) / cell), row = static_cast<int>((m.y - img.y) / cell);
+      if (m.x >= img.x && m.y >= img.y && col >= 0 && col < Tn && row >= 0 && row < Tn) {
+        const ImVec2 a(img.x + col * cell, img.y + row * cell);
+        dl->AddRect(a, ImVec2(a.x + cell, a.y + cell), ctx.palette.hover, 0, 0, std::max(1.5f, 2.0f * ctx.scale));
+        // The whole query row and key column, faintly.
+        dl->AddRect(ImVec2(img.x, a.y), ImVec2(img.x + size.x, a.y + cell), ImGui::GetColorU32(ImGuiCol_Text, 0.35f));
+        dl->AddRect(ImVec2(a.x, img.y), ImVec2(a.x + cell, img.y + size.y), ImGui::GetColorU32(ImGuiCol_Text, 0.35f));
+        const double v = t.at(static_cast<int64_t>(row) * Tn + col);
+        ImGui::BeginTooltip();
+        ImGui::PushFont(mono);
+        if (grad)
+          ImGui::Text("∂L/∂P: query '%s'@%d → key '%s'@%d: %s", labels_[row].c_str(), row, labels_[col].c_str(), col,
+                      num_short(v).c_str());
+        else
+          ImGui::Text("query '%s'@%d → key '%s'@%d: %.2f", labels_[row].c_str(), row, labels_[col].c_str(), col, v);
+        ImGui::PopFont();
+        if (col > row) ImGui::TextDisabled("a future key: masked, so P = 0 and no gradient reaches its score");
+        ImGui::EndTooltip();
+      }
+    }
+    // Legend.
+    const Heatmap& lg = ctx.heatmaps.legend(mode);
+    ImGui::PushFont(mono);
+    ImGui::SetCursorScreenPos(ImVec2(img.x, ImGui::GetCursorScreenPos().y));
+    ImGui::TextUnformatted(num_short(h.lo).c_str());
+    ImGui::SameLine();
+    if (lg.texture) {
+      const ImVec2 q = ImGui::GetCursorScreenPos();
+      ImGui::Image(lg.texture, ImVec2(std::max(20.0f, size.x * 0.6f), line * 0.5f));
+      ImGui::SameLine();
+      ImGui::SetCursorScreenPos(ImVec2(ImGui::GetCursorScreenPos().x, q.y));
+    }
+    ImGui::TextUnformatted(num_short(h.hi).c_str());
+    ImGui::PopFont();
+  }
+
+  int layer_ = 0, head_ = 0, row_ = 0;
+  bool follow_ = true;
+  int last_cursor_layer_ = -2;
+  std::vector<std::string> labels_;
+};
+
+}  // namespace
+
+std::unique_ptr<Panel> make_attention_panel() { return std::make_unique<AttentionPanel>(); }
+
+}  // namespace gs::app

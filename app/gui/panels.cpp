@@ -1,0 +1,23 @@
+// The dispatch list: every panel of the app, in drawing order. A new panel is one file
+// (panel_<name>.cpp with a make_<name>_panel()) and one line here.
+#include "panel.h"
+
+namespace gs::app {
+
+std::vector<std::unique_ptr<Panel>> make_panels() {
+  std::vector<std::unique_ptr<Panel>> p;
+  p.push_back(make_model_panel());
+  p.push_back(make_transport_panel());
+  p.push_back(make_tape_panel());
+  p.push_back(make_inspector_panel());
+  // These start closed (View menu): the default layout above fills the window.
+  p.push_back(make_graph_panel());       // the computation graph, current op lit
+  p.push_back(make_fd_panel());          // finite differences: table, error vs eps curve, every op
+  p.push_back(make_flops_panel());       // per-op FLOPs, seed 004's closed form, the LoRA saving
+  p.push_back(make_training_panel());    // loss curve, gradient norm per layer, optimiser
+  p.push_back(make_attention_panel());   // attention maps per head over the tokens
+  p.push_back(make_mistakes_panel());    // plant a backprop mistake and find it
+  return p;
+}
+
+}  // namespace gs::app

@@ -1,0 +1,69 @@
+#pragma once
+// What a panel may ask of the app. Panels only read the controller; every change goes through
+// one of these, queued during a frame and applied by Controller::apply before the next frame
+// is drawn (so every panel of a frame sees the same state).
+#include <string>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "gradscope/gradcheck.h"
+#include "gradscope/ops.h"
+#include "gradscope/session.h"
+#include "gradscope/train.h"
+
+namespace gs::app {
+
+enum class Theme { dark, light_high_contrast };
+
+// Presenter settings (no effect on the numbers).
+struct Settings {
+  float font_scale = 1.0f;   // 1 = 18 px text; Ctrl +/− step it, Ctrl 0 resets
+  Theme theme = Theme::dark;
+  double play_speed = 4.0;   // steps per second while playing
+  bool boost_small = false;  // gradient maps on a signed-√ colour scale, so small entries show
+  static constexpr float kMinFontScale = 0.6f, kMaxFontScale = 3.0f;
+  static constexpr double kMinSpeed = 0.25, kMaxSpeed = 60.0;
+};
+
+// Which half of the 2N steps an op is looked at in.
+enum class Half { forward, backward, current };
+
+namespace req {
+struct Step { int delta = 1; };               // move the cursor by delta steps (clamped to 0 … 2N)
+struct JumpTo { int step = 0; };              // absolute step (clamped)
+struct FocusOp { int op = 0; Half half = Half::current; };  // cursor to the step that runs op
+struct SelectRow { int row = 0; };            // the row a Jacobian op shows
+struct Hover { std::string tensor; int64_t index = -1; };  // entry under the mouse (-1: none)
+struct SetPlaying { bool playing = false; };
+struct TogglePlaying {};
+struct SetSettings { Settings settings; };
+struct Rebuild { ModelSpec spec; };           // new model; bad input keeps the old one
+struct SaveCheckpoint { std::string path; };
+struct OptimizerStep { OptimizerOptions opt; };
+struct Train { int steps = 10; OptimizerOptions opt; };
+struct PlantMistake { int op = -1; Mistake mistake = Mistake::none; };
+struct RunChecks { int op = -1; bool with_params = false; bool background = false; };  // -1: every op
+// background: off the UI thread on a copy of the model (Controller::analysis(), analysis.h)
+struct CheckOp { int op = -1; CheckOptions opt; };  // one op at chosen options, in the background
+struct SweepEps { int op = -1; bool is_param = false; int slot = -1; int64_t index = -1; };  // error vs ε of one entry
+struct CancelChecks {};                       // stop a background "every op" check
+}  // namespace req
+
+using Request = std::variant<req::Step, req::JumpTo, req::FocusOp, req::SelectRow, req::Hover, req::SetPlaying,
+                             req::TogglePlaying, req::SetSettings, req::Rebuild, req::SaveCheckpoint,
+                             req::OptimizerStep, req::Train, req::PlantMistake, req::RunChecks,
+                             req::CheckOp, req::SweepEps, req::CancelChecks>;
+
+class RequestQueue {
+ public:
+  void push(Request r) { q_.push_back(std::move(r)); }
+  bool empty() const { return q_.empty(); }
+  size_t size() const { return q_.size(); }
+  std::vector<Request> take() { return std::exchange(q_, {}); }
+
+ private:
+  std::vector<Request> q_;
+};
+
+}  // namespace gs::app

@@ -1,0 +1,254 @@
+#include "widgets.h"
+
+#include <algorithm>
+#include <cstdarg>
+#include <cmath>
+
+#include "format.h"
+
+namespace gs::app {
+
+namespace {
+
+// The stats lines under a map: shape, min/max, mean/norm, and what is unusual about it.
+void stats_block(PanelContext& ctx, const TensorRef& t, const Heatmap& h, float width) {
+  const TensorStats& s = h.stats;
+  ImGui::PushFont(ctx.fonts.mono);
+  std::string shape = shape_str(t.shape);
+  if (t.transposed) shape += "ᵀ";
+  if (h.grid.pooled()) {
+    char pooled[48];
+    snprintf(pooled, sizeof pooled, "pooled %d×%d", h.grid.rows, h.grid.cols);
+    if (ImGui::CalcTextSize((shape + "  " + pooled).c_str()).x <= width) {
+      ImGui::TextUnformatted(shape.c_str());
+      ImGui::SameLine();
+    } else {
+      ImGui::TextUnformatted(shape.c_str());
+    }
+    ImGui::TextDisabled("%s", pooled);
+  } else {
+    ImGui::TextUnformatted(shape.c_str());
+  }
+  // Two numbers a line where they fit, else one: never break inside a number.
+  auto pair = [&](const std::string& a, const std::string& b) {
+    const std::string both = a + "  " + b;
+    if (ImGui::CalcTextSize(both.c_str()).x <= width) {
+      ImGui::TextUnformatted(both.c_str());
+    } else {
+      ImGui::TextUnformatted(a.c_str());
+      ImGui::TextUnformatted(b.c_str());
+    }
+  };
+  pair("min " + num_short(s.min), "max " + num_short(s.max));
+  pair("mean " + num_short(s.mean), "‖·‖ " + num_short(s.norm));
+  if (s.neg_inf) colored_text(ctx.palette.dim, "−∞ ×%lld (masked)", static_cast<long long>(s.neg_inf));
+  if (s.pos_inf) colored_text(ctx.palette.bad, "+∞ ×%lld", static_cast<long long>(s.pos_inf));
+  if (s.nan) colored_text(ctx.palette.bad, "NaN ×%lld", static_cast<long long>(s.nan));
+  if (s.all_zero()) colored_text(ctx.palette.warn, "all zero");
+  ImGui::PopFont();
+}
+
+void legend_line(PanelContext& ctx, const Heatmap& h, float width) {
+  const Heatmap& lg = ctx.heatmaps.legend(h.mode);
+  if (!lg.texture) return;
+  ImGui::PushFont(ctx.fonts.mono);
+  const std::string lo = num_short(h.lo), hi = num_short(h.hi);
+  const float sp = ImGui::GetStyle().ItemSpacing.x;
+  const float bar = std::max(20.0f, width - ImGui::CalcTextSize(lo.c_str()).x - ImGui::CalcTextSize(hi.c_str()).x -
+                                         2 * sp);
+  ImGui::TextUnformatted(lo.c_str());
+  ImGui::SameLine();
+  const float line_h = ImGui::GetTextLineHeight();
+  const ImVec2 p = ImGui::GetCursorScreenPos();
+  ImGui::SetCursorScreenPos(ImVec2(p.x, p.y + line_h * 0.25f));
+  ImGui::Image(lg.texture, ImVec2(bar, line_h * 0.5f));
+  ImGui::SameLine();
+  ImGui::SetCursorScreenPos(ImVec2(ImGui::GetCursorScreenPos().x, p.y));
+  ImGui::TextUnformatted(hi.c_str());
+  ImGui::PopFont();
+}
+
+}  // namespace
+
+void colored_text(ImU32 col, const char* fmt, ...) {
+  ImGui::PushStyleColor(ImGuiCol_Text, col);
+  va_list args;
+  va_start(args, fmt);
+  ImGui::TextV(fmt, args);
+  va_end(args);
+  ImGui::PopStyleColor();
+}
+
+void mono_text(PanelContext& ctx, const char* fmt, ...) {
+  ImGui::PushFont(ctx.fonts.mono);
+  va_list args;
+  va_start(args, fmt);
+  ImGui::TextV(fmt, args);
+  va_end(args);
+  ImGui::PopFont();
+}
+
+void help_marker(const char* text) {
+  ImGui::TextDisabled("(?)");
+  if (ImGui::IsItemHovered()) {
+    ImGui::BeginTooltip();
+    ImGui::PushTextWrapPos(ImGui::GetFontSize() * 30.0f);
+    ImGui::TextUnformatted(text);
+    ImGui::PopTextWrapPos();
+    ImGui::EndTooltip();
+  }
+}
+
+std::string check_glyph(CheckMark m) {
+  switch (m) {
+    case CheckMark::pass: return "✓";
+    case CheckMark::fail: return "✗";
+    case CheckMark::nothing_to_check: return "–";
+    case CheckMark::not_run: break;
+  }
+  return "·";
+}
+
+void tensor_view(const Controller& c, PanelContext& ctx, const std::string& caption, const TensorRef& t,
+                 ColorMode mode, uint64_t version, const TensorViewOptions& opt) {
+  ImGui::PushID(t.data);
+  ImGui::PushID(caption.c_str());
+  const float W = std::max(40.0f, opt.width > 0 ? opt.width : ImGui::GetContentRegionAvail().x);
+  ImGui::PushTextWrapPos(ImGui::GetCursorPosX() + W);
+  ImGui::TextUnformatted(caption.c_str());
+  ImGui::PopTextWrapPos();
+
+  if (t.empty()) {
+    ImGui::TextDisabled("(none)");
+  } else if (t.size() == 1) {
+    // One number: show it, large.
+    ImGui::PushFont(ctx.fonts.big);
+    ImGui::TextUnformatted(num(t.at(0)).c_str());
+    ImGui::PopFont();
+    ImGui::PushFont(ctx.fonts.mono);
+    ImGui::TextDisabled("%s", shape_str(t.shape).c_str());
+    ImGui::PopFont();
+  } else {
+    const Heatmap& h = ctx.heatmaps.get(t, mode, version);
+    const DisplayGrid& g = h.grid;
+    const float maxh = opt.max_height > 0 ? opt.max_height : 260.0f * ctx.scale;
+    // Square cells where they fit; a wide tensor (few rows, many columns) gets taller cells and
+    // a tall one flatter cells, so every map uses the column's width and stays readable.
+    float cw = std::min(W / g.cols, 36.0f * ctx.scale);
+    float ch = std::min(maxh / g.rows, std::max(cw, 12.0f * ctx.scale));
+    if (g.rows * ch < 18.0f * ctx.scale) ch = std::min(18.0f * ctx.scale / g.rows, 36.0f * ctx.scale);
+    cw = std::min(cw, 2.5f * ch);  // cells no wider than 2.5× their height (T×T maps stay near square)
+    const ImVec2 size(std::max(1.0f, g.cols * cw), std::max(1.0f, g.rows * ch));
+    const ImVec2 p0 = ImGui::GetCursorScreenPos();
+    ImDrawList* dl = ImGui::GetWindowDrawList();
+    const ImU32 frame = ImGui::GetColorU32(ImGuiCol_Border);
+    if (h.texture) {
+      ImGui::Image(h.texture, size);
+    } else {
+      ImGui::Dummy(size);
+      dl->AddRectFilled(p0, ImVec2(p0.x + size.x, p0.y + size.y), ImGui::GetColorU32(ImGuiCol_FrameBg));
+      dl->AddText(ImVec2(p0.x + 4, p0.y + 2), ctx.palette.bad, "no heatmap (shader error)");
+    }
+    const bool hovered = ImGui::IsItemHovered();
+    dl->AddRect(ImVec2(p0.x - 1, p0.y - 1), ImVec2(p0.x + size.x + 1, p0.y + size.y + 1), frame);
+    // Heads (or batch rows) of a 4-d tensor are separate blocks of rows: mark where each starts.
+    if (!t.transposed && !g.pooled() && t.shape.size() >= 3) {
+      const int64_t block = t.shape[t.shape.size() - 2];
+      for (int64_t r = block; r < g.rows; r += block)
+        dl->AddLine(ImVec2(p0.x - 4, p0.y + r * ch), ImVec2(p0.x + size.x + 4, p0.y + r * ch), ctx.palette.hover,
+                    std::max(1.0f, 2.0f * ctx.scale));
+    }
+    if (opt.mark_row >= 0 && !g.pooled() && !t.transposed && opt.mark_row < g.rows) {
+      const float y = p0.y + static_cast<float>(opt.mark_row) * ch;
+      dl->AddRect(ImVec2(p0.x - 2, y - 1), ImVec2(p0.x + size.x + 2, y + ch + 1), ctx.palette.warn, 0, 0,
+                  std::max(2.0f, 2.5f * ctx.scale));
+    }
+    if (hovered) {
+      const ImVec2 m = ImGui::GetIO().MousePos;
+      const int col = std::clamp(static_cast<int>((m.x - p0.x) / cw), 0, g.cols - 1);
+      const int row = std::clamp(static_cast<int>((m.y - p0.y) / ch), 0, g.rows - 1);
+      const int64_t src = cell_source_index(t, g, row, col);
+      const ImVec2 a(p0.x + col * cw, p0.y + row * ch);
+      dl->AddRect(ImVec2(a.x - 1, a.y - 1), ImVec2(a.x + cw + 1, a.y + ch + 1), ctx.palette.hover, 0, 0,
+                  std::max(1.5f, 2.0f * ctx.scale));
+      ImGui::BeginTooltip();
+      ImGui::PushFont(ctx.fonts.mono);
+      ImGui::Text("%s %s", caption.substr(0, caption.find("  ")).c_str(), multi_index_str(t.shape, src).c_str());
+      ImGui::Text("= %s", num(t.at(src)).c_str());
+      if (g.pooled()) {
+        const int64_t r0 = row * g.block_rows, c0 = col * g.block_cols;
+        ImGui::TextDisabled("cell: rows %lld…%lld, cols %lld…%lld", static_cast<long long>(r0),
+                            static_cast<long long>(std::min(g.src_rows, r0 + g.block_rows) - 1),
+                            static_cast<long long>(c0),
+                            static_cast<long long>(std::min(g.src_cols, c0 + g.block_cols) - 1));
+        ImGui::TextDisabled("showing its largest |value|");
+      }
+      ImGui::PopFont();
+      ImGui::EndTooltip();
+      if (c.selection().hover_tensor != caption || c.selection().hover_index != src)
+        ctx.requests.push(req::Hover{caption, src});
+    }
+    if (opt.legend) legend_line(ctx, h, std::max(size.x, std::min(W, 220.0f * ctx.scale)));
+    if (opt.stats) stats_block(ctx, t, h, W);
+  }
+  ImGui::PopID();
+  ImGui::PopID();
+}
+
+void not_computed(PanelContext& ctx, const std::string& caption, const Shape& shape, const char* why, float width) {
+  const float W = std::max(40.0f, width > 0 ? width : ImGui::GetContentRegionAvail().x);
+  ImGui::PushTextWrapPos(ImGui::GetCursorPosX() + W);
+  ImGui::TextUnformatted(caption.c_str());
+  ImGui::PopTextWrapPos();
+  const float h = 3.0f * ImGui::GetTextLineHeightWithSpacing();
+  const ImVec2 p0 = ImGui::GetCursorScreenPos();
+  ImGui::Dummy(ImVec2(W, h));
+  ImDrawList* dl = ImGui::GetWindowDrawList();
+  // Dashed outline: where the tensor will appear.
+  const float dash = 8.0f * ctx.scale;
+  const ImVec2 p1(p0.x + W, p0.y + h);
+  for (float x = p0.x; x < p1.x; x += 2 * dash) {
+    dl->AddLine(ImVec2(x, p0.y), ImVec2(std::min(x + dash, p1.x), p0.y), ctx.palette.dim);
+    dl->AddLine(ImVec2(x, p1.y), ImVec2(std::min(x + dash, p1.x), p1.y), ctx.palette.dim);
+  }
+  for (float y = p0.y; y < p1.y; y += 2 * dash) {
+    dl->AddLine(ImVec2(p0.x, y), ImVec2(p0.x, std::min(y + dash, p1.y)), ctx.palette.dim);
+    dl->AddLine(ImVec2(p1.x, y), ImVec2(p1.x, std::min(y + dash, p1.y)), ctx.palette.dim);
+  }
+  const ImVec2 ts = ImGui::CalcTextSize(why);
+  dl->AddText(ImVec2(p0.x + (W - ts.x) * 0.5f, p0.y + (h - ts.y) * 0.5f), ctx.palette.dim, why);
+  ImGui::PushFont(ctx.fonts.mono);
+  ImGui::TextDisabled("%s", shape_str(shape).c_str());
+  ImGui::PopFont();
+}
+
+bool token_chip(PanelContext& ctx, const char* id, const std::string& glyph, int token_id, bool dim) {
+  ImFont* top = ctx.fonts.big;
+  ImFont* bottom = ctx.fonts.mono;
+  const float top_px = ctx.fonts.ui->FontSize * 1.2f, bottom_px = ctx.fonts.mono->FontSize * 0.75f;
+  const std::string num_s = std::to_string(token_id);
+  const ImVec2 ts = top->CalcTextSizeA(top_px, FLT_MAX, 0, glyph.c_str());
+  const ImVec2 ns = bottom->CalcTextSizeA(bottom_px, FLT_MAX, 0, num_s.c_str());
+  const float pad = 4.0f * ctx.scale;
+  const ImVec2 size(std::max({ts.x, ns.x, top_px * 0.8f}) + 2 * pad, ts.y + ns.y + pad);
+  const ImVec2 p = ImGui::GetCursorScreenPos();
+  const bool clicked = ImGui::InvisibleButton(id, size);
+  ImDrawList* dl = ImGui::GetWindowDrawList();
+  const float a = dim ? 0.45f : 1.0f;
+  auto fade = [&](ImU32 col) {
+    ImVec4 v = ImGui::ColorConvertU32ToFloat4(col);
+    v.w *= a;
+    return ImGui::ColorConvertFloat4ToU32(v);
+  };
+  dl->AddRectFilled(p, ImVec2(p.x + size.x, p.y + size.y), fade(ctx.palette.chip_bg), 4.0f * ctx.scale);
+  dl->AddRect(p, ImVec2(p.x + size.x, p.y + size.y),
+              ImGui::IsItemHovered() ? ctx.palette.hover : fade(ctx.palette.chip_border), 4.0f * ctx.scale, 0,
+              std::max(1.0f, ctx.scale));
+  dl->AddText(top, top_px, ImVec2(p.x + (size.x - ts.x) * 0.5f, p.y + pad * 0.5f), fade(ctx.palette.chip_text),
+              glyph.c_str());
+  dl->AddText(bottom, bottom_px, ImVec2(p.x + (size.x - ns.x) * 0.5f, p.y + pad * 0.5f + ts.y),
+              fade(ctx.palette.dim), num_s.c_str());
+  return clicked;
+}
+
+}  // namespace gs::app

@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# UI smoke tests of build/bin/gradscope under a virtual display (xvfb-run).
+#   ui_smoke.sh GRADSCOPE CASE
+# Exit 0 pass, 1 fail, 77 skip (no xvfb-run).
+set -u
+bin=$1
+case_=$2
+here=$(cd "$(dirname "$0")" && pwd)
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+W=1600 H=900
+
+fail() { echo "FAIL ($case_): $*"; exit 1; }
+run_x() { xvfb-run -a -s "-screen 0 ${W}x${H}x24" "$bin" "$@"; }
+one_line() {  # stderr file must hold exactly one line
+  local n; n=$(wc -l <"$1")
+  [ "$n" -eq 1 ] || { cat "$1"; fail "expected one line on stderr, got $n"; }
+}
+png_ok() {  # FILE COLOURMAP
+  [ -s "$1" ] || fail "no screenshot written"
+  if command -v python3 >/dev/null; then
+    python3 "$here/png_check.py" "$1" "$W" "$H" "$2" || fail "screenshot check failed"
+  else
+    head -c 8 "$1" | od -An -c | grep -q 'P   N   G' || fail "not a PNG"
+  fi
+}
+# 2N of the default model, from the one-line range error.
+total_steps() {
+  run_x --step 99999999 2>"$tmp/range.err" >/dev/null
+  sed -n 's/.*steps run 0 … \([0-9]*\).*/\1/p' "$tmp/range.err"
+}
+
+if [ "$case_" != no_display ] && ! command -v xvfb-run >/dev/null; then
+  echo "SKIP: xvfb-run not installed (apt-get install xvfb)"
+  exit 77
+fi
+
+case $case_ in
+  no_display)
+    env -u DISPLAY -u WAYLAND_DISPLAY "$bin" --step 3 >"$tmp/out" 2>"$tmp/err"
+    rc=$?
+    [ $rc -eq 2 ] || fail "exit $rc, expected 2"
+    one_line "$tmp/err"
+    grep -q "no display" "$tmp/err" || fail "stderr does not say there is no display: $(cat "$tmp/err")"
+    grep -q "xvfb-run -a build/bin/gradscope" "$tmp/err" || fail "stderr does not say how to run it"
+    grep -q "gradscope-cli" "$tmp/err" || fail "stderr does not mention gradscope-cli"
+    [ ! -s "$tmp/out" ] || fail "unexpected stdout"
+    ;;
+  screenshot_forward)
+    # --presenter: transport and op inspector only, so the maps checked are the inspector's.
+    run_x --presenter --screenshot "$tmp/f.png" --step 12 >"$tmp/out" 2>"$tmp/err" || { cat "$tmp/err"; fail "exit $?"; }
+    grep -q "step 12 of [0-9]*: forward 12/" "$tmp/out" || fail "unexpected stdout: $(cat "$tmp/out")"
+    png_ok "$tmp/f.png" sequential
+    ;;
+  screenshot_backward)
+    total=$(total_steps)
+    [ -n "$total" ] || fail "could not read 2N from: $(cat "$tmp/range.err")"
+    run_x --presenter --screenshot "$tmp/b.png" --step $((total - 8)) >"$tmp/out" 2>"$tmp/err" \
+      || { cat "$tmp/err"; fail "exit"; }
+    grep -q ": backward " "$tmp/out" || fail "unexpected stdout: $(cat "$tmp/out")"
+    png_ok "$tmp/b.png" diverging
+    ;;
+  screenshot_ends)
+    total=$(total_steps)
+    [ -n "$total" ] || fail "could not read 2N"
+    for s in 0 "$total"; do
+      run_x --screenshot "$tmp/e$s.png" --step "$s" >"$tmp/out" 2>"$tmp/err" || { cat "$tmp/err"; fail "step $s"; }
+      png_ok "$tmp/e$s.png" none
+    done
+    ;;
+  step_out_of_range)
+    for s in 99999999 -1; do
+      run_x --screenshot "$tmp/x.png" --step "$s" >"$tmp/out" 2>"$tmp/err"
+      rc=$?
+      [ $rc -eq 2 ] || fail "--step $s: exit $rc, expected 2"
+      one_line "$tmp/err"
+      grep -q "out of range" "$tmp/err" || fail "--step $s: $(cat "$tmp/err")"
+      [ ! -e "$tmp/x.png" ] || fail "--step $s wrote a screenshot"
+    done
+    ;;
+  bad_arguments)
+    for args in "--window 12" "--screenshot $tmp/y.png" "--frames 0" "--text ABC" "--preset huge"; do
+      # shellcheck disable=SC2086
+      run_x $args >"$tmp/out" 2>"$tmp/err"
+      rc=$?
+      [ $rc -eq 2 ] || fail "'$args': exit $rc, expected 2"
+      one_line "$tmp/err"
+    done
+    ;;
+  frames)
+    run_x --frames 30 >"$tmp/out" 2>"$tmp/err" || { cat "$tmp/err"; fail "exit"; }
+    grep -Eq "^frames 30: mean [0-9.]+ ms, p95 [0-9.]+ ms" "$tmp/out" || fail "unexpected stdout: $(cat "$tmp/out")"
+    ;;
+  missing_shaders)
+    GRADSCOPE_SHADERS="$tmp/none" run_x --presenter --screenshot "$tmp/m.png" --step 12 >"$tmp/out" 2>"$tmp/err" \
+      || { cat "$tmp/err"; fail "exit"; }
+    grep -q "heatmap.vert is missing" "$tmp/err" || fail "no clear shader error: $(cat "$tmp/err")"
+    png_ok "$tmp/m.png" none
+    # Without shaders there are no heatmaps, and the picture check must notice.
+    if command -v python3 >/dev/null && python3 "$here/png_check.py" "$tmp/m.png" "$W" "$H" sequential >/dev/null 2>&1; then
+      fail "the screenshot check finds heatmaps where none can be"
+    fi
+    ;;
+  broken_shader)
+    mkdir -p "$tmp/sh"
+    cp "$here/../../shaders/heatmap.vert" "$tmp/sh/"
+    printf '#version 330 core\nvoid main() { this is not glsl }\n' >"$tmp/sh/heatmap.frag"
+    GRADSCOPE_SHADERS="$tmp/sh" run_x --screenshot "$tmp/k.png" --step 12 >"$tmp/out" 2>"$tmp/err" \
+      || { cat "$tmp/err"; fail "exit"; }
+    grep -q "heatmap.frag failed to compile" "$tmp/err" || fail "no clear compile error: $(cat "$tmp/err")"
+    ;;
+  lora_light_large_text)
+    run_x --lora-rank 4 --lora-targets attn.c_attn,mlp.c_fc --theme light --font-scale 1.5 --presenter \
+      --screenshot "$tmp/l.png" --step 60 >"$tmp/out" 2>"$tmp/err" || { cat "$tmp/err"; fail "exit"; }
+    grep -q "of 100: backward" "$tmp/out" || fail "LoRA tape should have 50 ops: $(cat "$tmp/out")"
+    png_ok "$tmp/l.png" diverging
+    ;;
+  *)
+    fail "unknown case"
+    ;;
+esac
+echo "PASS ($case_)"
