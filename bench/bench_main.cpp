@@ -1,0 +1,408 @@
+// gradscope's benchmarks (issue "Performance", first half: measure before optimising).
+//
+//   step/<config>             one forward+backward step: Tape::forward() then Tape::backward()
+//   op/<config>/<type>        one op type's forward and backward, summed over every op of that
+//                             type on the tape, timed inside op-by-op steps
+//                             (forward_op 0 … N−1, then backward_op N−1 … 0)
+//   op/<config>/(all)         the whole op-by-op step (what the per-type rows add up to)
+//   gradcheck/tiny_f64/all    gs::check_all: every entry of every op operand and parameter
+//   gemm/eigen_f32/MxKxN      Eigen's sgemm alone: the ceiling of the engine's matmuls
+//
+// Configs: tiny_f64 (the preset: L2 H2 C16, T8, B1), small_f32 (L4 H4 C128, T64, B1), and
+// gpt2_f32_B4_T64 (the 124M shape at B=4, T=64). Token batches are the CLI's (seeded random
+// tokens), so `gradscope-cli bench --preset … --batch … --seq …` times the same step.
+//
+// Environment:
+//   GRADSCOPE_THREADS=N       threads for the engine (default: all cores), via gs::set_threads
+//   GRADSCOPE_BENCH_GPT2_OPS=1  also time op types on the gpt2 shape (three more steps, ~1 min)
+//
+// Every time is wall-clock (manual time, one sample per iteration). Counters: ms (median),
+// ms_min / ms_max (the spread: the machine may be shared), GFLOP/s from the engine's own FLOP
+// counts (Tape::total_flops(): forward + backward) at the median, and the bytes held
+// (Tape::stored_bytes(): every stored value, gradient and share; Model::bytes(): parameters
+// and their gradients).
+#include <benchmark/benchmark.h>
+
+#include <Eigen/Core>
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "gradscope/error.h"
+#include "gradscope/gradcheck.h"
+#include "gradscope/session.h"
+#include "gradscope/tape.h"
+#include "gradscope/threads.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using benchmark::Counter;
+
+double seconds_since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+double median(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+// [SECTION] configs and sessions
+
+struct BenchConfig {
+  std::string id;      // "small_f32"
+  std::string preset;  // tiny | small | gpt2
+  gs::DType dtype;
+  int batch = 0, seq = 0;  // 0: the preset's
+  int step_iters = 10;     // samples of step/<id>
+  int sweep_iters = 10;    // op-by-op steps behind op/<id>/*
+};
+
+const BenchConfig kTiny{"tiny_f64", "tiny", gs::DType::f64, 0, 0, 2000, 200};
+const BenchConfig kSmall{"small_f32", "small", gs::DType::f32, 0, 0, 40, 20};
+const BenchConfig kGpt2{"gpt2_f32_B4_T64", "gpt2", gs::DType::f32, 4, 64, 5, 3};
+
+// One session per config, built on first use (gpt2's 124M parameters take seconds to
+// initialise) and kept, after one forward+backward that touches every buffer once.
+template <class T>
+gs::Session<T>* session(const BenchConfig& c, benchmark::State* state) {
+  static std::map<std::string, std::unique_ptr<gs::Session<T>>> cache;
+  auto& s = cache[c.id];
+  if (!s) {
+    try {
+      gs::ModelSpec spec;
+      spec.preset = c.preset;
+      spec.dtype = gs::dtype_name(c.dtype);
+      if (c.batch) spec.batch = c.batch;
+      if (c.seq) spec.seq = c.seq;
+      s = std::make_unique<gs::Session<T>>(spec);
+      s->tape->forward();
+      s->tape->backward();
+    } catch (const std::exception& e) {
+      s.reset();
+      if (state) state->SkipWithError(("cannot build " + c.id + ": " + e.what()).c_str());
+      return nullptr;
+    }
+  }
+  return s.get();
+}
+
+std::string describe(const gs::Config& c) {
+  char b[160];
+  snprintf(b, sizeof b, "L%d H%d C%d V%d B%d T%d %s, %d threads", c.n_layer, c.n_head, c.n_embd, c.vocab_size,
+           c.batch, c.seq_len, gs::dtype_name(c.dtype), gs::threads());
+  return b;
+}
+
+// Median, spread and rate of per-iteration samples (seconds) of work costing `flops`.
+void time_counters(benchmark::State& state, const std::vector<double>& sec, double flops) {
+  if (sec.empty()) return;
+  const double med = median(sec);
+  state.counters["ms"] = med * 1e3;
+  state.counters["ms_min"] = *std::min_element(sec.begin(), sec.end()) * 1e3;
+  state.counters["ms_max"] = *std::max_element(sec.begin(), sec.end()) * 1e3;
+  state.counters["GFLOP"] = flops / 1e9;
+  state.counters["GFLOP/s"] = med > 0 ? flops / med / 1e9 : 0;
+}
+
+template <class T>
+void byte_counters(benchmark::State& state, const gs::Session<T>& s) {
+  state.counters["stored_bytes"] = Counter(double(s.tape->stored_bytes()), Counter::kDefaults, Counter::kIs1024);
+  state.counters["model_bytes"] = Counter(double(s.model->bytes()), Counter::kDefaults, Counter::kIs1024);
+}
+
+// [SECTION] step/<config>: Tape::forward + Tape::backward
+
+template <class T>
+void BM_Step(benchmark::State& state, const BenchConfig& cfg) {
+  auto* s = session<T>(cfg, &state);
+  if (!s) return;
+  auto& tape = *s->tape;
+  std::vector<double> sec;
+  for (auto _ : state) {
+    const auto t0 = Clock::now();
+    tape.forward();
+    tape.backward();
+    const double dt = seconds_since(t0);
+    state.SetIterationTime(dt);
+    sec.push_back(dt);
+  }
+  benchmark::DoNotOptimize(tape.loss());
+  const gs::Flops f = tape.total_flops();
+  time_counters(state, sec, double(f.fwd + f.bwd()));
+  byte_counters(state, *s);
+  state.SetLabel(describe(tape.config()));
+}
+
+// [SECTION] op/<config>/<type>: per op type, inside op-by-op steps
+
+struct Sweep {
+  std::array<double, gs::kNumOpTypes> fwd{}, bwd{};  // seconds per op type
+  double total = 0;
+};
+
+// One op-by-op forward+backward step, each op timed on its own. backward_op(N−1) also zeroes
+// the shared gradients (a fresh backward), which lands on the last op's type (nll).
+template <class T>
+Sweep timed_sweep(gs::Tape<T>& tape) {
+  Sweep s;
+  const auto start = Clock::now();
+  for (int k = 0; k < tape.size(); ++k) {
+    const auto t0 = Clock::now();
+    tape.forward_op(k);
+    s.fwd[static_cast<int>(tape.op(k).type)] += seconds_since(t0);
+  }
+  for (int k = tape.size() - 1; k >= 0; --k) {
+    const auto t0 = Clock::now();
+    tape.backward_op(k);
+    s.bwd[static_cast<int>(tape.op(k).type)] += seconds_since(t0);
+  }
+  s.total = seconds_since(start);
+  return s;
+}
+
+// The sweeps of a config are run once, by whichever op/<config>/* benchmark comes first, so
+// every op type's share comes from the same steps and the shares add up to (all).
+template <class T>
+const std::vector<Sweep>* sweeps(const BenchConfig& cfg, benchmark::State& state) {
+  static std::map<std::string, std::vector<Sweep>> cache;
+  auto it = cache.find(cfg.id);
+  if (it != cache.end()) return &it->second;
+  auto* s = session<T>(cfg, &state);
+  if (!s) return nullptr;
+  std::vector<Sweep> v;
+  for (int i = 0; i < cfg.sweep_iters; ++i) v.push_back(timed_sweep(*s->tape));
+  return &cache.emplace(cfg.id, std::move(v)).first->second;
+}
+
+// Bytes of the tensors op type `type` owns on the tape: its outputs and their gradients, its
+// saved values, its gradient shares. A buffer is counted once, for the first op that holds it.
+template <class T>
+double type_bytes(const gs::Tape<T>& tape, int type) {
+  std::set<const T*> seen;
+  double bytes = 0;
+  auto take = [&](const gs::Tensor<T>& t, bool mine) {
+    if (t.empty() || !seen.insert(t.data).second) return;
+    if (mine) bytes += double(t.size()) * sizeof(T);
+  };
+  for (const auto& op : tape.ops()) {
+    const bool mine = static_cast<int>(op.type) == type;
+    take(tape.value(op.out).data, mine);
+    take(tape.value(op.out).grad, mine);
+    for (const auto& t : op.saved) take(t, mine);
+    for (const auto& t : op.din) take(t, mine);
+    for (const auto& t : op.dpar) take(t, mine);
+  }
+  return bytes;
+}
+
+// type < 0: the whole op-by-op step.
+template <class T>
+void BM_OpType(benchmark::State& state, const BenchConfig& cfg, int type) {
+  const auto* sw = sweeps<T>(cfg, state);
+  if (!sw) return;
+  const auto& tape = *session<T>(cfg, nullptr)->tape;
+  std::vector<double> fwd, bwd, both, total;
+  for (const auto& s : *sw) {
+    fwd.push_back(type < 0 ? 0 : s.fwd[type]);
+    bwd.push_back(type < 0 ? 0 : s.bwd[type]);
+    both.push_back(type < 0 ? s.total : s.fwd[type] + s.bwd[type]);
+    total.push_back(s.total);
+  }
+  size_t i = 0;
+  for (auto _ : state) state.SetIterationTime(both[i++ % both.size()]);
+
+  gs::Flops f;
+  int n_ops = 0;
+  for (const auto& op : tape.ops()) {
+    if (type >= 0 && static_cast<int>(op.type) != type) continue;
+    f.fwd += op.flops.fwd;
+    f.bwd_seed += op.flops.bwd_seed;
+    f.bwd_extra += op.flops.bwd_extra;
+    ++n_ops;
+  }
+  time_counters(state, both, double(f.fwd + f.bwd()));
+  state.counters["n_ops"] = n_ops;
+  state.counters["share_%"] = 100.0 * median(both) / median(total);
+  if (type >= 0) {
+    const double mf = median(fwd), mb = median(bwd);
+    state.counters["fwd_ms"] = mf * 1e3;
+    state.counters["bwd_ms"] = mb * 1e3;
+    state.counters["fwd_GFLOP/s"] = mf > 0 ? double(f.fwd) / mf / 1e9 : 0;
+    state.counters["bwd_GFLOP/s"] = mb > 0 ? double(f.bwd()) / mb / 1e9 : 0;
+    state.counters["stored_bytes"] = Counter(type_bytes(tape, type), Counter::kDefaults, Counter::kIs1024);
+  } else {
+    state.counters["stored_bytes"] = Counter(double(tape.stored_bytes()), Counter::kDefaults, Counter::kIs1024);
+    state.counters["model_bytes"] =
+        Counter(double(tape.model().bytes()), Counter::kDefaults, Counter::kIs1024);
+  }
+  state.SetLabel(describe(tape.config()));
+}
+
+// [SECTION] gradcheck/tiny_f64/all: the full finite-difference check
+
+void BM_GradcheckAll(benchmark::State& state) {
+  auto* s = session<double>(kTiny, &state);
+  if (!s) return;
+  auto& tape = *s->tape;
+  gs::CheckOptions opt = gs::CheckOptions::defaults(gs::DType::f64);
+  opt.max_entries = 0;  // every entry
+  std::vector<double> sec;
+  gs::CheckReport rep;
+  for (auto _ : state) {
+    const auto t0 = Clock::now();
+    rep = gs::check_all(tape, opt, /*with_params=*/true);
+    const double dt = seconds_since(t0);
+    state.SetIterationTime(dt);
+    sec.push_back(dt);
+  }
+  // The FLOPs the replays cost, by the engine's forward counts: an op check replays ops k … N−1
+  // twice per entry and once more to restore the tape; a parameter check replays the whole tape.
+  std::vector<double> fwd_from(tape.size() + 1, 0.0);
+  for (int k = tape.size() - 1; k >= 0; --k) fwd_from[k] = fwd_from[k + 1] + double(tape.op(k).flops.fwd);
+  double flops = 0, entries = 0, replays = 0;
+  for (const auto& oc : rep.ops) {
+    double n = 0;
+    for (const auto& tc : oc.tensors) n += double(tc.entries.size());
+    entries += n;
+    replays += 2 * n + 1;
+    flops += (2 * n + 1) * fwd_from[oc.op];
+  }
+  for (const auto& tc : rep.params) {
+    const double n = double(tc.entries.size());
+    entries += n;
+    replays += 2 * n + 1;
+    flops += (2 * n + 1) * fwd_from[0];
+  }
+  time_counters(state, sec, flops);
+  state.counters["entries"] = entries;
+  state.counters["replays"] = replays;
+  byte_counters(state, *s);
+  state.SetLabel(describe(tape.config()) + (rep.pass ? ", all pass" : ", FAILS"));
+  if (!rep.pass) state.SkipWithError("the finite-difference check failed");
+}
+
+// [SECTION] gemm/eigen_f32/MxKxN: Eigen's sgemm, the ceiling for the engine's matmuls
+
+void BM_EigenGemm(benchmark::State& state, int M, int K, int N) {
+  using Mat = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+  Mat A = Mat::Random(M, K), B = Mat::Random(K, N), C(M, N);
+  C.noalias() = A * B;  // warm-up
+  std::vector<double> sec;
+  for (auto _ : state) {
+    const auto t0 = Clock::now();
+    C.noalias() = A * B;
+    benchmark::ClobberMemory();
+    const double dt = seconds_since(t0);
+    state.SetIterationTime(dt);
+    sec.push_back(dt);
+  }
+  benchmark::DoNotOptimize(C.data());
+  time_counters(state, sec, 2.0 * M * K * N);
+  state.SetLabel(std::to_string(Eigen::nbThreads()) + " threads");
+}
+
+// [SECTION] registration
+
+template <class T>
+void register_config(const BenchConfig& c) {
+  benchmark::RegisterBenchmark(("step/" + c.id).c_str(), [c](benchmark::State& st) { BM_Step<T>(st, c); })
+      ->UseManualTime()
+      ->Unit(benchmark::kMillisecond)
+      ->Iterations(c.step_iters);
+}
+
+template <class T>
+void register_op_types(const BenchConfig& c, const std::vector<int>& types) {
+  for (int t : types)
+    benchmark::RegisterBenchmark(("op/" + c.id + "/" + gs::info(static_cast<gs::OpType>(t)).name).c_str(),
+                                 [c, t](benchmark::State& st) { BM_OpType<T>(st, c, t); })
+        ->UseManualTime()
+        ->Unit(benchmark::kMillisecond)
+        ->Iterations(c.sweep_iters);
+  benchmark::RegisterBenchmark(("op/" + c.id + "/(all)").c_str(),
+                               [c](benchmark::State& st) { BM_OpType<T>(st, c, -1); })
+      ->UseManualTime()
+      ->Unit(benchmark::kMillisecond)
+      ->Iterations(c.sweep_iters);
+}
+
+const char* env_or(const char* name, const char* fallback) {
+  const char* v = std::getenv(name);
+  return v && *v ? v : fallback;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int threads = 0;
+  if (const char* e = std::getenv("GRADSCOPE_THREADS"); e && *e) {
+    char* end = nullptr;
+    const long n = std::strtol(e, &end, 10);
+    if (*end != '\0' || n < 1 || n > 1024) {
+      fprintf(stderr, "bench: error: GRADSCOPE_THREADS must be a whole number from 1 to 1024, got '%s'\n", e);
+      return 2;
+    }
+    threads = static_cast<int>(n);
+  }
+  gs::set_threads(threads);
+  benchmark::AddCustomContext("gradscope_threads", std::to_string(gs::threads()));
+  benchmark::AddCustomContext("OMP_WAIT_POLICY", env_or("OMP_WAIT_POLICY", "(unset)"));
+  benchmark::AddCustomContext("OPENBLAS_CORETYPE", env_or("OPENBLAS_CORETYPE", "(unset; the engine uses Eigen, not BLAS)"));
+
+  register_config<double>(kTiny);
+  register_config<float>(kSmall);
+  register_config<float>(kGpt2);
+
+  // The op types on the small preset's tape (the gpt2 shape has the same ones).
+  std::vector<int> types;
+  if (auto* s = session<float>(kSmall, nullptr)) {
+    std::set<int> seen;
+    for (const auto& op : s->tape->ops()) seen.insert(static_cast<int>(op.type));
+    types.assign(seen.begin(), seen.end());
+  } else {
+    fprintf(stderr, "bench: error: cannot build the small preset\n");
+    return 2;
+  }
+  register_op_types<float>(kSmall, types);
+  if (std::string(env_or("GRADSCOPE_BENCH_GPT2_OPS", "0")) == "1") register_op_types<float>(kGpt2, types);
+
+  benchmark::RegisterBenchmark("gradcheck/tiny_f64/all", BM_GradcheckAll)
+      ->UseManualTime()
+      ->Unit(benchmark::kMillisecond)
+      ->Iterations(3);
+
+  struct Shape3 {
+    int M, K, N, iters;
+  };
+  // 2048³ and (4096×768)·(768×3072): the machine's practical sgemm rate; 256×768×3072 is
+  // c_fc's forward at the gpt2 shape with B=4, T=64 (M = B·T = 256).
+  for (const Shape3 g : {Shape3{2048, 2048, 2048, 8}, Shape3{4096, 768, 3072, 8}, Shape3{256, 768, 3072, 40}})
+    benchmark::RegisterBenchmark(
+        ("gemm/eigen_f32/" + std::to_string(g.M) + "x" + std::to_string(g.K) + "x" + std::to_string(g.N)).c_str(),
+        [g](benchmark::State& st) { BM_EigenGemm(st, g.M, g.K, g.N); })
+        ->UseManualTime()
+        ->Unit(benchmark::kMillisecond)
+        ->Iterations(g.iters);
+
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  try {
+    benchmark::RunSpecifiedBenchmarks();
+  } catch (const std::exception& e) {
+    fprintf(stderr, "bench: error: %s\n", e.what());
+    return 2;
+  }
+  benchmark::Shutdown();
+  return 0;
+}
