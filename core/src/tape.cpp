@@ -205,7 +205,14 @@ void Tape<T>::accumulate(int k) {
   const bool forget = op.mistake == Mistake::forgotten_accumulation;
   auto add = [&](const Tensor<T>& total, const Tensor<T>& share) {
     if (share.empty() || share.data == total.data) return;
-    for (int64_t i = 0; i < total.size(); ++i) total[i] = forget ? share[i] : total[i] + share[i];
+    const int64_t n = total.size();
+    T* __restrict t = total.data;
+    const T* __restrict g = share.data;
+    if (forget) {
+      std::copy_n(g, n, t);
+      return;
+    }
+    ops::parallel_for(n, 1, [&](int64_t i) { t[i] += g[i]; });
   };
   for (size_t i = 0; i < op.in.size(); ++i) add(values_[op.in[i]].grad, op.din[i]);
   for (size_t j = 0; j < op.par.size(); ++j) add(model_.params()[op.par[j]].grad, op.dpar[j]);

@@ -62,15 +62,19 @@ struct Scale {
   template <class T>
   static void forward(const OpCtx<T>& c) {
     const T f = factor(c);
-    const auto& S = c.in(0);
-    for (int64_t i = 0; i < S.size(); ++i) c.out()[i] = S[i] * f;
+    const T* S = c.in(0).data;
+    T* out = c.out().data;
+    const int64_t n = c.out().size();
+    for (int64_t i = 0; i < n; ++i) out[i] = S[i] * f;
   }
   template <class T>
   static void backward(const OpCtx<T>& c) {
     if (!c.need_din(0)) return;
     const T f = c.mistake(Mistake::forgotten_scale) ? T(1) : factor(c);  // planted: forgets 1/√d
-    const auto& d = c.dout();
-    for (int64_t i = 0; i < d.size(); ++i) c.din(0)[i] = d[i] * f;
+    const T* d = c.dout().data;
+    T* dx = c.din(0).data;
+    const int64_t n = c.dout().size();
+    for (int64_t i = 0; i < n; ++i) dx[i] = d[i] * f;
   }
   template <class T>
   static Flops flops(const OpCtx<T>& c) {

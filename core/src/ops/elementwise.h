@@ -8,8 +8,11 @@ struct ResidualAdd {
   // in H (B,T,C), F (B,T,C)   out H' = H + F
   template <class T>
   static void forward(const OpCtx<T>& c) {
-    const auto &H = c.in(0), &F = c.in(1);
-    for (int64_t i = 0; i < H.size(); ++i) c.out()[i] = H[i] + F[i];
+    const T* H = c.in(0).data;
+    const T* F = c.in(1).data;
+    T* out = c.out().data;
+    const int64_t n = c.out().size();
+    for (int64_t i = 0; i < n; ++i) out[i] = H[i] + F[i];
   }
   template <class T>
   static void backward(const OpCtx<T>& c) {
