@@ -340,6 +340,7 @@ template <class T>
 int cmd_dump(gs::Session<T>& s, const Options& o) {
   if (o.out.empty()) throw gs::Error("dump needs --out FILE.safetensors");
   s.tape->forward();
+  check_loss(s.tape->loss(), "for this input");
   s.tape->backward();
   gs::write_dump(o.out, *s.tape, o.activations);
   if (o.json)
@@ -354,6 +355,7 @@ int cmd_bench(gs::Session<T>& s, const Options& o) {
   if (o.bench_steps <= 0) throw gs::Error("--steps must be a positive number");
   auto& tape = *s.tape;
   tape.forward();  // warm-up: first touch of every buffer
+  check_loss(tape.loss(), "for this input");
   tape.backward();
   std::vector<double> ms;
   for (int i = 0; i < o.bench_steps; ++i) {
