@@ -101,6 +101,22 @@ assert h['loss']['shape'] == [] and h['loss']['dtype'] == 'F64'
 assert 'grad.wte.weight' in h and 'grad.h.1.mlp.c_proj.bias' in h and 'wpe.weight' in h
 EOF
 
+# A checkpoint whose finite weights overflow the forward pass: the loss is reported, not used.
+python3 - "$tmp/ck.safetensors" "$tmp/huge.safetensors" <<'EOF'
+import json, struct, sys
+b = bytearray(open(sys.argv[1], 'rb').read())
+n = struct.unpack('<Q', b[:8])[0]
+h = json.loads(b[8:8 + n])
+lo, hi = h['wte.weight']['data_offsets']
+assert h['wte.weight']['dtype'] == 'F64'
+k = (hi - lo) // 8
+# ±1e308: the residual stream and the logits overflow to ±inf, and inf − inf is NaN.
+b[8 + n + lo:8 + n + hi] = struct.pack('<%dd' % k, *[1e308 * (1 if (i * 7) % 3 else -1) for i in range(k)])
+open(sys.argv[2], 'wb').write(b)
+EOF
+expect_error overflow-loss "the loss is" -- dump --checkpoint "$tmp/huge.safetensors" --out "$tmp/huge_dump.safetensors"
+if [ -e "$tmp/huge_dump.safetensors" ]; then bad "a dump was written for a non-finite loss"; else ok; fi
+
 # [SECTION] bad input: one line, non-zero exit, no crash, no file
 expect_error unknown-flag "--bogus" -- info --bogus
 expect_error no-command "" --
