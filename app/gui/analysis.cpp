@@ -3,15 +3,14 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <fstream>
 #include <new>
-#include <sstream>
 
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "gradscope/error.h"
+#include "jobs.h"
 
 namespace gs::app {
 
@@ -44,24 +43,6 @@ bool same_check(const CheckOptions& a, const CheckOptions& b) {
   return a.eps == b.eps && a.atol == b.atol && a.rtol == b.rtol && a.max_entries == b.max_entries && a.seed == b.seed;
 }
 
-namespace {
-
-// Bytes the kernel says a new allocation can still get (MemAvailable); 0 when unknown.
-double available_bytes() {
-  std::ifstream f("/proc/meminfo");
-  std::string line;
-  while (std::getline(f, line)) {
-    if (line.rfind("MemAvailable:", 0) == 0) {
-      std::istringstream is(line.substr(13));
-      double kb = 0;
-      is >> kb;
-      return kb * 1024.0;
-    }
-  }
-  return 0;
-}
-
-}  // namespace
 
 // [SECTION] source, snapshot, job
 
@@ -146,7 +127,7 @@ std::shared_ptr<const Analysis::Source> Analysis::source_for(const AnySession& l
   s->batch = live.batch();
   // A copy: its own parameters, gradients and tape, plus the parameter values held for it.
   const double need = s->cfg.estimated_bytes() * 1.25;
-  const double avail = available_bytes();
+  const double avail = available_memory_bytes();
   if (avail > 0 && need > 0.7 * avail) {
     char b[200];
     snprintf(b, sizeof b, "checking runs on a copy of the model, which needs about %.1f GiB; %.1f GiB are free",

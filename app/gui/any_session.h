@@ -3,9 +3,11 @@
 // needs the tensors visits it with a generic lambda; the questions every view asks (sizes,
 // names, loss) have plain accessors.
 #include <memory>
+#include <string>
 #include <utility>
 #include <variant>
 
+#include "format.h"
 #include "gradscope/session.h"
 
 namespace gs::app {
@@ -16,9 +18,10 @@ class AnySession {
   explicit AnySession(std::unique_ptr<Session<float>> s) : s_(std::move(s)) {}
   explicit AnySession(std::unique_ptr<Session<double>> s) : s_(std::move(s)) {}
 
-  // Builds a session of the spec's dtype. Throws gs::Error (bad input) or std::bad_alloc.
-  static AnySession build(const ModelSpec& spec) {
-    const ResolvedSpec r = resolve(spec);
+  // Builds a session of the spec's dtype (its tape not computed yet). Throws gs::Error (bad
+  // input) or std::bad_alloc.
+  static AnySession build(const ModelSpec& spec) { return build(resolve(spec)); }
+  static AnySession build(const ResolvedSpec& r) {
     if (r.config.dtype == DType::f64) return AnySession(std::make_unique<Session<double>>(r));
     return AnySession(std::make_unique<Session<float>>(r));
   }
@@ -38,6 +41,13 @@ class AnySession {
     return std::visit([&](const auto& p) -> decltype(auto) { return f(std::as_const(*p)); }, s_);
   }
 
+  // The session itself, not this wrapper: stays valid when the AnySession is moved (for a worker
+  // that reads it), until the session is replaced or destroyed.
+  using Ptr = std::variant<const Session<float>*, const Session<double>*>;
+  Ptr get() const {
+    return std::visit([](const auto& p) -> Ptr { return p.get(); }, s_);
+  }
+
   DType dtype() const { return std::holds_alternative<std::unique_ptr<Session<double>>>(s_) ? DType::f64 : DType::f32; }
   const Config& config() const {
     return visit([](const auto& s) -> const Config& { return s.model->config(); });
@@ -47,6 +57,25 @@ class AnySession {
   }
   const std::optional<CharTokenizer>& tokenizer() const {
     return visit([](const auto& s) -> const std::optional<CharTokenizer>& { return s.tokenizer; });
+  }
+  // GPT-2's byte-level BPE (Session::bpe) rather than the char tokenizer.
+  bool has_bpe() const {
+    return visit([](const auto& s) { return s.bpe.has_value(); });
+  }
+  // Whether token ids can be shown as text (either tokenizer).
+  bool has_vocab() const { return has_bpe() || tokenizer().has_value(); }
+  // One token as text, by whichever tokenizer the model has ("#id" if none).
+  std::string token_text(int32_t id) const {
+    return visit([&](const auto& s) { return s.token_text(id); });
+  }
+  // An op named after a parameter (wte, wpe, a linear layer, a LoRA factor): "∂L/∂<its name>"
+  // would read like that parameter's gradient.
+  bool named_after_param(const std::string& op_name) const {
+    return visit([&](const auto& s) { return s.model->find(op_name) >= 0 || s.model->find(op_name + ".weight") >= 0; });
+  }
+  // Op k's output as a value to take ∂L/∂ of (format.h's value_label).
+  std::string value_label(int k) const {
+    return gs::app::value_label(op_name(k), op_type(k), named_after_param(op_name(k)));
   }
   int n_ops() const {
     return visit([](const auto& s) { return s.tape->size(); });

@@ -6,6 +6,7 @@
 #include <GLFW/glfw3.h>  // key codes: ImGui 1.86 indexes keys by the backend's codes
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <string>
 
@@ -44,6 +45,26 @@ void App::presenter_layout() {
   // Transport and inspector only, across the whole width: the largest maps for a projector.
   reset_layout_ = true;
   for (auto& p : panels_) p->open = std::string(p->title()) == "Transport" || std::string(p->title()) == "Op inspector";
+}
+
+bool App::show_panels(const std::vector<std::string>& titles, std::string& err) {
+  auto lower = [](std::string x) {
+    for (char& ch : x) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    return x;
+  };
+  std::vector<Panel*> found;
+  for (const std::string& t : titles) {
+    auto it = std::find_if(panels_.begin(), panels_.end(), [&](const auto& p) { return lower(p->title()) == lower(t); });
+    if (it == panels_.end()) {
+      err = "--show: no panel '" + t + "' (panels:";
+      for (size_t i = 0; i < panels_.size(); ++i) err += std::string(i ? ", " : " ") + panels_[i]->title();
+      err += ")";
+      return false;
+    }
+    found.push_back(it->get());
+  }
+  for (Panel* p : found) p->open = true;
+  return true;
 }
 
 // [SECTION] keys
@@ -157,7 +178,7 @@ void App::place(const Panel& p) {
 
 float App::status_height() const { return ImGui::GetFrameHeight() + ImGui::GetStyle().WindowPadding.y; }
 
-void App::status_bar() {
+void App::status_bar(PanelContext& ctx) {
   const float h = status_height();
   // A side bar along the bottom, like the main menu bar along the top: it takes its height off
   // the viewport's work area, which the default layout fills.
@@ -168,6 +189,14 @@ void App::status_bar() {
   ImGui::PushStyleVar(ImGuiStyleVar_WindowRounding, 0.0f);
   if (ImGui::BeginViewportSideBar("##status", ImGui::GetMainViewport(), ImGuiDir_Down, h, flags)) {
     ImGui::BringWindowToDisplayFront(ImGui::GetCurrentWindow());  // never under a panel
+    // NaN or ±∞ in the model: the whole bar in the error colour, until a finite model is back.
+    const bool alarm = !c_.health().empty();
+    if (alarm) {
+      ImVec4 bg = ImGui::ColorConvertU32ToFloat4(palette_->bad);
+      bg.w = 0.28f;
+      const ImVec2 p = ImGui::GetWindowPos(), sz = ImGui::GetWindowSize();
+      ImGui::GetWindowDrawList()->AddRectFilled(p, ImVec2(p.x + sz.x, p.y + sz.y), ImGui::ColorConvertFloat4ToU32(bg));
+    }
     // Right side first, to know how much room the message has.
     std::string right;
     if (c_.has_session()) {
@@ -181,29 +210,39 @@ void App::status_bar() {
     ImGui::AlignTextToFramePadding();
     std::string left;
     ImU32 col = ImGui::GetColorU32(ImGuiCol_Text);
-    if (!c_.error().empty()) {
+    if (alarm) {
+      left = "⚠ " + (c_.error().empty() ? c_.health() : c_.error()) + " — rebuild the model or load a checkpoint";
+      col = palette_->bad;
+    } else if (!c_.error().empty()) {
       left = "✗ " + c_.error();
       col = palette_->bad;
     } else if (!warnings_.empty()) {
       left = "⚑ " + warnings_.front();
       col = palette_->warn;
-    } else {
+    } else if (!c_.busy()) {
       left = c_.status();
     }
-    ImGui::PushClipRect(ImGui::GetCursorScreenPos(),
-                        ImVec2(ImGui::GetCursorScreenPos().x + std::max(0.0f, avail - rw - 20.0f),
-                               ImGui::GetCursorScreenPos().y + h),
-                        true);
-    colored_text(col, "%s", left.c_str());
+    const ImVec2 p0 = ImGui::GetCursorScreenPos();
+    ImGui::PushClipRect(p0, ImVec2(p0.x + std::max(0.0f, avail - rw - 20.0f), p0.y + h), true);
+    // A running job first: bar, what it does, cancel.
+    if (c_.busy()) {
+      job_progress(c_, ctx, ImGui::GetFontSize() * 8, left.empty());
+      if (!left.empty()) ImGui::SameLine();
+    }
+    if (!left.empty()) colored_text(col, "%s", left.c_str());
     ImGui::PopClipRect();
-    if (ImGui::IsItemHovered() && (!c_.error().empty() || !warnings_.empty())) {
+    if (ImGui::IsItemHovered() && (alarm || !c_.error().empty() || !warnings_.empty())) {
       ImGui::BeginTooltip();
+      if (alarm) ImGui::TextUnformatted(c_.health().c_str());
       if (!c_.error().empty()) ImGui::TextUnformatted(c_.error().c_str());
       for (const auto& w : warnings_) ImGui::TextUnformatted(w.c_str());
       ImGui::EndTooltip();
     }
     ImGui::SameLine(std::max(0.0f, ImGui::GetWindowContentRegionMax().x - rw));
-    ImGui::TextDisabled("%s", right.c_str());
+    if (alarm)
+      colored_text(palette_->bad, "%s", right.c_str());
+    else
+      ImGui::TextDisabled("%s", right.c_str());
   }
   ImGui::End();
   ImGui::PopStyleVar(2);
@@ -215,8 +254,8 @@ void App::draw(RequestQueue& q) {
   heatmaps_.set_boost(c_.settings().boost_small);
   keys(q);
   menu(q);
-  status_bar();
   PanelContext ctx{q, heatmaps_, fonts_, *palette_, c_.settings().font_scale};
+  status_bar(ctx);
   for (auto& p : panels_) {
     if (!p->open) continue;
     place(*p);

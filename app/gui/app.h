@@ -27,6 +27,9 @@ class App {
 
   // Only the transport and the op inspector, across the whole width (View ▸ Presenter layout).
   void presenter_layout();
+  // Opens the panels of these titles (any case; --show). Returns false, with `err` naming the
+  // unknown title and the known ones, when one is not a panel; nothing is opened then.
+  bool show_panels(const std::vector<std::string>& titles, std::string& err);
   // A line the status bar keeps showing (a shader or font problem).
   void add_warning(const std::string& w);
   const std::vector<std::unique_ptr<Panel>>& panels() const { return panels_; }
@@ -34,7 +37,7 @@ class App {
  private:
   void keys(RequestQueue& q);
   void menu(RequestQueue& q);
-  void status_bar();
+  void status_bar(PanelContext& ctx);
   float status_height() const;
   void place(const Panel& p);
 

@@ -5,22 +5,10 @@
 #include <filesystem>
 #include <new>
 
-#include "gradscope/checkpoint.h"
 #include "gradscope/error.h"
 #include "gradscope/tokenizer.h"
-#include "gradscope/train.h"
 
 namespace gs::app {
-
-namespace {
-
-std::string loss_str(double v) {
-  char b[48];
-  snprintf(b, sizeof b, "%.6f", v);
-  return b;
-}
-
-}  // namespace
 
 // [SECTION] cursor
 
@@ -101,7 +89,9 @@ ModelSpec Controller::default_spec() {
 }
 
 bool Controller::load_default(ModelSpec spec) {
-  if (!spec.checkpoint.empty() || spec.seed || spec.preset != "tiny") return rebuild(spec);
+  // The default checkpoint has the char vocabulary: GPT-2's tokens need a fresh initialisation.
+  const bool bpe = spec.tokenizer && *spec.tokenizer == "gpt2";
+  if (!spec.checkpoint.empty() || spec.seed || spec.preset != "tiny" || bpe) return rebuild(spec);
   const std::string path = asset_path(kDefaultCheckpoint);
   std::error_code ec;
   if (std::filesystem::exists(path, ec)) {
@@ -121,16 +111,6 @@ bool Controller::load_default(ModelSpec spec) {
   return true;
 }
 
-void Controller::compute() {
-  session_.visit([](auto& s) {
-    s.tape->forward();
-    s.tape->backward();
-  });
-  if (!std::isfinite(session_.loss()))
-    error_ = "the loss is " + std::string(std::isnan(session_.loss()) ? "NaN" : "infinite") +
-             " (weights or learning rate out of range)";
-}
-
 void Controller::after_change(const std::string& what) {
   ++version_;
   checks_.assign(n_ops(), std::nullopt);
@@ -138,32 +118,21 @@ void Controller::after_change(const std::string& what) {
 }
 
 bool Controller::rebuild(const ModelSpec& spec) {
-  AnySession next;
-  try {
-    next = AnySession::build(spec);
-    next.visit([](auto& s) {
-      s.tape->forward();
-      s.tape->backward();
-    });
-  } catch (const Error& e) {
-    error_ = std::string(session_ ? "model not changed: " : "") + e.what();
-    return false;
-  } catch (const std::bad_alloc&) {
-    error_ = std::string(session_ ? "model not changed: " : "") +
-             "out of memory building it (try a smaller preset, T or batch)";
-    return false;
-  } catch (const std::exception& e) {
-    error_ = std::string(session_ ? "model not changed: " : "") + e.what();
-    return false;
-  }
+  last_build_ok_ = false;
+  apply(req::Rebuild{spec});
+  wait_jobs();
+  return last_build_ok_;
+}
+
+void Controller::swap_in(AnySession next) {
   // Keep the cursor on the same op (by name) in the same half where the new tape has it.
   const StepInfo old = info();
   const bool had = static_cast<bool>(session_);
-  std::string old_name = had && old.op >= 0 ? session_.op_name(old.op) : "";
+  const std::string old_name = had && old.op >= 0 ? session_.op_name(old.op) : "";
   const bool was_end = had && at_end();
+  AnySession gone = std::move(session_);
   session_ = std::move(next);
-  spec_ = spec;
-  error_.clear();
+  jobs_->dispose(std::move(gone));
   const int n = n_ops();
   int s = 0;
   if (was_end) {
@@ -172,36 +141,35 @@ bool Controller::rebuild(const ModelSpec& spec) {
     const int k = session_.find_op(old_name);
     s = k < 0 ? std::min(old.step, 2 * n) : (old.half == Half::forward ? forward_step_of(k) : backward_step_of(k, n));
   }
-  playing_ = false;
   set_step(s);
-  const Config& c = session_.config();
-  const std::string file = std::filesystem::path(spec.checkpoint).filename().string();
-  weights_source_ = spec.checkpoint.empty() ? "random init (seed " + std::to_string(c.seed) + ")" : "weights: " + file;
-  losses_ = {session_.loss()};
-  opt_steps_ = 0;
-  ++spec_generation_;
-  after_change("built " + spec.preset + (spec.checkpoint.empty() ? "" : " from " + file) + ": " + std::to_string(n) +
-               " ops, loss " + loss_str(session_.loss()));
-  if (!std::isfinite(session_.loss())) error_ = "the loss of this model is not finite";
-  return true;
 }
 
 // [SECTION] requests
 
 void Controller::apply(RequestQueue& q) {
-  poll_analysis();  // results of background checks first (controller_analysis.cpp)
+  poll_job();       // a finished job's model first, and what waited behind it (controller_jobs.cpp)
+  poll_analysis();  // results of background checks (controller_analysis.cpp)
   for (const Request& r : q.take()) apply(r);
+  refresh_job_view();
 }
 
 void Controller::apply(const Request& r) {
+  if (waits_for_jobs(r) && (jobs_->running() || !waiting_.empty()))
+    wait_behind_job(r);
+  else
+    dispatch(r);
+  refresh_job_view();
+}
+
+void Controller::dispatch(const Request& r) {
   try {
     std::visit([&](const auto& x) { apply_one(x); }, r);
   } catch (const Error& e) {
-    error_ = e.what();
+    error_ = one_line(e.what());
   } catch (const std::bad_alloc&) {
     error_ = "out of memory";
   } catch (const std::exception& e) {
-    error_ = e.what();
+    error_ = one_line(e.what());
   }
 }
 
@@ -245,53 +213,6 @@ void Controller::apply_one(const req::SetSettings& r) {
   settings_.font_scale = std::clamp(settings_.font_scale, Settings::kMinFontScale, Settings::kMaxFontScale);
   if (!std::isfinite(settings_.play_speed)) settings_.play_speed = Settings{}.play_speed;
   settings_.play_speed = std::clamp(settings_.play_speed, Settings::kMinSpeed, Settings::kMaxSpeed);
-}
-
-void Controller::apply_one(const req::Rebuild& r) { rebuild(r.spec); }
-
-void Controller::apply_one(const req::SaveCheckpoint& r) {
-  if (!session_) throw Error("no model to save");
-  if (r.path.empty()) throw Error("give a file name to save the checkpoint to");
-  const auto& tok = session_.tokenizer();
-  session_.visit([&](const auto& s) { save_checkpoint(r.path, *s.model, tok ? tok->vocab_string() : ""); });
-  status_ = "saved " + r.path;
-  error_.clear();
-}
-
-void Controller::apply_one(const req::OptimizerStep& r) {
-  apply_one(req::Train{1, r.opt});
-}
-
-void Controller::apply_one(const req::Train& r) {
-  if (!session_) throw Error("no model to train");
-  if (r.steps <= 0) throw Error("the number of training steps must be positive");
-  if (r.steps > 100000) throw Error("at most 100000 training steps at a time");
-  r.opt.validate();
-  error_.clear();
-  for (int i = 0; i < r.steps; ++i) {
-    const int step = ++opt_steps_;
-    session_.visit([&](auto& s) { optimizer_step(*s.model, r.opt, step); });
-    compute();
-    losses_.push_back(session_.loss());
-    if (!error_.empty()) break;
-  }
-  after_change(std::string(r.steps == 1 ? "optimizer step" : std::to_string(r.steps) + " training steps") + " (" +
-               r.opt.kind + ", lr " + [&] {
-                 char b[32];
-                 snprintf(b, sizeof b, "%g", r.opt.lr);
-                 return std::string(b);
-               }() + "): loss " + loss_str(session_.loss()));
-}
-
-void Controller::apply_one(const req::PlantMistake& r) {
-  if (!session_) throw Error("no model");
-  if (r.op < 0 || r.op >= n_ops()) throw Error("no op " + std::to_string(r.op) + " on the tape");
-  session_.visit([&](auto& s) { s.tape->set_mistake(r.op, r.mistake); });
-  error_.clear();
-  compute();
-  after_change(r.mistake == Mistake::none
-                   ? "restored the correct backward of " + session_.op_name(r.op)
-                   : std::string("planted '") + gs::info(r.mistake).name + "' in " + session_.op_name(r.op));
 }
 
 void Controller::apply_one(const req::RunChecks& r) {

@@ -2,11 +2,19 @@
 // The app's state apart from its views (no ImGui, no GL): the session, the cursor over the
 // 2N steps, the selection, the presenter settings, and the application of requests.
 //
+// Changing the model (a rebuild, optimiser steps, a planted mistake) and saving it are jobs off
+// the UI thread (jobs.h, controller_jobs.cpp): the model on screen stays until the new one is
+// swapped in, at the top of apply(). While a job runs, requests that read or change the
+// tensors wait behind it, in order; those of the cursor, the selection and the settings apply
+// at once, so the old model can be stepped through meanwhile.
+//
 // The cursor: "step s" means the first s of the 2N steps are done. Steps 1 … N run forward
 // ops 0 … N−1; steps N+1 … 2N run backward ops N−1 … 0. The tape itself is computed fully
 // (forward and backward) once after every change; stepping only moves the cursor, and the
 // views show a tensor the cursor has not reached yet as "not computed yet".
 #include <cstdint>
+#include <deque>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -14,6 +22,7 @@
 #include "analysis.h"
 #include "any_session.h"
 #include "gradscope/gradcheck.h"
+#include "jobs.h"
 #include "requests.h"
 
 namespace gs::app {
@@ -41,6 +50,18 @@ struct Selection {
 
 enum class CheckMark { not_run, pass, fail, nothing_to_check };
 
+// The running job as the views show it (as of the last apply()).
+struct JobView {
+  bool running = false;
+  JobKind kind = JobKind::build;
+  std::string title;        // "building gpt2 shape", "training step 3/20"
+  std::string phase;        // "forward op 120/222: h.4.attn.softmax"
+  double fraction = 0;      // 0 … 1
+  bool cancellable = false;
+  bool cancelling = false;  // asked to stop, not stopped yet
+  int waiting = 0;          // requests waiting behind it
+};
+
 class Controller {
  public:
   Controller() = default;
@@ -51,15 +72,18 @@ class Controller {
   static constexpr const char* kDefaultText = "the model reads the text one letter at a time";
   static constexpr const char* kDefaultCheckpoint = "tiny.safetensors";
   // With a spec: that model, on the trained default checkpoint when the spec names none (a
-  // fresh seed, another preset or an own checkpoint do not use it).
+  // fresh seed, another preset, GPT-2's tokenizer or an own checkpoint do not use it).
   bool load_default(ModelSpec spec = default_spec());
 
-  // Builds a new session and computes it; on bad input keeps everything as it was and sets
-  // error(). Returns whether the new model is in place.
+  // Builds a new session and computes it, and waits for it (the job of req::Rebuild, then
+  // wait_jobs()); on bad input keeps everything as it was and sets error(). Returns whether
+  // the new model is in place.
   bool rebuild(const ModelSpec& spec);
 
-  // Applies every queued request in order (once per frame, before drawing).
+  // Once per frame, before drawing: swaps in the model of a finished job (and starts what
+  // waited behind it), takes in background results, then applies every queued request in order.
   void apply(RequestQueue& q);
+  // One request (it may start a job, or wait behind the running one).
   void apply(const Request& r);
   // Advances the cursor while playing (dt in seconds).
   void tick(double dt);
@@ -96,6 +120,9 @@ class Controller {
   uint64_t spec_generation() const { return spec_generation_; }
 
   const std::string& error() const { return error_; }    // last failure, one line ("" if none)
+  // NaN or ±∞ in the loss or a weight of the model on screen, one line ("" when all is finite).
+  // Set after every rebuild, load, optimiser step and planted mistake; training refuses to go on.
+  const std::string& health() const { return health_; }
   const std::string& status() const { return status_; }  // last thing done
   const std::string& weights_source() const { return weights_source_; }
   void clear_error() { error_.clear(); }
@@ -109,6 +136,18 @@ class Controller {
   const std::vector<double>& losses() const { return losses_; }
   int optimizer_steps() const { return opt_steps_; }
 
+  // [SECTION] background jobs
+  const JobView& job() const { return job_; }
+  bool busy() const { return job_.running; }
+  int waiting() const { return static_cast<int>(waiting_.size()); }
+  // Blocks until no job runs and no request waits, taking every result in (tests, scripted runs).
+  void wait_jobs();
+  // Tests: blocks until the running job's worker is done, without taking its result in (that
+  // waits for the next apply()); and a hook the worker calls at every progress point (set it
+  // while no job runs).
+  void wait_job_finished() const { jobs_->wait_finished(); }
+  void set_job_hook(std::function<void(const JobProgress&)> hook) { jobs_->set_hook(std::move(hook)); }
+
   // Finite differences off the UI thread (analysis.h, controller_analysis.cpp), as of the last
   // apply(); wait_analysis() blocks until that work is done and takes its results in.
   const Analysis& analysis() const { return *analysis_; }
@@ -116,8 +155,10 @@ class Controller {
 
  private:
   void set_step(int s);
-  void compute();  // forward + backward of the whole tape
   void after_change(const std::string& what);
+  void dispatch(const Request& r);
+  // The new model in place of the old one, the cursor kept on the same op (by name).
+  void swap_in(AnySession next);
   void apply_one(const req::Step& r);
   void apply_one(const req::JumpTo& r);
   void apply_one(const req::FocusOp& r);
@@ -135,7 +176,16 @@ class Controller {
   void apply_one(const req::CheckOp& r);
   void apply_one(const req::SweepEps& r);
   void apply_one(const req::CancelChecks& r);
+  void apply_one(const req::CancelJob& r);
   void start_background_checks(bool with_params);
+  // controller_jobs.cpp
+  static bool waits_for_jobs(const Request& r);
+  void wait_behind_job(const Request& r);
+  void start_job(JobInput in);
+  void poll_job();
+  void take_job(JobResult& r);
+  void absorb_losses();
+  void refresh_job_view();
   void poll_analysis();
   void take_analysis(unsigned arrived);
 
@@ -147,11 +197,17 @@ class Controller {
   bool playing_ = false;
   double play_acc_ = 0;
   uint64_t version_ = 0, spec_generation_ = 0;
-  std::string error_, status_, weights_source_;
+  std::string error_, status_, weights_source_, health_;
   std::vector<std::optional<OpCheck>> checks_;
   std::vector<double> losses_;
   int opt_steps_ = 0;
   std::unique_ptr<Analysis> analysis_ = std::make_unique<Analysis>();
+  // After session_: a job reading the session is stopped and joined before the session goes.
+  std::unique_ptr<Jobs> jobs_ = std::make_unique<Jobs>();
+  std::deque<Request> waiting_;  // requests waiting behind the job, in order
+  JobView job_;
+  int job_losses_ = 0;           // losses of the running training job taken in so far
+  bool last_build_ok_ = false;
 };
 
 }  // namespace gs::app

@@ -19,12 +19,6 @@ void Controller::apply_one(const req::SweepEps& r) {
   analysis_->start_sweep(session_, version_, SweepKey{version_, r.op, r.is_param, r.slot, r.index}, fine_eps_sweep());
 }
 
-void Controller::apply_one(const req::CancelChecks&) {
-  if (!analysis_->all_busy()) return;
-  analysis_->cancel_all();
-  status_ = "finite differences: cancelled";
-}
-
 void Controller::start_background_checks(bool with_params) {
   analysis_->start_all(session_, version_, CheckOptions::defaults(session_.dtype()), with_params);
   status_ = std::string("finite differences: checking every op") + (with_params ? " and parameter" : "") +

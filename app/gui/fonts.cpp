@@ -37,6 +37,8 @@ const ImWchar* glyph_ranges() {
         0x25A0, 0x25FF,  // geometric shapes: ▶ ◀ ■ ●
         0x2600, 0x269C,  // misc symbols: ⚑
         0x2700, 0x27BF,  // dingbats: ✓ ✗
+        0x0100, 0x024F,  // Latin Extended-A and -B: GPT-2 tokens of European text
+        0xFFFD, 0xFFFD,  // replacement character: a GPT-2 token holding half a UTF-8 sequence
         0,
     };
     b.AddRanges(extra);
@@ -73,7 +75,7 @@ ImFont* add(ImFontAtlas* atlas, const std::string& file, float px, std::string& 
 }  // namespace
 
 const char* glyph_text() {
-  return "∂ᵀ⊙Σ√εσμγβαℓ−×≤≥→←↵␣·…✓✗▶◀■●∞δπ′″ʹ⁻¹²³ᵢⱼ‖x̂ŷ";
+  return "∂ᵀ⊙Σ√εσμγβαℓ−×≤≥→←↵␣·…✓✗▶◀■●∞δπ′″ʹ⁻¹²³ᵢⱼ‖x̂ŷ⚠↻↑▸";
 }
 
 void build_fonts(Fonts& f, float scale) {

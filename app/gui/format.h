@@ -3,12 +3,21 @@
 #include <cstdint>
 #include <string>
 
+#include "gradscope/ops.h"
+
 namespace gs::app {
 
 std::string human(double v);          // 1.23k, 4.56M, 7.89G (FLOPs, parameter counts)
 std::string num(double v);            // a tensor entry: 6 significant digits, −∞ / NaN spelled out
 std::string num_short(double v);      // 3 significant digits
-// One token as a chip shows it: a space as ␣, a newline as ↵, a tab as →.
+// One token as a chip shows it: every space as ␣, a newline as ↵, a tab as →, other control
+// characters as their control pictures (GPT-2 tokens hold several: " model" → "␣model").
 std::string token_glyph(const std::string& tok);
+
+// The value an op puts out, as a name to take ∂L/∂ of. An op named after a parameter (wte, wpe,
+// a linear layer, a LoRA factor) would read like that parameter's gradient, so its output is
+// called by its letter in the model's equations instead: "h (output of wpe)",
+// "qkv (output of h.0.attn.c_attn)". Other ops' outputs keep the op's name.
+std::string value_label(const std::string& op_name, OpType type, bool named_after_param);
 
 }  // namespace gs::app

@@ -45,7 +45,7 @@ std::vector<NormGroup> group_grad_norms(const std::vector<std::string>& names, c
       g = &other;
     }
     g->parts.push_back({n, norms[i]});
-    if (norms[i] >= 0) {
+    if (!(norms[i] < 0)) {  // trainable (a NaN norm too: it must not read as frozen)
       g->frozen = false;
       g->norm += norms[i] * norms[i];
     }

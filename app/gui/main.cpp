@@ -1,8 +1,15 @@
 // gradscope: watch backpropagation through a real GPT-2, one op at a time.
 //
 //   gradscope [MODEL options] [--step N] [--window WxH] [--font-scale X] [--theme dark|light] [--presenter]
+//             [--show "Graph,FLOPs"] [--train N [--lr X] [--optimizer sgd|adamw]]
 //   gradscope --screenshot FILE.png --step N      render a few real frames, write a PNG, exit
+//   gradscope --screenshot FILE.png --step N --screenshot-after-ms MS
+//                                                 the same after MS ms of frames, while jobs run
 //   gradscope --frames N                          render N frames, print mean and p95 frame time
+//
+// The window opens on the default tiny model at once; a bigger model (another preset, a
+// checkpoint) is then built off the UI thread with a progress bar. Scripted runs without
+// --screenshot-after-ms wait for the model (and --train) before the window opens instead.
 //
 // Without a display it says so on one line and exits 2 (run it under xvfb-run, or use
 // gradscope-cli for the headless commands).
@@ -14,6 +21,7 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <cctype>
 #include <cfloat>
 #include <chrono>
 #include <csignal>
@@ -21,6 +29,7 @@
 #include <optional>
 #include <regex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "app.h"
@@ -41,14 +50,20 @@ struct Args {
   std::string theme = "dark";
   bool presenter = false;
   std::string mouse;  // "X,Y": the pointer held there (scripted screenshots of tooltips)
+  std::string show;   // "Graph,FLOPs": panels to open
+  std::optional<int> after_ms;  // screenshot after this many ms of frames
+  std::optional<int> train;     // optimiser steps to run once the model is there
+  double lr = 1e-3;
+  std::string optimizer = "adamw";
   int width = 1600, height = 900;
   // model (optional; default: Controller::default_spec() on the trained checkpoint)
-  std::optional<std::string> preset, text, dtype, checkpoint, lora_targets;
+  std::optional<std::string> preset, text, dtype, checkpoint, lora_targets, tokenizer, vocab_dir;
   std::optional<uint64_t> seed;
   std::optional<int> seq, lora_rank;
   std::optional<double> lora_alpha;
   bool custom_model() const {
-    return preset || text || dtype || checkpoint || lora_targets || seed || seq || lora_rank || lora_alpha;
+    return preset || text || dtype || checkpoint || lora_targets || seed || seq || lora_rank || lora_alpha ||
+           tokenizer || vocab_dir;
   }
 };
 
@@ -79,8 +94,10 @@ gs::ModelSpec spec_from(const Args& a) {
     const gs::Config pc = gs::preset_config(*a.preset);
     s.preset = *a.preset;
     s.dtype = gs::dtype_name(pc.dtype);
-    s.seq = pc.seq_len;
-    if (*a.preset == "gpt2") s.text.reset();
+    // The sentence is shorter than the preset's T: T from the text. The gpt2 shape has no
+    // character vocabulary: seeded random tokens (T from the preset) unless GPT-2's tokenizer reads it.
+    s.seq.reset();
+    if (*a.preset == "gpt2" && a.tokenizer.value_or("") != "gpt2") s.text.reset();
   }
   if (a.text) s.text = *a.text;
   if (a.text && !a.seq) s.seq.reset();  // T from the text
@@ -91,7 +108,28 @@ gs::ModelSpec spec_from(const Args& a) {
   if (a.lora_rank) s.lora_rank = *a.lora_rank;
   if (a.lora_alpha) s.lora_alpha = *a.lora_alpha;
   if (a.lora_targets) s.lora_targets = *a.lora_targets;
+  if (a.tokenizer) s.tokenizer = *a.tokenizer;
+  if (a.vocab_dir) s.vocab_dir = *a.vocab_dir;
   return s;
+}
+
+// Built in the blink of an eye (the tiny preset from its settings): no need to open the window
+// on the default model first.
+bool instant(const gs::ModelSpec& s) { return s.preset == "tiny" && s.checkpoint.empty(); }
+
+std::vector<std::string> split_list(const std::string& s) {
+  std::vector<std::string> out;
+  size_t i = 0;
+  while (i <= s.size()) {
+    size_t j = s.find(',', i);
+    if (j == std::string::npos) j = s.size();
+    std::string item = s.substr(i, j - i);
+    while (!item.empty() && item.front() == ' ') item.erase(item.begin());
+    while (!item.empty() && item.back() == ' ') item.pop_back();
+    if (!item.empty()) out.push_back(item);
+    i = j + 1;
+  }
+  return out;
 }
 
 double percentile(std::vector<double> v, double p) {
@@ -105,27 +143,71 @@ double percentile(std::vector<double> v, double p) {
 
 int main(int argc, char** argv) {
   // [SECTION] arguments
-  CLI::App cli{"gradscope: watch backpropagation through GPT-2, one op at a time"};
+  CLI::App cli{"gradscope: watch backpropagation through GPT-2, one op at a time (a Dear ImGui desktop app)"};
   Args a;
-  cli.add_option("--screenshot", a.screenshot, "render a few frames at --step N, write FILE.png and exit");
-  cli.add_option("--step", a.step, "start at step N (0 … 2N; step s = the first s steps done)");
-  cli.add_option("--frames", a.frames, "render N frames, print the mean and p95 frame time, exit")
-      ->check(CLI::PositiveNumber);
-  cli.add_option("--window", a.window, "window size WxH (default 1600x900)");
+  const char* display = "Display";
+  const char* scripted = "Scripted runs (tests, screenshots)";
+  const char* model = "Model (as gradscope-cli; default: preset tiny in f64 on a sentence, assets/tiny.safetensors)";
+  cli.add_option("--step", a.step, "start at step N (0 … 2N; step s = the first s steps done)")->group(display);
+  cli.add_option("--window", a.window, "window size WxH (default 1600x900)")->group(display);
   cli.add_option("--font-scale", a.font_scale, "text size (1 = 18 px; Ctrl +/− change it)")
-      ->check(CLI::Range(gs::app::Settings::kMinFontScale, gs::app::Settings::kMaxFontScale));
-  cli.add_option("--theme", a.theme, "dark | light (high contrast)")->check(CLI::IsMember({"dark", "light"}));
-  cli.add_flag("--presenter", a.presenter, "start in the presenter layout (transport and op inspector only)");
-  cli.add_option("--mouse", a.mouse, "hold the pointer at X,Y (window pixels), e.g. to capture a tooltip");
-  cli.add_option("--preset", a.preset, "tiny | small | gpt2")->check(CLI::IsMember({"tiny", "small", "gpt2"}));
-  cli.add_option("--text", a.text, "input text (char tokenizer)");
-  cli.add_option("--seq", a.seq, "sequence length T");
-  cli.add_option("--dtype", a.dtype, "f32 | f64")->check(CLI::IsMember({"f32", "f64"}));
-  cli.add_option("--seed", a.seed, "initialisation seed");
-  cli.add_option("--checkpoint", a.checkpoint, "a .safetensors checkpoint to load");
-  cli.add_option("--lora-rank", a.lora_rank, "LoRA rank r (0: full fine-tuning)");
-  cli.add_option("--lora-alpha", a.lora_alpha, "LoRA alpha (default: r)");
-  cli.add_option("--lora-targets", a.lora_targets, "attn.c_attn,attn.c_proj,mlp.c_fc,mlp.c_proj");
+      ->check(CLI::Range(gs::app::Settings::kMinFontScale, gs::app::Settings::kMaxFontScale))
+      ->group(display);
+  cli.add_option("--theme", a.theme, "dark | light (high contrast)")->check(CLI::IsMember({"dark", "light"}))->group(display);
+  cli.add_flag("--presenter", a.presenter, "start in the presenter layout (transport and op inspector only)")
+      ->group(display);
+  std::string panel_titles;  // the dispatch list's, so the help never drifts from it
+  for (const auto& p : gs::app::make_panels()) panel_titles += (panel_titles.empty() ? "" : ", ") + std::string(p->title());
+  cli.add_option("--show", a.show,
+                 "open these panels too, by title, comma-separated: \"Graph,FLOPs,Training\" (" + panel_titles +
+                     "; any case)")
+      ->group(display);
+  cli.add_option("--train", a.train, "run N optimiser steps once the model is there, off the UI thread")
+      ->check(CLI::Range(1, 100000))
+      ->group(display);
+  cli.add_option("--lr", a.lr, "learning rate of --train (default 1e-3)")->check(CLI::PositiveNumber)->group(display);
+  cli.add_option("--optimizer", a.optimizer, "sgd | adamw (default), for --train")
+      ->check(CLI::IsMember({"sgd", "adamw"}))
+      ->group(display);
+  cli.add_option("--screenshot", a.screenshot, "render a few frames at --step N, write FILE.png and exit")->group(scripted);
+  cli.add_option("--screenshot-after-ms", a.after_ms,
+                 "with --screenshot: keep rendering for MS milliseconds first, while the model is built (and "
+                 "trained) off the UI thread, so the picture shows what the app shows then (e.g. a progress bar)")
+      ->check(CLI::Range(0, 600000))
+      ->group(scripted);
+  cli.add_option("--frames", a.frames, "render N frames, print the mean and p95 frame time, exit")
+      ->check(CLI::PositiveNumber)
+      ->group(scripted);
+  cli.add_option("--mouse", a.mouse, "hold the pointer at X,Y (window pixels), e.g. to capture a tooltip")->group(scripted);
+  cli.add_option("--preset", a.preset, "tiny | small | gpt2 (the 124M shape, built off the UI thread)")
+      ->check(CLI::IsMember({"tiny", "small", "gpt2"}))
+      ->group(model);
+  cli.add_option("--text", a.text, "input text, read by the tokenizer")->group(model);
+  cli.add_option("--tokenizer", a.tokenizer, "char | gpt2 (GPT-2's byte-level BPE; its files from --vocab-dir)")
+      ->check(CLI::IsMember({"char", "gpt2"}))
+      ->group(model);
+  cli.add_option("--vocab-dir", a.vocab_dir,
+                 "GPT-2's vocabulary (encoder.json + vocab.bpe); default $GRADSCOPE_GPT2_VOCAB, else "
+                 "~/.cache/gradscope/gpt2-vocab, which scripts/fetch-gpt2-vocab fills")
+      ->group(model);
+  cli.add_option("--seq", a.seq, "sequence length T")->group(model);
+  cli.add_option("--dtype", a.dtype, "f32 | f64")->check(CLI::IsMember({"f32", "f64"}))->group(model);
+  cli.add_option("--seed", a.seed, "initialisation seed")->group(model);
+  cli.add_option("--checkpoint", a.checkpoint,
+                 "a checkpoint to load: gradscope's or Hugging Face's .safetensors, or llm.c's .bin")
+      ->group(model);
+  cli.add_option("--lora-rank", a.lora_rank, "LoRA rank r (0: full fine-tuning)")->group(model);
+  cli.add_option("--lora-alpha", a.lora_alpha, "LoRA alpha (default: r)")->group(model);
+  cli.add_option("--lora-targets", a.lora_targets, "attn.c_attn,attn.c_proj,mlp.c_fc,mlp.c_proj")->group(model);
+  cli.footer(
+      "\nExamples:\n"
+      "  gradscope                                   the tiny model, trained, on a sentence\n"
+      "  gradscope --preset gpt2 --tokenizer gpt2    the 124M shape reading the sentence as GPT-2 tokens\n"
+      "  gradscope --checkpoint gpt2_124M.bin --tokenizer gpt2 --text \"Hello world\"\n"
+      "  xvfb-run -a gradscope --screenshot x.png --step 12 --show \"Graph,FLOPs\"\n"
+      "  xvfb-run -a gradscope --preset gpt2 --screenshot x.png --step 0 --screenshot-after-ms 3000\n"
+      "\nWithout a display it says so and exits 2; bad input gives one line on stderr and exit 2.\n"
+      "Keys: → ← step, Home End, Space play/pause, Ctrl +/−/0 text size, Ctrl Q quit (Help ▸ Keys).\n");
   try {
     cli.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {
@@ -145,6 +227,24 @@ int main(int argc, char** argv) {
     if (a.width < 320 || a.height < 240) return fail("--window must be at least 320x240");
   }
   if (!a.screenshot.empty() && !a.step) return fail("--screenshot needs --step N (which step to show)");
+  if (a.after_ms && a.screenshot.empty()) return fail("--screenshot-after-ms needs --screenshot FILE.png");
+  const std::vector<std::string> show = split_list(a.show);
+  {
+    // The titles are checked before any window opens.
+    std::vector<std::string> titles;
+    for (const auto& p : gs::app::make_panels()) titles.push_back(p->title());
+    for (const std::string& t : show) {
+      auto same = [&](const std::string& x) {
+        auto low = [](char ch) { return std::tolower(static_cast<unsigned char>(ch)); };
+        return std::equal(x.begin(), x.end(), t.begin(), t.end(), [&](char p, char q) { return low(p) == low(q); });
+      };
+      if (std::none_of(titles.begin(), titles.end(), same)) {
+        std::string known;
+        for (const auto& x : titles) known += (known.empty() ? "" : ", ") + x;
+        return fail("--show: no panel '" + t + "' (panels: " + known + ")");
+      }
+    }
+  }
   std::optional<ImVec2> mouse;
   if (!a.mouse.empty()) {
     std::smatch m;
@@ -159,20 +259,35 @@ int main(int argc, char** argv) {
   if (!glfwInit()) return no_display("cannot initialise GLFW");
 
   // [SECTION] model (before the window: bad input fails fast)
+  // Scripted runs wait for the model they ask for (and its training) before the window opens.
+  // Otherwise the window opens at once on the default model, and a bigger one asked for is
+  // built off the UI thread, its progress on screen; --step waits for it.
   gs::app::Controller controller;
-  if (a.custom_model()) {
-    try {
-      if (!controller.load_default(spec_from(a))) {
-        glfwTerminate();
-        return fail(controller.error());
-      }
-    } catch (const gs::Error& e) {
+  const bool wait_first = headless_run && !a.after_ms;
+  const gs::ModelSpec want = spec_from(a);
+  const bool in_background = !wait_first && a.custom_model() && !instant(want);
+  gs::OptimizerOptions train_opt;
+  train_opt.kind = a.optimizer;
+  train_opt.lr = a.lr;
+  try {
+    const bool ok = a.custom_model() && !in_background ? controller.load_default(want) : controller.load_default();
+    if (!ok) {
       glfwTerminate();
-      return fail(e.what());
+      return fail(controller.error());
     }
-  } else if (!controller.load_default()) {
+  } catch (const gs::Error& e) {
     glfwTerminate();
-    return fail(controller.error());
+    return fail(e.what());
+  }
+  const uint64_t startup_generation = controller.spec_generation();
+  if (in_background) controller.apply(gs::app::req::Rebuild{want});
+  if (a.train) controller.apply(gs::app::req::Train{*a.train, train_opt});  // waits behind the rebuild
+  if (wait_first && a.train) {
+    controller.wait_jobs();
+    if (!controller.error().empty() && controller.health().empty()) {
+      glfwTerminate();
+      return fail(controller.error());
+    }
   }
   {
     gs::app::Settings st = controller.settings();
@@ -180,13 +295,20 @@ int main(int argc, char** argv) {
     st.theme = a.theme == "light" ? gs::app::Theme::light_high_contrast : gs::app::Theme::dark;
     controller.apply(gs::app::req::SetSettings{st});
   }
-  if (a.step) {
+  auto step_error = [&](int step) {
     const int total = controller.total_steps();
-    if (*a.step < 0 || *a.step > total) {
+    if (step >= 0 && step <= total) return std::string();
+    return "--step " + std::to_string(step) + " is out of range: this model has " + std::to_string(controller.n_ops()) +
+           " ops, so steps run 0 … " + std::to_string(total) + " (2N; step s = the first s steps done)";
+  };
+  // --step over a model built in the background: applied once it is in place.
+  const bool step_pending = a.step && in_background;
+  const int pending_step = a.step.value_or(0);
+  if (a.step && !in_background) {
+    const std::string err = step_error(*a.step);
+    if (!err.empty()) {
       glfwTerminate();
-      return fail("--step " + std::to_string(*a.step) + " is out of range: this model has " +
-                  std::to_string(controller.n_ops()) + " ops, so steps run 0 … " + std::to_string(total) +
-                  " (2N; step s = the first s steps done)");
+      return fail(err);
     }
     controller.apply(gs::app::req::JumpTo{*a.step});
   }
@@ -228,9 +350,15 @@ int main(int argc, char** argv) {
     if (!heatmaps.error().empty()) fprintf(stderr, "gradscope: warning: %s\n", heatmaps.error().c_str());
     gs::app::App app(controller, heatmaps);
     if (a.presenter) app.presenter_layout();
+    {
+      std::string err;
+      app.show_panels(show, err);  // titles checked above
+    }
     gs::app::RequestQueue queue;
 
     const int frames_to_run = !a.screenshot.empty() ? 6 : a.frames;
+    const auto opened = std::chrono::steady_clock::now();
+    bool startup_pending = in_background;
     std::vector<double> frame_ms;
     bool first = true;
     auto last = std::chrono::steady_clock::now();
@@ -239,8 +367,28 @@ int main(int argc, char** argv) {
     for (int frame = 0; !glfwWindowShouldClose(window) && !app.quit_requested() && !stop_requested; ++frame) {
       const auto t0 = std::chrono::steady_clock::now();
       glfwPollEvents();
-      // Requests of the last frame, applied once, before anything is drawn.
+      // Requests of the last frame, applied once, before anything is drawn (and a finished
+      // job's model swapped in).
       controller.apply(queue);
+      if (startup_pending && !controller.busy() && controller.waiting() == 0) {
+        // The model asked for on the command line: in place, or it failed (the status bar says
+        // why; a scripted run stops).
+        startup_pending = false;
+        if (controller.spec_generation() == startup_generation && headless_run) {
+          fprintf(stderr, "gradscope: error: %s\n", controller.error().c_str());
+          rc = 2;
+          break;
+        }
+        if (step_pending && controller.spec_generation() != startup_generation) {
+          const std::string err = step_error(pending_step);
+          if (!err.empty() && headless_run) {
+            fprintf(stderr, "gradscope: error: %s\n", err.c_str());
+            rc = 2;
+            break;
+          }
+          if (err.empty()) controller.apply(gs::app::req::JumpTo{pending_step});
+        }
+      }
       const double dt = std::chrono::duration<double>(t0 - last).count();
       last = t0;
       controller.tick(std::min(dt, 0.25));
@@ -267,7 +415,9 @@ int main(int argc, char** argv) {
       ImGui_ImplOpenGL3_RenderDrawData(ImGui::GetDrawData());
       heatmaps.end_frame();
 
-      const bool last_frame = frames_to_run > 0 && frame + 1 >= frames_to_run;
+      const double open_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - opened).count();
+      const bool last_frame =
+          frames_to_run > 0 && frame + 1 >= frames_to_run && (!a.after_ms || open_ms >= *a.after_ms);
       if (last_frame && !a.screenshot.empty()) {
         std::string err;
         if (!gs::gl::save_png(a.screenshot, fw, fh, err)) {
@@ -281,6 +431,12 @@ int main(int argc, char** argv) {
       glfwSwapBuffers(window);
       frame_ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
       if (last_frame) break;
+      // While a job runs, 30 frames a second show its progress well: the rest of the machine
+      // goes to the job (without vsync, a software renderer would take all of it).
+      if (controller.busy()) {
+        const auto next = t0 + std::chrono::milliseconds(33);
+        if (std::chrono::steady_clock::now() < next) std::this_thread::sleep_until(next);
+      }
     }
     if (a.frames > 0 && a.screenshot.empty()) {
       double sum = 0;

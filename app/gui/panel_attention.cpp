@@ -87,18 +87,11 @@ class AttentionPanel final : public Panel {
       colored_text(ctx.palette.bad, "%s has shape %s, not (B,H,T,T)", name.c_str(), shape_str(val.data.shape).c_str());
       return;
     }
-    // Token labels.
-    const auto& tok = c.session().tokenizer();
+    // Token labels: each token's text (spaces shown as ␣), "#id" without a vocabulary.
     labels_.clear();
     for (int t = 0; t < Tn; ++t) {
       const int32_t id = tape.batch().x[static_cast<size_t>(row_) * Tn + t];
-      if (tok) {
-        labels_.push_back(token_glyph(tok->token(id)));
-      } else {
-        char b[24];
-        snprintf(b, sizeof b, "#%d", static_cast<int>(id));  // no tokenizer: the id
-        labels_.emplace_back(b);
-      }
+      labels_.push_back(token_glyph(c.session().token_text(id)));
     }
     const int64_t off = (static_cast<int64_t>(row_) * H + head_) * Tn * Tn;
     Tensor<T> P{val.data.data + off, {Tn, Tn}};
@@ -144,9 +137,12 @@ class AttentionPanel final : public Panel {
     const float idx_w = ImGui::CalcTextSize(std::to_string(Tn - 1).c_str()).x * 0.8f;
     const float left = label_w + idx_w + 10 * ctx.scale;
     const float line = ImGui::GetTextLineHeight();
-    const float top = line * 1.9f;
     const float max_h = std::max(8.0f * line, ImGui::GetContentRegionAvail().y - 5 * line);
-    const float cell = std::clamp(std::min((width - left - 8) / Tn, (max_h - top) / Tn), 3.0f, 48.0f * ctx.scale);
+    const float cell = std::clamp(std::min((width - left - 8) / Tn, (max_h - line * 2.9f) / Tn), 3.0f, 48.0f * ctx.scale);
+    // Key labels wider than a cell (GPT-2 tokens are words) go on two staggered lines, each
+    // given two cells' width.
+    const bool stagger = label_w > cell * 0.95f;
+    const float top = line * (stagger ? 2.9f : 1.9f);
     const ImVec2 p = ImGui::GetCursorScreenPos();
     const ImVec2 img(p.x + left, p.y + top);
     const ImVec2 size(cell * Tn, cell * Tn);
@@ -172,7 +168,12 @@ class AttentionPanel final : public Panel {
       dl->AddText(mono, small, ImVec2(img.x - idx_w - 3 * ctx.scale, img.y + i * cell + (cell - small) * 0.5f), dim,
                   n.c_str());
       // columns: keys
-      dl->AddText(ImVec2(img.x + i * cell + (cell - ts.x) * 0.5f, img.y - line * 1.85f), text, labels_[i].c_str());
+      const float ky = img.y - line * 1.85f - (stagger && (i / every) % 2 ? line : 0.0f);
+      const float room = stagger ? 2 * cell * every : cell * every;
+      const float cx = img.x + i * cell + cell * 0.5f;
+      dl->PushClipRect(ImVec2(cx - room * 0.5f, ky), ImVec2(cx + room * 0.5f, ky + line), true);
+      dl->AddText(ImVec2(cx - std::min(ts.x, room) * 0.5f, ky), text, labels_[i].c_str());
+      dl->PopClipRect();
       const ImVec2 ns = mono->CalcTextSizeA(small, FLT_MAX, 0, n.c_str());
       dl->AddText(mono, small, ImVec2(img.x + i * cell + (cell - ns.x) * 0.5f, img.y - small - 2), dim, n.c_str());
     }

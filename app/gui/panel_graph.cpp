@@ -596,7 +596,7 @@ class GraphPanel final : public Panel {
           if (e.value == s.value) return e.from_op;
         return -1;
       }();
-      what = prod >= 0 ? c.session().op_name(prod) : "value";
+      what = prod >= 0 ? c.session().value_label(prod) : "value";  // "h (output of wpe)", not "wpe"
     } else if (s.param < static_cast<int>(params_.size())) {
       what = params_[s.param].name;
     }

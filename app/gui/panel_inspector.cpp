@@ -7,6 +7,7 @@
 #include <cmath>
 #include <type_traits>
 
+#include "analysis.h"
 #include "format.h"
 #include "panel.h"
 #include "widgets.h"
@@ -157,7 +158,11 @@ class InspectorPanel final : public Panel {
       ImGui::TextDisabled("· not run");
     }
     ImGui::SameLine();
-    if (ImGui::SmallButton("check this op")) ctx.requests.push(req::RunChecks{k});
+    const bool checking = c.analysis().op_busy() && c.analysis().op_requested() && c.analysis().op_requested()->op == k;
+    ImGui::BeginDisabled(checking);
+    if (ImGui::SmallButton(checking ? "checking …" : "check this op"))
+      ctx.requests.push(req::CheckOp{k, CheckOptions::defaults(c.session().dtype())});  // off the UI thread
+    ImGui::EndDisabled();
     if (op.mistake != Mistake::none)
       colored_text(ctx.palette.warn, "⚑ planted mistake in this op's backward: %s — %s", info(op.mistake).name,
                    info(op.mistake).description);
@@ -212,30 +217,35 @@ class InspectorPanel final : public Panel {
     if (op.in.empty()) {
       ImGui::TableNextColumn();
       ImGui::TextWrapped("token ids x: integers, read as rows of wte (not differentiated)");
+      token_ids(c, ctx, tape.batch());
     }
     for (size_t i = 0; i < op.in.size(); ++i) {
       ImGui::TableNextColumn();
       const Value<T>& v = tape.value(op.in[i]);
+      const std::string name = label_of(c, v);
       if (v.producer < 0 || c.forward_done(v.producer))
-        tensor_view(c, ctx, v.name, TensorRef::of(v.data), ColorMode::sequential, c.version(), tall());
+        tensor_view(c, ctx, name, TensorRef::of(v.data), ColorMode::sequential, c.version(), tall(Tokens::positions));
       else
-        not_computed(ctx, v.name, v.data.shape);
+        not_computed(ctx, name, v.data.shape);
     }
     if (!op.par.empty()) {
       ImGui::TableNextColumn();
       for (int p : op.par) {
         const Param<T>& prm = params[p];
+        TensorViewOptions o;
+        o.tokens = tokens_of(prm);
         tensor_view(c, ctx, prm.name + (prm.trainable ? "" : "  (frozen)"), TensorRef::of(prm.data),
-                    ColorMode::sequential, c.version());
+                    ColorMode::sequential, c.version(), o);
         ImGui::Spacing();
       }
     }
     ImGui::TableNextColumn();
     const Value<T>& out = tape.value(op.out);
+    const std::string out_name = c.session().value_label(k);
     if (c.forward_done(k))
-      tensor_view(c, ctx, op.name, TensorRef::of(out.data), ColorMode::sequential, c.version(), tall());
+      tensor_view(c, ctx, out_name, TensorRef::of(out.data), ColorMode::sequential, c.version(), tall(Tokens::positions));
     else
-      not_computed(ctx, op.name, out.data.shape);
+      not_computed(ctx, out_name, out.data.shape);
     ImGui::EndTable();
   }
 
@@ -257,9 +267,9 @@ class InspectorPanel final : public Panel {
     // op output
     ImGui::TableNextColumn();
     const Value<T>& out = tape.value(op.out);
-    TensorViewOptions marked = tall();
+    TensorViewOptions marked = tall(Tokens::positions);
     if (has_row_jacobian(op.type)) marked.mark_row = row_of(c, tape, k);
-    tensor_view(c, ctx, op.name, TensorRef::of(out.data), ColorMode::sequential, c.version(), marked);
+    tensor_view(c, ctx, c.session().value_label(k), TensorRef::of(out.data), ColorMode::sequential, c.version(), marked);
 
     // local derivative
     ImGui::TableNextColumn();
@@ -286,7 +296,9 @@ class InspectorPanel final : public Panel {
 
     // incoming residual
     ImGui::TableNextColumn();
-    const std::string in_cap = "∂L/∂" + op.name;
+    // ∂L/∂ of the op's output: for an op named after a parameter (wpe), its value's own name (h),
+    // so it does not read like the parameter's gradient (∂L/∂wpe.weight, in the last column).
+    const std::string in_cap = "∂L/∂" + c.session().value_label(k);
     if (out.grad.empty())
       ImGui::TextWrapped("%s: no gradient needed (nothing trainable upstream)", in_cap.c_str());
     else if (c.incoming_ready(k))
@@ -300,13 +312,13 @@ class InspectorPanel final : public Panel {
     if (op.in.empty()) ImGui::TextWrapped("no differentiable input (token ids)");
     for (size_t i = 0; i < op.in.size(); ++i) {
       const Value<T>& v = tape.value(op.in[i]);
-      std::string cap = "∂L/∂" + v.name;
+      std::string cap = "∂L/∂" + label_of(c, v);
       if (v.uses.size() > 1) cap += "  (this op's share)";
       if (op.din[i].empty())
         ImGui::TextWrapped("%s: not needed (nothing trainable upstream)", cap.c_str());
       else if (c.backward_done(k))
         tensor_view(c, ctx, cap, TensorRef::of(op.din[i]), ColorMode::diverging, c.version(),
-                    op.in.size() > 1 ? TensorViewOptions{} : marked);
+                    op.in.size() > 1 ? tall(Tokens::positions, 0) : marked);
       else
         not_computed(ctx, cap, v.data.shape);
       ImGui::Spacing();
@@ -325,8 +337,10 @@ class InspectorPanel final : public Panel {
           ImGui::PopStyleColor();
         } else {
           if (op.dpar[j].data != prm.grad.data) cap += "  (this op's share)";
+          TensorViewOptions o;
+          o.tokens = tokens_of(prm);
           if (c.backward_done(k))
-            tensor_view(c, ctx, cap, TensorRef::of(op.dpar[j]), ColorMode::diverging, c.version());
+            tensor_view(c, ctx, cap, TensorRef::of(op.dpar[j]), ColorMode::diverging, c.version(), o);
           else
             not_computed(ctx, cap, prm.data.shape);
         }
@@ -336,10 +350,45 @@ class InspectorPanel final : public Panel {
     ImGui::EndTable();
   }
 
-  TensorViewOptions tall() const {
+  using Tokens = TensorViewOptions::Tokens;
+  TensorViewOptions tall(Tokens tokens = Tokens::none, float max_height = -1) const {
     TensorViewOptions o;
-    o.max_height = map_h_;
+    o.max_height = max_height < 0 ? map_h_ : max_height;
+    o.tokens = tokens;
     return o;
+  }
+
+  // wte's rows are the tokens of the vocabulary: hovering one names it.
+  template <class T>
+  static Tokens tokens_of(const Param<T>& p) {
+    return p.name == "wte.weight" ? Tokens::vocab : Tokens::none;
+  }
+
+  // A value on the tape by the name of what it is (format.h's value_label).
+  template <class T>
+  static std::string label_of(const Controller& c, const Value<T>& v) {
+    return v.producer >= 0 ? c.session().value_label(v.producer) : v.name;
+  }
+
+  // The embedding's input: the token ids, as text.
+  static void token_ids(const Controller& c, PanelContext& ctx, const Batch& b) {
+    std::string line;
+    const bool text = c.session().has_vocab();  // else the ids alone
+    for (int t = 0; t < std::min(b.T, 24); ++t) {
+      if (t) line += ' ';
+      if (text) {
+        line += token_glyph(c.session().token_text(b.x[t]));
+        line += '(';
+      }
+      line += std::to_string(b.x[t]);
+      if (text) line += ')';
+    }
+    if (b.T > 24) line += " …";
+    ImGui::PushFont(ctx.fonts.mono);
+    ImGui::PushTextWrapPos(0);
+    ImGui::TextDisabled("x[0] = %s", line.c_str());
+    ImGui::PopTextWrapPos();
+    ImGui::PopFont();
   }
 
   bool begin_row(int ncol) {
@@ -355,7 +404,7 @@ class InspectorPanel final : public Panel {
     double norm = 0;
   };
   struct ShareSum {
-    std::string what;
+    std::string role, what;  // "input", "h (output of wpe)"
     int value = -1, param = -1;  // which gradient: a value's or a parameter's
     double total_norm = 0, diff = 0;
     std::vector<SharePart> parts;
@@ -385,7 +434,8 @@ class InspectorPanel final : public Panel {
       const Value<T>& v = tape.value(vid);
       if (v.uses.size() < 2 || v.grad.empty()) return;
       ShareSum s;
-      s.what = std::string(role) + " " + v.name;
+      s.role = role;
+      s.what = label_of(c, v);
       s.value = vid;
       std::vector<const Tensor<T>*> parts;
       for (const Use& u : v.uses) {
@@ -400,7 +450,8 @@ class InspectorPanel final : public Panel {
     for (int p : op.par) {
       if (params[p].grad.empty()) continue;
       ShareSum s;
-      s.what = "parameter " + params[p].name;
+      s.role = "parameter";
+      s.what = params[p].name;
       s.param = p;
       std::vector<const Tensor<T>*> parts;
       for (int q = 0; q < tape.size(); ++q)
@@ -420,9 +471,9 @@ class InspectorPanel final : public Panel {
     ImGui::Separator();
     ImGui::TextUnformatted("Used more than once: the gradient is the sum of one share per use");
     for (const ShareSum& s : sums_) {
-      ImGui::PushID(s.what.c_str());
+      ImGui::PushID((s.role + s.what).c_str());
       ImGui::Bullet();
-      ImGui::Text("%s: ∂L/∂ = Σ of %zu shares", s.what.c_str(), s.parts.size());
+      ImGui::Text("%s  ∂L/∂%s = Σ of %zu shares", s.role.c_str(), s.what.c_str(), s.parts.size());
       const bool total_ready = s.value >= 0 ? c.value_grad_ready(s.value) : c.param_grad_ready(s.param);
       if (ImGui::BeginTable("shares", 3,
                             ImGuiTableFlags_BordersInnerV | ImGuiTableFlags_SizingFixedFit | ImGuiTableFlags_NoSavedSettings)) {

@@ -1,13 +1,17 @@
-// Model & input: preset, text (shown as token chips with their next-token targets), seed,
-// full or LoRA fine-tuning, dtype, checkpoints. Every change asks for a rebuild; bad input
-// leaves the current model in place and the status bar says what is wrong.
+// Model & input: preset, text (shown as token chips with their next-token targets), the
+// tokenizer (char or GPT-2's BPE), seed, full or LoRA fine-tuning, dtype, checkpoints (a path
+// box and a browser). Every change asks for a rebuild, which runs off the UI thread with its
+// progress on screen; bad input leaves the current model in place and the status bar says what
+// is wrong.
 #include <imgui.h>
 #include <imgui_stdlib.h>
 
 #include <algorithm>
 
+#include "file_browser.h"
 #include "format.h"
 #include "gradscope/config.h"
+#include "gradscope/tokenizer.h"
 #include "panel.h"
 #include "widgets.h"
 
@@ -30,9 +34,15 @@ class ModelPanel final : public Panel {
       return;
     }
     sync(c);
+    if (c.busy() && c.job().kind != JobKind::train) {
+      // Where the rebuild was asked for: its progress (the model below stays until it is done).
+      job_progress(c, ctx, std::min(ImGui::GetContentRegionAvail().x * 0.6f, ImGui::GetFontSize() * 12), true, true);
+      ImGui::Separator();
+    }
     if (c.has_session()) tokens(c, ctx);
     ImGui::Separator();
     model(c, ctx);
+    tokenizer(c, ctx);
     ImGui::Separator();
     training(c, ctx);
     checkpoint(ctx);
@@ -47,6 +57,7 @@ class ModelPanel final : public Panel {
     gen_ = c.spec_generation();
     edit_ = c.spec();
     text_ = edit_.text.value_or("");
+    vocab_dir_ = edit_.vocab_dir;
     if (!edit_.checkpoint.empty()) path_ = edit_.checkpoint;
     if (c.has_session()) {
       const Config& cfg = c.session().config();
@@ -62,14 +73,18 @@ class ModelPanel final : public Panel {
 
   // [SECTION] tokens: x (inputs) over y (next-token targets)
   void tokens(const Controller& c, PanelContext& ctx) {
-    const Batch& b = c.session().batch();
-    const auto& tok = c.session().tokenizer();
+    const AnySession& s = c.session();
+    const Batch& b = s.batch();
+    const bool vocab = s.has_vocab(), bpe = s.has_bpe();
     ImGui::TextUnformatted("input text");
     ImGui::SameLine();
-    help_marker("The model reads x and must predict y, the next character, at every position. "
-                "Enter applies; T positions use the first T+1 characters.");
+    help_marker(bpe ? "GPT-2's byte-level BPE cuts the text into tokens; a space belongs to the word after it (␣model). "
+                      "The model reads x and must predict y, the next token, at every position. Enter applies; "
+                      "T positions use the first T+1 tokens."
+                    : "The model reads x and must predict y, the next character, at every position. "
+                      "Enter applies; T positions use the first T+1 characters.");
     ImGui::SetNextItemWidth(-1);
-    ImGui::BeginDisabled(!tok);
+    ImGui::BeginDisabled(!vocab);
     const bool enter = ImGui::InputText("##text", &text_, ImGuiInputTextFlags_EnterReturnsTrue);
     if (enter || ImGui::IsItemDeactivatedAfterEdit()) {
       if (text_.empty())
@@ -80,20 +95,24 @@ class ModelPanel final : public Panel {
       rebuild(ctx);
     }
     ImGui::EndDisabled();
-    if (!tok) ImGui::TextDisabled("no character vocabulary (V=%d): seeded random tokens", c.session().config().vocab_size);
+    if (!vocab) {
+      ImGui::PushTextWrapPos(0);
+      ImGui::TextDisabled("no vocabulary for text (V=%d): seeded random tokens; the gpt2 tokenizer reads text",
+                          c.session().config().vocab_size);
+      ImGui::PopTextWrapPos();
+    }
 
     const int rows = std::min(b.B, 2);
     for (int r = 0; r < rows; ++r) {
       ImGui::PushID(r);
-      chip_row(ctx, "x", b, r, true, tok);
-      chip_row(ctx, "y", b, r, false, tok);
+      chip_row(ctx, s, "x", b, r, true);
+      chip_row(ctx, s, "y", b, r, false);
       ImGui::PopID();
     }
     if (b.B > rows) ImGui::TextDisabled("… %d more batch rows", b.B - rows);
   }
 
-  void chip_row(PanelContext& ctx, const char* what, const Batch& b, int r, bool inputs,
-                const std::optional<CharTokenizer>& tok) {
+  void chip_row(PanelContext& ctx, const AnySession& s, const char* what, const Batch& b, int r, bool inputs) {
     ImGui::PushID(what);
     ImGui::AlignTextToFramePadding();
     ImGui::PushFont(ctx.fonts.mono);
@@ -103,8 +122,8 @@ class ModelPanel final : public Panel {
       ImGui::SetTooltip(inputs ? "x: the tokens the model reads" : "y: the next token it must predict (x shifted by one)");
     const float x0 = ImGui::GetCursorScreenPos().x;
     const float right = ImGui::GetWindowPos().x + ImGui::GetWindowContentRegionMax().x;
-    if (!tok) {
-      // BPE ids without a vocabulary to show: a compact list.
+    if (!s.has_vocab()) {
+      // Ids without a vocabulary to show: a compact list.
       std::string ids;
       const int shown = std::min(b.T, 24);
       for (int t = 0; t < shown; ++t) {
@@ -124,19 +143,19 @@ class ModelPanel final : public Panel {
     const int shown = std::min(b.T, 32);
     for (int t = 0; t < shown; ++t) {
       const int id = inputs ? b.x[r * b.T + t] : b.y[r * b.T + t];
-      const std::string glyph = token_glyph(tok->token(id));
+      const std::string glyph = token_glyph(s.token_text(id));
       ImGui::SameLine(0, 4.0f * ctx.scale);
-      // Wrap when the next chip would not fit.
-      const float chip_w = ctx.fonts.ui->FontSize * 1.2f + 8.0f * ctx.scale;
-      if (ImGui::GetCursorScreenPos().x + chip_w > right) {
+      // Wrap when the next chip would not fit (a GPT-2 token is a whole word wide).
+      const float chip_w = token_chip_size(ctx, glyph, id).x;
+      const float at = ImGui::GetCursorScreenPos().x;
+      if (at + chip_w > right && at > x0 + ImGui::GetFontSize() * 1.3f) {
         ImGui::NewLine();
         ImGui::SetCursorScreenPos(ImVec2(x0 + ImGui::GetFontSize() * 1.2f, ImGui::GetCursorScreenPos().y));
       }
       char id_s[16];
       snprintf(id_s, sizeof id_s, "##%d", t);
       token_chip(ctx, id_s, glyph, id);
-      if (ImGui::IsItemHovered())
-        ImGui::SetTooltip("%s[%d,%d] = %d  '%s'", what, r, t, id, glyph.c_str());
+      if (ImGui::IsItemHovered()) ImGui::SetTooltip("%s[%d,%d] = %d  '%s'", what, r, t, id, glyph.c_str());
     }
     if (b.T > shown) {
       ImGui::SameLine();
@@ -155,9 +174,12 @@ class ModelPanel final : public Panel {
       edit_.preset = presets[p];
       edit_.checkpoint.clear();  // a checkpoint fixes the shape; a new preset starts from random init
       edit_.dtype = dtype_name(pc.dtype);
-      edit_.seq = pc.seq_len;
-      if (edit_.preset == "gpt2") {
-        edit_.text.reset();  // 50257 BPE ids: no character vocabulary, seeded random tokens
+      // tiny reads the first T+1 = 9 tokens of the text; the bigger presets all of it (their own
+      // T would need a longer text).
+      if (edit_.preset == "tiny") edit_.seq = pc.seq_len;
+      else edit_.seq.reset();
+      if (edit_.preset == "gpt2" && edit_.tokenizer.value_or("") != "gpt2") {
+        edit_.text.reset();  // 50257 ids and no character vocabulary: seeded random tokens
       } else if (!edit_.text) {
         edit_.text = text_.empty() ? std::string(Controller::kDefaultText) : text_;
       }
@@ -192,6 +214,57 @@ class ModelPanel final : public Panel {
       edit_.dtype = "f64";
       rebuild(ctx);
     }
+  }
+
+  // [SECTION] tokenizer: characters, or GPT-2's byte-level BPE
+  void tokenizer(const Controller& c, PanelContext& ctx) {
+    const bool gpt2 = edit_.tokenizer ? *edit_.tokenizer == "gpt2" : c.has_session() && c.session().has_bpe();
+    ImGui::AlignTextToFramePadding();
+    ImGui::TextUnformatted("tokenizer");
+    ImGui::SameLine();
+    if (ImGui::RadioButton("char", !gpt2) && gpt2) {
+      if (edit_.preset == "gpt2" && edit_.checkpoint.empty()) {
+        edit_.tokenizer.reset();  // the gpt2 shape has no character vocabulary: seeded random tokens
+        edit_.text.reset();
+      } else {
+        edit_.tokenizer = "char";
+      }
+      rebuild(ctx);
+    }
+    if (ImGui::IsItemHovered()) ImGui::SetTooltip("one token per character of the corpus (tiny and small presets)");
+    ImGui::SameLine();
+    if (ImGui::RadioButton("gpt2", gpt2) && !gpt2) {
+      edit_.tokenizer = "gpt2";
+      edit_.vocab_dir = vocab_dir_;
+      if (!edit_.text) edit_.text = text_.empty() ? std::string(Controller::kDefaultText) : text_;
+      rebuild(ctx);
+    }
+    if (ImGui::IsItemHovered())
+      ImGui::SetTooltip("GPT-2's byte-level BPE (50257 tokens): V becomes 50257, a token is often a whole word");
+    if (!gpt2) return;
+    // Where its vocabulary is read from, and whether it is there.
+    const std::string def = default_gpt2_vocab_dir();
+    ImGui::SetNextItemWidth(-1);
+    ImGui::InputTextWithHint("##vocab", def.c_str(), &vocab_dir_);
+    if (ImGui::IsItemHovered()) ImGui::SetTooltip("the folder with encoder.json and vocab.bpe (empty: %s)", def.c_str());
+    if (ImGui::IsItemDeactivatedAfterEdit()) {
+      edit_.vocab_dir = vocab_dir_;
+      vocab_checked_.clear();
+      rebuild(ctx);
+    }
+    const std::string dir = vocab_dir_.empty() ? def : vocab_dir_;
+    if (dir != vocab_checked_ || ++vocab_age_ > 120) {  // a look at the disk every couple of seconds
+      vocab_checked_ = dir;
+      vocab_age_ = 0;
+      vocab_here_ = gpt2_vocab_present(dir);
+    }
+    ImGui::PushTextWrapPos(0);
+    if (vocab_here_)
+      ImGui::TextDisabled("vocabulary: %s", dir.c_str());
+    else
+      colored_text(ctx.palette.bad, "GPT-2's vocabulary is not in %s — run scripts/fetch-gpt2-vocab to fetch it",
+                   dir.c_str());
+    ImGui::PopTextWrapPos();
   }
 
   // [SECTION] full fine-tuning or LoRA
@@ -248,24 +321,36 @@ class ModelPanel final : public Panel {
     edit_.lora_targets = t;
   }
 
-  // [SECTION] checkpoints
+  // [SECTION] checkpoints: a path box and a browser; loading and saving run off the UI thread
   void checkpoint(PanelContext& ctx) {
     if (!ImGui::CollapsingHeader("checkpoint")) return;
     ImGui::SetNextItemWidth(-1);
-    ImGui::InputTextWithHint("##path", "file.safetensors", &path_);
-    if (ImGui::Button("load")) {
-      edit_.checkpoint = path_;
-      rebuild(ctx);
-    }
-    if (ImGui::IsItemHovered()) ImGui::SetTooltip("load weights (and shape) from the file");
+    if (ImGui::InputTextWithHint("##path", "file.safetensors or llm.c's .bin", &path_, ImGuiInputTextFlags_EnterReturnsTrue))
+      load(ctx);
+    if (ImGui::Button("load")) load(ctx);
+    if (ImGui::IsItemHovered())
+      ImGui::SetTooltip("weights (and shape) from the file: gradscope's or Hugging Face's .safetensors, llm.c's .bin");
     ImGui::SameLine();
     if (ImGui::Button("save")) ctx.requests.push(req::SaveCheckpoint{path_});
+    if (ImGui::IsItemHovered()) ImGui::SetTooltip("every parameter to this file (.safetensors), written whole or not at all");
     ImGui::SameLine();
     if (ImGui::Button("random init")) {
       edit_.checkpoint.clear();
       rebuild(ctx);
     }
     if (ImGui::IsItemHovered()) ImGui::SetTooltip("GPT-2 initialisation from the seed (no checkpoint)");
+    ImGui::SameLine();
+    ImGui::Checkbox("browse", &browse_);
+    if (!browse_) return;
+    if (!browser_.started()) browser_.go(browse_start(path_, asset_path("")));
+    const FileBrowser::Event ev = browser_.draw(ctx, path_, ImGui::GetTextLineHeightWithSpacing() * 7.5f);
+    if (ev == FileBrowser::Event::confirmed) load(ctx);
+    ImGui::TextDisabled("click a file to choose it, double-click to load it");
+  }
+
+  void load(PanelContext& ctx) {
+    edit_.checkpoint = path_;
+    rebuild(ctx);
   }
 
   void summary(const Controller& c, PanelContext& ctx) {
@@ -284,7 +369,12 @@ class ModelPanel final : public Panel {
 
   uint64_t gen_ = ~uint64_t{0};
   ModelSpec edit_;
-  std::string text_, path_ = "checkpoint.safetensors";
+  std::string text_, path_ = "checkpoint.safetensors", vocab_dir_;
+  std::string vocab_checked_;
+  int vocab_age_ = 0;
+  bool vocab_here_ = false;
+  bool browse_ = false;
+  FileBrowser browser_;
   int rank_ = 4;
   double alpha_ = 4;
   bool targets_[4] = {true, false, false, false};

@@ -2,6 +2,7 @@
 // backward FLOPs and its finite-difference mark; the cursor's op highlighted; click to go there.
 #include <algorithm>
 
+#include "analysis.h"
 #include "format.h"
 #include "panel.h"
 #include "widgets.h"
@@ -42,7 +43,7 @@ class TapePanel final : public Panel {
       return;
     }
     refresh(c);
-    toolbar(ctx);
+    toolbar(c, ctx);
     const int cur = c.at_start() ? -1 : c.info().op;
     const bool moved = cur != last_cursor_op_ || c.step() != last_step_;
     ImGui::BeginChild("ops");
@@ -102,10 +103,22 @@ class TapePanel final : public Panel {
     take("head and loss", [](const Row&) { return true; });
   }
 
-  void toolbar(PanelContext& ctx) {
-    if (ImGui::Button("check every op")) ctx.requests.push(req::RunChecks{-1});
-    if (ImGui::IsItemHovered())
-      ImGui::SetTooltip("central finite differences of the loss for every op's inputs and parameters");
+  void toolbar(const Controller& c, PanelContext& ctx) {
+    const Analysis& a = c.analysis();
+    if (a.all_busy()) {
+      // Off the UI thread (analysis.h): the marks fill in when it is done.
+      const auto [done, total] = a.all_progress();
+      char over[48];
+      snprintf(over, sizeof over, "%d / %d ops", done, total);
+      ImGui::ProgressBar(total > 0 ? static_cast<float>(done) / total : 0.0f, ImVec2(ImGui::GetFontSize() * 7, 0), over);
+      ImGui::SameLine();
+      if (ImGui::SmallButton("cancel")) ctx.requests.push(req::CancelChecks{});
+    } else {
+      if (ImGui::Button("check every op")) ctx.requests.push(req::RunChecks{-1, false, true});
+      if (ImGui::IsItemHovered())
+        ImGui::SetTooltip("central finite differences of the loss for every op's inputs and parameters, in the "
+                          "background on a copy of the model");
+    }
     ImGui::SameLine();
     const CheckMark marks[] = {CheckMark::pass, CheckMark::fail, CheckMark::not_run};
     const char* words[] = {"pass", "fail", "not run"};

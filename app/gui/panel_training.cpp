@@ -75,6 +75,13 @@ class TrainingPanel final : public Panel {
     const Config& cfg = c.session().config();
     ImGui::TextDisabled("%s, %d step%s taken", cfg.lora() ? "LoRA: only A and B move" : "every weight moves",
                         c.optimizer_steps(), c.optimizer_steps() == 1 ? "" : "s");
+    if (c.busy() && c.job().kind == JobKind::train) {
+      job_progress(c, ctx, ImGui::GetFontSize() * 9, true);
+      ImGui::PushTextWrapPos(0);
+      ImGui::TextDisabled("the curve grows as each step finishes; the tape shows the model before training until the "
+                          "last step is done");
+      ImGui::PopTextWrapPos();
+    }
   }
 
   // [SECTION] loss curve
@@ -83,7 +90,12 @@ class TrainingPanel final : public Panel {
     ImGui::Text("loss");
     ImGui::SameLine();
     ImGui::PushFont(ctx.fonts.mono);
-    if (!L.empty()) ImGui::Text("%s", num(L.back()).c_str());
+    if (!L.empty()) {
+      if (std::isfinite(L.back()))
+        ImGui::Text("%s", num(L.back()).c_str());
+      else
+        colored_text(ctx.palette.bad, "%s", num(L.back()).c_str());
+    }
     ImGui::PopFont();
     if (L.size() >= 2) {
       ImGui::SameLine();
@@ -147,7 +159,8 @@ class TrainingPanel final : public Panel {
       ImGui::TextDisabled("(the backward pass is computed already; the cursor has not got there)");
     }
     double mx = 0;
-    for (const NormGroup& g : groups_) mx = std::max(mx, g.norm);
+    for (const NormGroup& g : groups_)
+      if (std::isfinite(g.norm)) mx = std::max(mx, g.norm);
     const float x0 = ImGui::GetCursorPosX();
     const float lw = x0 + ImGui::CalcTextSize("embeddings").x + ImGui::GetStyle().ItemSpacing.x * 2;
     ImGui::PushFont(ctx.fonts.mono);
@@ -166,6 +179,9 @@ class TrainingPanel final : public Panel {
       if (g.frozen) {
         dl->AddRect(ImVec2(p.x, p.y + h * 0.15f), ImVec2(p.x + W, p.y + h * 0.85f), ctx.palette.dim);
         dl->AddText(ImVec2(p.x + 6 * ctx.scale, p.y), ctx.palette.dim, "frozen");
+      } else if (!std::isfinite(g.norm)) {
+        dl->AddRect(ImVec2(p.x, p.y + h * 0.15f), ImVec2(p.x + W, p.y + h * 0.85f), ctx.palette.bad);
+        dl->AddText(ImVec2(p.x + 6 * ctx.scale, p.y), ctx.palette.bad, "NaN or ±∞ in these gradients");
       } else {
         const float w = mx > 0 ? W * static_cast<float>(g.norm / mx) : 0;
         dl->AddRectFilled(ImVec2(p.x, p.y + h * 0.15f), ImVec2(p.x + std::max(w, 1.0f), p.y + h * 0.85f),

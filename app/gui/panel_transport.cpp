@@ -57,9 +57,18 @@ class TransportPanel final : public Panel {
     ImGui::PopFont();
     const int k = s.step == 0 ? 0 : s.op;
     ImGui::SameLine();
-    const std::string loss =
-        c.forward_done(c.n_ops() - 1) ? "loss " + num(c.session().loss()) : std::string("loss: once forward ends");
-    ImGui::TextDisabled("  %s%s   %s", s.step == 0 ? "next: " : "", info(c.session().op_type(k)).name, loss.c_str());
+    ImGui::TextDisabled("  %s%s  ", s.step == 0 ? "next: " : "", info(c.session().op_type(k)).name);
+    ImGui::SameLine();
+    const double loss = c.session().loss();
+    if (!c.health().empty()) {
+      // NaN or ±∞ in the model: said at once, whatever the cursor (the status bar says what).
+      colored_text(ctx.palette.bad, "⚠ loss %s", num(loss).c_str());
+      if (ImGui::IsItemHovered()) ImGui::SetTooltip("%s", c.health().c_str());
+    } else if (c.forward_done(c.n_ops() - 1)) {
+      ImGui::TextDisabled("loss %s", num(loss).c_str());
+    } else {
+      ImGui::TextDisabled("loss: once forward ends");
+    }
   }
 
   void buttons(const Controller& c, PanelContext& ctx) {
@@ -166,11 +175,17 @@ class TransportPanel final : public Panel {
     snprintf(label, sizeof label, "train %d steps", train_steps_);
     if (ImGui::Button(label)) ctx.requests.push(req::Train{train_steps_, opt_});
     ImGui::SameLine();
+    if (c.busy() && c.job().kind == JobKind::train) {
+      // The steps run off the UI thread; the model above stays until they are done.
+      wrap_unless_fits(ImGui::GetFontSize() * 20);
+      job_progress(c, ctx, ImGui::GetFontSize() * 7, false);
+      return;
+    }
     const auto& l = c.losses();
     char done[96];
     if (l.size() > 1)
-      snprintf(done, sizeof done, "  %d steps: loss %s → %s", c.optimizer_steps(), num_short(l.front()).c_str(),
-               num_short(l.back()).c_str());
+      snprintf(done, sizeof done, "  %d step%s: loss %s → %s", c.optimizer_steps(), c.optimizer_steps() == 1 ? "" : "s",
+               num_short(l.front()).c_str(), num_short(l.back()).c_str());
     else
       snprintf(done, sizeof done, "  no steps taken yet");
     wrap_unless_fits(ImGui::CalcTextSize(done).x);

@@ -38,11 +38,14 @@ struct Hover { std::string tensor; int64_t index = -1; };  // entry under the mo
 struct SetPlaying { bool playing = false; };
 struct TogglePlaying {};
 struct SetSettings { Settings settings; };
-struct Rebuild { ModelSpec spec; };           // new model; bad input keeps the old one
+// Jobs off the UI thread (Controller::job(), jobs.h): the model on screen stays until the new one
+// is ready. Bad input keeps the old one and says what is wrong.
+struct Rebuild { ModelSpec spec; };           // new model (settings, preset, checkpoint)
 struct SaveCheckpoint { std::string path; };
 struct OptimizerStep { OptimizerOptions opt; };
-struct Train { int steps = 10; OptimizerOptions opt; };
+struct Train { int steps = 10; OptimizerOptions opt; };  // loss after each step as it comes
 struct PlantMistake { int op = -1; Mistake mistake = Mistake::none; };
+struct CancelJob {};                          // stop the running job; drop the requests waiting behind it
 struct RunChecks { int op = -1; bool with_params = false; bool background = false; };  // -1: every op
 // background: off the UI thread on a copy of the model (Controller::analysis(), analysis.h)
 struct CheckOp { int op = -1; CheckOptions opt; };  // one op at chosen options, in the background
@@ -53,7 +56,7 @@ struct CancelChecks {};                       // stop a background "every op" ch
 using Request = std::variant<req::Step, req::JumpTo, req::FocusOp, req::SelectRow, req::Hover, req::SetPlaying,
                              req::TogglePlaying, req::SetSettings, req::Rebuild, req::SaveCheckpoint,
                              req::OptimizerStep, req::Train, req::PlantMistake, req::RunChecks,
-                             req::CheckOp, req::SweepEps, req::CancelChecks>;
+                             req::CheckOp, req::SweepEps, req::CancelChecks, req::CancelJob>;
 
 class RequestQueue {
  public:

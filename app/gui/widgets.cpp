@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdarg>
 #include <cmath>
+#include <vector>
 
 #include "format.h"
 
@@ -66,6 +67,42 @@ void legend_line(PanelContext& ctx, const Heatmap& h, float width) {
   ImGui::SetCursorScreenPos(ImVec2(ImGui::GetCursorScreenPos().x, p.y));
   ImGui::TextUnformatted(hi.c_str());
   ImGui::PopFont();
+}
+
+// The token behind an entry (TensorViewOptions::tokens): "position 1: reads '␣model' (2746) ...".
+std::string token_note(const Controller& c, const TensorRef& t, int64_t flat, TensorViewOptions::Tokens kind) {
+  if (kind == TensorViewOptions::Tokens::none || !c.has_session() || t.shape.empty()) return "";
+  const AnySession& s = c.session();
+  // The multi-index of the entry.
+  std::vector<int64_t> idx(t.shape.size());
+  for (size_t d = t.shape.size(); d-- > 0;) {
+    idx[d] = flat % t.shape[d];
+    flat /= t.shape[d];
+  }
+  auto text = [&](int32_t id) {
+    std::string r = "'";  // appended piece by piece: GCC 12 mis-warns (-Wrestrict) on "'" + string + …
+    r += token_glyph(s.token_text(id));
+    r += "' (";
+    r += std::to_string(id);
+    r += ')';
+    return r;
+  };
+  if (kind == TensorViewOptions::Tokens::vocab) {
+    if (idx[0] < 0 || idx[0] >= s.config().vocab_size) return "";
+    return "row " + std::to_string(idx[0]) + ": token " + text(static_cast<int32_t>(idx[0]));
+  }
+  const Batch& b = s.batch();
+  int64_t row = -1, pos = -1;
+  if (t.shape.size() >= 2 && t.shape.size() != 4 && t.shape[0] == b.B && t.shape[1] == b.T) {
+    row = idx[0];
+    pos = idx[1];
+  } else if (t.shape.size() == 4 && t.shape[0] == b.B && t.shape[2] == b.T) {
+    row = idx[0];
+    pos = idx[2];  // (B, H, T, ·): the query position
+  }
+  if (pos < 0) return "";
+  const size_t at = static_cast<size_t>(row * b.T + pos);
+  return "position " + std::to_string(pos) + ": reads " + text(b.x[at]) + ", predicts " + text(b.y[at]);
 }
 
 }  // namespace
@@ -175,6 +212,7 @@ void tensor_view(const Controller& c, PanelContext& ctx, const std::string& capt
       ImGui::PushFont(ctx.fonts.mono);
       ImGui::Text("%s %s", caption.substr(0, caption.find("  ")).c_str(), multi_index_str(t.shape, src).c_str());
       ImGui::Text("= %s", num(t.at(src)).c_str());
+      if (const std::string note = token_note(c, t, src, opt.tokens); !note.empty()) ImGui::TextDisabled("%s", note.c_str());
       if (g.pooled()) {
         const int64_t r0 = row * g.block_rows, c0 = col * g.block_cols;
         ImGui::TextDisabled("cell: rows %lld…%lld, cols %lld…%lld", static_cast<long long>(r0),
@@ -192,6 +230,46 @@ void tensor_view(const Controller& c, PanelContext& ctx, const std::string& capt
     if (opt.stats) stats_block(ctx, t, h, W);
   }
   ImGui::PopID();
+  ImGui::PopID();
+}
+
+void job_progress(const Controller& c, PanelContext& ctx, float bar_width, bool with_phase, bool stacked) {
+  const JobView& j = c.job();
+  if (!j.running) return;
+  ImGui::PushID("job");
+  char over[32];
+  snprintf(over, sizeof over, "%.0f%%", 100.0 * j.fraction);
+  ImGui::ProgressBar(static_cast<float>(j.fraction), ImVec2(bar_width, 0), over);
+  ImGui::SameLine();
+  if (j.cancellable) {
+    ImGui::BeginDisabled(j.cancelling);
+    if (ImGui::SmallButton("cancel")) ctx.requests.push(req::CancelJob{});
+    ImGui::EndDisabled();
+    if (ImGui::IsItemHovered(ImGuiHoveredFlags_AllowWhenDisabled))
+      ImGui::SetTooltip(j.kind == JobKind::train ? "stop after the step in progress (the steps done are kept)"
+                                                 : "stop it; the model on screen stays as it is");
+    ImGui::SameLine();
+  }
+  if (stacked) {
+    ImGui::NewLine();
+    ImGui::PushTextWrapPos(0);
+    ImGui::TextUnformatted((j.title + "…").c_str());
+    if (with_phase && !j.phase.empty()) ImGui::TextDisabled("%s", j.phase.c_str());
+    if (j.waiting > 0) ImGui::TextDisabled("%d request%s waiting behind it", j.waiting, j.waiting == 1 ? "" : "s");
+    ImGui::PopTextWrapPos();
+    ImGui::PopID();
+    return;
+  }
+  ImGui::AlignTextToFramePadding();
+  ImGui::TextUnformatted((j.title + "…").c_str());
+  if (with_phase && !j.phase.empty()) {
+    ImGui::SameLine();
+    ImGui::TextDisabled("%s", j.phase.c_str());
+  }
+  if (j.waiting > 0) {
+    ImGui::SameLine();
+    ImGui::TextDisabled("(+%d waiting)", j.waiting);
+  }
   ImGui::PopID();
 }
 
@@ -220,6 +298,14 @@ void not_computed(PanelContext& ctx, const std::string& caption, const Shape& sh
   ImGui::PushFont(ctx.fonts.mono);
   ImGui::TextDisabled("%s", shape_str(shape).c_str());
   ImGui::PopFont();
+}
+
+ImVec2 token_chip_size(PanelContext& ctx, const std::string& glyph, int token_id) {
+  const float top_px = ctx.fonts.ui->FontSize * 1.2f, bottom_px = ctx.fonts.mono->FontSize * 0.75f;
+  const ImVec2 ts = ctx.fonts.big->CalcTextSizeA(top_px, FLT_MAX, 0, glyph.c_str());
+  const ImVec2 ns = ctx.fonts.mono->CalcTextSizeA(bottom_px, FLT_MAX, 0, std::to_string(token_id).c_str());
+  const float pad = 4.0f * ctx.scale;
+  return ImVec2(std::max({ts.x, ns.x, top_px * 0.8f}) + 2 * pad, ts.y + ns.y + pad);
 }
 
 bool token_chip(PanelContext& ctx, const char* id, const std::string& glyph, int token_id, bool dim) {

@@ -58,6 +58,7 @@ TEST(analysis, results_for_changed_tensors_are_dropped) {
   c.apply(q);
   const int k = c.session().find_op("h.0.attn.softmax");
   c.apply(req::PlantMistake{k, Mistake::dropped_term});  // the tensors change under the work
+  c.wait_jobs();
   c.wait_analysis();
   EXPECT_FALSE(c.analysis().all().has_value());
   EXPECT_EQ(c.checks_run(), 0);
@@ -71,8 +72,9 @@ TEST(analysis, a_planted_mistake_is_the_first_failure_from_the_loss) {
   ASSERT_GE(k, 0);
   RequestQueue q;
   q.push(req::PlantMistake{k, Mistake::dropped_term});
-  q.push(req::RunChecks{-1, false, true});
+  q.push(req::RunChecks{-1, false, true});  // waits behind the mistake's job, then checks the broken model
   c.apply(q);
+  c.wait_jobs();
   c.wait_analysis();
   ASSERT_TRUE(c.analysis().all().has_value());
   EXPECT_EQ(first_failure_from_loss(c.n_ops(), [&](int i) { return c.check(i); }), k);
@@ -84,6 +86,7 @@ TEST(analysis, a_planted_mistake_is_the_first_failure_from_the_loss) {
   q.push(req::PlantMistake{k, Mistake::none});
   q.push(req::RunChecks{-1, false, true});
   c.apply(q);
+  c.wait_jobs();
   c.wait_analysis();
   EXPECT_EQ(first_failure_from_loss(c.n_ops(), [&](int i) { return c.check(i); }), -1);
   EXPECT_EQ(c.analysis().snapshots_built(), 2);  // one copy per state of the tensors
@@ -259,6 +262,12 @@ TEST(grad_norms, grouped_by_block) {
   EXPECT_DOUBLE_EQ(g[2].norm, std::sqrt(5.0));
   EXPECT_EQ(g[3].title, "ln_f");
   EXPECT_TRUE(g[3].frozen);
+
+  // A NaN gradient is not a frozen one: the group's norm says NaN.
+  const std::vector<NormGroup> n = group_grad_norms({"ln_f.weight"}, {std::nan("")});
+  ASSERT_EQ(n.size(), 1u);
+  EXPECT_FALSE(n[0].frozen);
+  EXPECT_TRUE(std::isnan(n[0].norm));
 }
 
 TEST(grad_norms, of_a_real_model_add_up) {

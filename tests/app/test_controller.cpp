@@ -28,6 +28,12 @@ Controller tiny() {
   return c;
 }
 
+// A request that starts a job, and its result taken in (what the next frames would do).
+void run(Controller& c, const Request& r) {
+  c.apply(r);
+  c.wait_jobs();
+}
+
 template <class F>
 bool any_op(const Controller& c, F f) {
   for (int k = 0; k < c.n_ops(); ++k)
@@ -162,17 +168,17 @@ TEST(controller, rebuild_on_config_change) {
   EXPECT_EQ(*c.spec().text, "we walk backward through the ops");
 
   s.seq = 5;
-  c.apply(req::Rebuild{s});
+  run(c, req::Rebuild{s});
   EXPECT_TRUE(c.error().empty()) << c.error();
   EXPECT_EQ(c.session().batch().T, 5);
 
   s.dtype = "f32";
-  c.apply(req::Rebuild{s});
+  run(c, req::Rebuild{s});
   EXPECT_EQ(c.session().dtype(), DType::f32);
 
   s.preset = "small";
   s.seq = 16;
-  c.apply(req::Rebuild{s});
+  run(c, req::Rebuild{s});
   EXPECT_TRUE(c.error().empty()) << c.error();
   EXPECT_EQ(c.session().config().n_embd, 128);
   EXPECT_EQ(c.session().config().n_layer, 4);
@@ -209,7 +215,7 @@ TEST(controller, lora_toggle_changes_the_tape) {
   ModelSpec s = tiny_spec();
   s.lora_rank = 4;
   s.lora_targets = "attn.c_attn,mlp.c_fc";
-  c.apply(req::Rebuild{s});
+  run(c, req::Rebuild{s});
   ASSERT_TRUE(c.error().empty()) << c.error();
   EXPECT_TRUE(has_lora());
   EXPECT_EQ(c.n_ops(), n_full + 2 * 2 * L);  // a down and an up op per target per block
@@ -237,7 +243,7 @@ TEST(controller, lora_toggle_changes_the_tape) {
 
   // And back to full fine-tuning.
   s.lora_rank = 0;
-  c.apply(req::Rebuild{s});
+  run(c, req::Rebuild{s});
   EXPECT_TRUE(c.error().empty()) << c.error();
   EXPECT_EQ(c.n_ops(), n_full);
   EXPECT_FALSE(has_lora());
@@ -272,28 +278,28 @@ TEST(controller, bad_config_keeps_the_previous_state) {
 
   s = tiny_spec();
   s.heads = 3;  // C 16 % H 3 != 0
-  c.apply(req::Rebuild{s});
+  run(c, req::Rebuild{s});
   expect_unchanged("C % H != 0");
   EXPECT_NE(c.error().find("divisible"), std::string::npos) << c.error();
 
   s = tiny_spec();
   s.seq = 1000;  // T > n_ctx
-  c.apply(req::Rebuild{s});
+  run(c, req::Rebuild{s});
   expect_unchanged("T > n_ctx");
 
   s = tiny_spec();
   s.lora_rank = 2;
   s.lora_targets = "attn.nothing";
-  c.apply(req::Rebuild{s});
+  run(c, req::Rebuild{s});
   expect_unchanged("unknown LoRA target");
 
   s = tiny_spec();
   s.checkpoint = "/nonexistent/weights.safetensors";
-  c.apply(req::Rebuild{s});
+  run(c, req::Rebuild{s});
   expect_unchanged("missing checkpoint");
 
   // A good rebuild afterwards clears the error.
-  c.apply(req::Rebuild{tiny_spec()});
+  run(c, req::Rebuild{tiny_spec()});
   EXPECT_TRUE(c.error().empty());
 }
 
@@ -333,10 +339,10 @@ TEST(controller, training_lowers_the_loss_and_keeps_the_cursor) {
   OptimizerOptions opt;
   opt.kind = "adamw";
   opt.lr = 1e-2;
-  c.apply(req::OptimizerStep{opt});
+  run(c, req::OptimizerStep{opt});
   EXPECT_EQ(c.optimizer_steps(), 1);
   EXPECT_GT(c.version(), v);
-  c.apply(req::Train{30, opt});
+  run(c, req::Train{30, opt});
   EXPECT_TRUE(c.error().empty()) << c.error();
   EXPECT_EQ(c.optimizer_steps(), 31);
   ASSERT_EQ(c.losses().size(), 32u);
@@ -345,7 +351,7 @@ TEST(controller, training_lowers_the_loss_and_keeps_the_cursor) {
   EXPECT_EQ(c.step(), 10);
 
   opt.kind = "nonsense";
-  c.apply(req::Train{1, opt});
+  run(c, req::Train{1, opt});
   EXPECT_FALSE(c.error().empty());
   EXPECT_EQ(c.optimizer_steps(), 31);
 }
@@ -358,18 +364,18 @@ TEST(controller, planted_mistake_fails_its_check) {
   c.apply(req::RunChecks{k});
   EXPECT_EQ(c.check_mark(k), CheckMark::pass);
 
-  c.apply(req::PlantMistake{k, Mistake::dropped_term});
+  run(c, req::PlantMistake{k, Mistake::dropped_term});
   EXPECT_TRUE(c.error().empty()) << c.error();
   EXPECT_EQ(c.check_mark(k), CheckMark::not_run);  // tensors changed: old marks are gone
   c.apply(req::RunChecks{k});
   EXPECT_EQ(c.check_mark(k), CheckMark::fail);
 
-  c.apply(req::PlantMistake{k, Mistake::none});
+  run(c, req::PlantMistake{k, Mistake::none});
   c.apply(req::RunChecks{k});
   EXPECT_EQ(c.check_mark(k), CheckMark::pass);
 
   // A mistake the op does not have is refused with a message.
-  c.apply(req::PlantMistake{k, Mistake::forgotten_scale});
+  run(c, req::PlantMistake{k, Mistake::forgotten_scale});
   EXPECT_FALSE(c.error().empty());
 }
 
@@ -391,11 +397,11 @@ TEST(controller, saved_checkpoint_loads_back) {
   Controller c = tiny();
   OptimizerOptions opt;
   opt.lr = 1e-2;
-  c.apply(req::Train{5, opt});
+  run(c, req::Train{5, opt});
   const double loss = c.session().loss();
   const std::string path =
       (std::filesystem::temp_directory_path() / ("gradscope_test_" + std::to_string(::getpid()) + ".safetensors")).string();
-  c.apply(req::SaveCheckpoint{path});
+  run(c, req::SaveCheckpoint{path});
   ASSERT_TRUE(c.error().empty()) << c.error();
   ModelSpec s = tiny_spec();
   s.checkpoint = path;
