@@ -33,11 +33,13 @@
 #include <vector>
 
 #include "app.h"
+#include "analysis.h"
 #include "controller.h"
 #include "gl_heatmap.h"
 #include "gl_objects.h"
 #include "gradscope/config.h"
 #include "gradscope/error.h"
+#include "gradscope/session.h"
 
 namespace {
 
@@ -61,6 +63,7 @@ struct Args {
   std::optional<uint64_t> seed;
   std::optional<int> seq, lora_rank;
   std::optional<double> lora_alpha;
+  std::vector<std::string> mistakes;  // OP=KIND, planted once the model is there
   bool custom_model() const {
     return preset || text || dtype || checkpoint || lora_targets || seed || seq || lora_rank || lora_alpha ||
            tokenizer || vocab_dir;
@@ -199,6 +202,10 @@ int main(int argc, char** argv) {
   cli.add_option("--lora-rank", a.lora_rank, "LoRA rank r (0: full fine-tuning)")->group(model);
   cli.add_option("--lora-alpha", a.lora_alpha, "LoRA alpha (default: r)")->group(model);
   cli.add_option("--lora-targets", a.lora_targets, "attn.c_attn,attn.c_proj,mlp.c_fc,mlp.c_proj")->group(model);
+  cli.add_option("--mistake", a.mistakes,
+                 "plant a backprop mistake, OP=KIND (e.g. h.0.attn.softmax=dropped_term; kinds as gradscope-cli check "
+                 "--mistake), then check every op")
+      ->group(model);
   cli.footer(
       "\nExamples:\n"
       "  gradscope                                   the tiny model, trained, on a sentence\n"
@@ -206,6 +213,7 @@ int main(int argc, char** argv) {
       "  gradscope --checkpoint gpt2_124M.bin --tokenizer gpt2 --text \"Hello world\"\n"
       "  xvfb-run -a gradscope --screenshot x.png --step 12 --show \"Graph,FLOPs\"\n"
       "  xvfb-run -a gradscope --preset gpt2 --screenshot x.png --step 0 --screenshot-after-ms 3000\n"
+      "  gradscope --mistake h.1.attn.softmax=dropped_term --show \"Planted mistakes\"\n"
       "\nWithout a display it says so and exits 2; bad input gives one line on stderr and exit 2.\n"
       "Keys: → ← step, Home End, Space play/pause, Ctrl +/−/0 text size, Ctrl Q quit (Help ▸ Keys).\n");
   try {
@@ -228,7 +236,8 @@ int main(int argc, char** argv) {
   }
   if (!a.screenshot.empty() && !a.step) return fail("--screenshot needs --step N (which step to show)");
   if (a.after_ms && a.screenshot.empty()) return fail("--screenshot-after-ms needs --screenshot FILE.png");
-  const std::vector<std::string> show = split_list(a.show);
+  std::vector<std::string> show = split_list(a.show);
+  if (!a.mistakes.empty()) show.push_back("Planted mistakes");
   {
     // The titles are checked before any window opens.
     std::vector<std::string> titles;
@@ -301,6 +310,45 @@ int main(int argc, char** argv) {
     return "--step " + std::to_string(step) + " is out of range: this model has " + std::to_string(controller.n_ops()) +
            " ops, so steps run 0 … " + std::to_string(total) + " (2N; step s = the first s steps done)";
   };
+  // --mistake: planted on the model built before the window (the background case: not offered).
+  if (!a.mistakes.empty()) {
+    if (in_background) {
+      glfwTerminate();
+      return fail("--mistake needs the model before the window opens: use it with the tiny preset, or with "
+                  "--screenshot/--frames");
+    }
+    for (const std::string& m : a.mistakes) {
+      const size_t eq = m.find('=');
+      const int op = eq == std::string::npos ? -1 : controller.session().find_op(m.substr(0, eq));
+      std::string err;
+      if (eq == std::string::npos) err = "--mistake '" + m + "' is not OP=KIND";
+      else if (op < 0) err = "--mistake: no op '" + m.substr(0, eq) + "' on the tape (gradscope-cli ops lists them)";
+      if (err.empty()) {
+        try {
+          controller.apply(gs::app::req::PlantMistake{op, gs::parse_mistake(m.substr(eq + 1))});
+          controller.wait_jobs();
+        } catch (const gs::Error& e) {
+          err = std::string("--mistake: ") + e.what();
+        }
+        if (err.empty() && !controller.error().empty()) err = "--mistake: " + controller.error();
+      }
+      if (!err.empty()) {
+        glfwTerminate();
+        return fail(err);
+      }
+    }
+    controller.apply(gs::app::req::RunChecks{-1, false, true});
+    if (headless_run) {
+      // What the Planted mistakes panel shows, in one line (scripts and tests read it).
+      controller.wait_analysis();
+      int pass = 0, failed = 0;
+      for (int k = 0; k < controller.n_ops(); ++k)
+        if (const gs::OpCheck* c = controller.check(k)) ++(c->pass ? pass : failed);
+      const int first = gs::app::first_failure_from_loss(controller.n_ops(), [&](int k) { return controller.check(k); });
+      printf("planted %zu mistake(s); finite differences: %d ops pass, %d fail; first disagreement from the loss: %s\n",
+             a.mistakes.size(), pass, failed, first < 0 ? "none" : controller.session().op_name(first).c_str());
+    }
+  }
   // --step over a model built in the background: applied once it is in place.
   const bool step_pending = a.step && in_background;
   const int pending_step = a.step.value_or(0);

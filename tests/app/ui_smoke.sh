@@ -120,7 +120,7 @@ case $case_ in
     "$bin" --help >"$tmp/out" 2>"$tmp/err" || fail "--help: exit $?"
     for flag in --step --window --font-scale --theme --presenter --show --train --lr --optimizer --screenshot --screenshot-after-ms \
                 --frames --mouse --preset --text --tokenizer --vocab-dir --seq --dtype --seed --checkpoint \
-                --lora-rank --lora-alpha --lora-targets; do
+                --lora-rank --lora-alpha --lora-targets --mistake; do
       grep -q -- "$flag " "$tmp/out" || fail "--help does not document $flag"
     done
     [ ! -s "$tmp/err" ] || fail "unexpected stderr: $(cat "$tmp/err")"
@@ -165,6 +165,24 @@ case $case_ in
       || { cat "$tmp/err"; fail "exit"; }
     grep -q "at step 5 of" "$tmp/out" || fail "unexpected stdout: $(cat "$tmp/out")"
     png_ok "$tmp/t.png" none
+    ;;
+  mistake)
+    # The planted mistake is found where it was planted, by the core's own checks.
+    run_x --mistake h.1.attn.softmax=dropped_term --screenshot "$tmp/p.png" --step 56 >"$tmp/out" 2>"$tmp/err" \
+      || { cat "$tmp/err"; fail "exit"; }
+    grep -q "first disagreement from the loss: h.1.attn.softmax$" "$tmp/out" || fail "not found: $(cat "$tmp/out")"
+    png_ok "$tmp/p.png" diverging
+    run_x --mistake h.0.attn.scale=forgotten_scale --screenshot "$tmp/q.png" --step 1 >"$tmp/out" 2>"$tmp/err" \
+      || { cat "$tmp/err"; fail "exit"; }
+    grep -q "first disagreement from the loss: h.0.attn.scale$" "$tmp/out" || fail "not found: $(cat "$tmp/out")"
+    for bad in "h.0.ln_1=missing_transpose" "nope=flipped_sign" "h.0.attn.softmax=bogus" "no-equals"; do
+      run_x --mistake "$bad" --screenshot "$tmp/b.png" --step 1 >"$tmp/out" 2>"$tmp/err"
+      rc=$?
+      [ $rc -eq 2 ] || fail "--mistake $bad: exit $rc, expected 2"
+      one_line "$tmp/err"
+      grep -q -- "--mistake" "$tmp/err" || fail "unclear: $(cat "$tmp/err")"
+      [ ! -e "$tmp/b.png" ] || fail "wrote a screenshot for --mistake $bad"
+    done
     ;;
   *)
     fail "unknown case"
