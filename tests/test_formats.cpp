@@ -170,6 +170,31 @@ TEST(formats, hugging_face_bf16) {
   expect_loads_as(dir + "/model.safetensors", m, bf16_round, true);
 }
 
+// Without --dtype a checkpoint runs in the precision it was stored in: F64 → f64, else f32.
+TEST(formats, checkpoint_precision_is_the_default_dtype) {
+  Model<float> m(tiny_shape());
+  const std::string dir = testing::TempDir() + "/precision";
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir + "/config.json") << R"({"n_head": 2})";
+  write_hf(m, dir + "/model.safetensors", true);
+  write_llmc(m, dir + "/m.bin", 3, 5);
+  save_checkpoint(dir + "/own32.safetensors", m, "");
+  Config c64 = tiny_shape();
+  c64.dtype = DType::f64;
+  save_checkpoint(dir + "/own64.safetensors", Model<double>(c64), "");
+  const std::vector<std::pair<std::string, DType>> cases = {{"model.safetensors", DType::f32},
+                                                            {"m.bin", DType::f32},
+                                                            {"own32.safetensors", DType::f32},
+                                                            {"own64.safetensors", DType::f64}};
+  for (const auto& [file, want] : cases) {
+    ModelSpec spec;
+    spec.checkpoint = dir + "/" + file;
+    EXPECT_EQ(resolve(spec).config.dtype, want) << file;
+    spec.dtype = want == DType::f32 ? "f64" : "f32";  // asked for: the other one
+    EXPECT_NE(resolve(spec).config.dtype, want) << file;
+  }
+}
+
 TEST(formats, llmc_fp32_and_bf16_with_padded_vocab) {
   Model<float> m(tiny_shape());
   write_llmc(m, testing::TempDir() + "/m3.bin", 3, 5);

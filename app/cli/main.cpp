@@ -382,8 +382,8 @@ int cmd_bench(gs::Session<T>& s, const Options& o) {
 }
 
 template <class T>
-int run(const std::string& cmd, const Options& o) {
-  gs::Session<T> s(o.spec);
+int run(const std::string& cmd, const Options& o, const gs::ResolvedSpec& r) {
+  gs::Session<T> s(r);
   if (cmd == "info") return cmd_info(s, o);
   if (cmd == "ops") return cmd_ops(s, o);
   if (cmd == "check") return cmd_check(s, o);
@@ -449,8 +449,8 @@ int main(int argc, char** argv) {
       throw gs::Error("--threads must be between 1 and 1024 (0 or absent: all cores), got " +
                       std::to_string(o.spec.threads));
     gs::set_threads(o.spec.threads);
-    const gs::DType dt = gs::resolve_dtype(o.spec);
-    return dt == gs::DType::f64 ? run<double>(cmd, o) : run<float>(cmd, o);
+    const gs::ResolvedSpec r = gs::resolve(o.spec);
+    return r.config.dtype == gs::DType::f64 ? run<double>(cmd, o, r) : run<float>(cmd, o, r);
   } catch (const gs::Error& e) {
     fprintf(stderr, "gradscope-cli: error: %s\n", e.what());
     return 2;

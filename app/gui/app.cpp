@@ -201,7 +201,7 @@ void App::status_bar(PanelContext& ctx) {
     std::string right;
     if (c_.has_session()) {
       const Config& cfg = c_.session().config();
-      right = c_.spec().preset + " · " + dtype_name(cfg.dtype) + " · " +
+      right = c_.model_label() + " · " + dtype_name(cfg.dtype) + " · " +
               (cfg.lora() ? "LoRA r" + std::to_string(cfg.lora_rank) : std::string("full")) + " · loss " +
               num_short(c_.session().loss()) + " · " + c_.weights_source();
     }

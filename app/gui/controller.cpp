@@ -111,6 +111,14 @@ bool Controller::load_default(ModelSpec spec) {
   return true;
 }
 
+std::string Controller::model_label() const {
+  if (spec_.checkpoint.empty()) return spec_.preset;
+  if (std::filesystem::path(spec_.checkpoint).filename() == kDefaultCheckpoint) return "tiny";
+  if (!session_) return "checkpoint";
+  const Config& c = session_.config();
+  return "checkpoint L" + std::to_string(c.n_layer) + " H" + std::to_string(c.n_head) + " C" + std::to_string(c.n_embd);
+}
+
 void Controller::after_change(const std::string& what) {
   ++version_;
   checks_.assign(n_ops(), std::nullopt);

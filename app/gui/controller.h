@@ -71,6 +71,9 @@ class Controller {
   static ModelSpec default_spec();
   static constexpr const char* kDefaultText = "the model reads the text one letter at a time";
   static constexpr const char* kDefaultCheckpoint = "tiny.safetensors";
+  // What the model on screen is, in a word or two: its preset ("tiny" for the default
+  // checkpoint), or "checkpoint L12 H12 C768" for weights loaded from another file.
+  std::string model_label() const;
   // With a spec: that model, on the trained default checkpoint when the spec names none (a
   // fresh seed, another preset, GPT-2's tokenizer or an own checkpoint do not use it).
   bool load_default(ModelSpec spec = default_spec());

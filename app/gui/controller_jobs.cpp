@@ -237,7 +237,7 @@ void Controller::take_job(JobResult& r) {
       playing_ = false;
       ++spec_generation_;
       last_build_ok_ = true;
-      after_change("built " + r.spec.preset + (file.empty() ? "" : " from " + file) + ": " + std::to_string(n_ops()) +
+      after_change((file.empty() ? "built " + r.spec.preset : "loaded " + file) + ": " + std::to_string(n_ops()) +
                    " ops, loss " + loss_str(session_.loss()) + seconds_str(r.seconds) +
                    (r.note.empty() ? "" : "; " + r.note));
       break;

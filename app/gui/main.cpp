@@ -107,7 +107,10 @@ gs::ModelSpec spec_from(const Args& a) {
   if (a.seq) s.seq = *a.seq;
   if (a.dtype) s.dtype = *a.dtype;
   if (a.seed) s.seed = *a.seed;
-  if (a.checkpoint) s.checkpoint = *a.checkpoint;
+  if (a.checkpoint) {
+    s.checkpoint = *a.checkpoint;
+    if (!a.dtype) s.dtype.reset();  // the file's own precision: F64 → f64, else f32
+  }
   if (a.lora_rank) s.lora_rank = *a.lora_rank;
   if (a.lora_alpha) s.lora_alpha = *a.lora_alpha;
   if (a.lora_targets) s.lora_targets = *a.lora_targets;

@@ -166,10 +166,14 @@ class ModelPanel final : public Panel {
 
   // [SECTION] shape, seed, dtype
   void model(const Controller& c, PanelContext& ctx) {
-    const char* presets[] = {"tiny", "small", "gpt2"};
-    int p = edit_.preset == "small" ? 1 : edit_.preset == "gpt2" ? 2 : 0;
+    // A checkpoint other than the default fixes the shape: the combo says "checkpoint" then, and
+    // picking a preset leaves the file for a random init of that preset.
+    const char* presets[] = {"tiny", "small", "gpt2", "checkpoint"};
+    const bool from_file = c.model_label().rfind("checkpoint", 0) == 0;
+    int p = from_file ? 3 : edit_.preset == "small" ? 1 : edit_.preset == "gpt2" ? 2 : 0;
+    const int was = p;
     ImGui::SetNextItemWidth(ImGui::GetFontSize() * 7);
-    if (ImGui::Combo("preset", &p, presets, 3)) {
+    if (ImGui::Combo("preset", &p, presets, from_file ? 4 : 3) && p != was && p < 3) {
       const Config pc = preset_config(presets[p]);
       edit_.preset = presets[p];
       edit_.checkpoint.clear();  // a checkpoint fixes the shape; a new preset starts from random init
@@ -204,7 +208,7 @@ class ModelPanel final : public Panel {
     ImGui::SameLine();
     ImGui::TextUnformatted("  ");
     ImGui::SameLine();
-    const bool f64 = edit_.dtype.value_or("f64") == "f64";
+    const bool f64 = edit_.dtype ? *edit_.dtype == "f64" : c.has_session() && c.session().config().dtype == DType::f64;
     if (ImGui::RadioButton("f32", !f64) && f64) {
       edit_.dtype = "f32";
       rebuild(ctx);
@@ -350,6 +354,7 @@ class ModelPanel final : public Panel {
 
   void load(PanelContext& ctx) {
     edit_.checkpoint = path_;
+    edit_.dtype.reset();  // the file's own precision (F64: f64, else f32) until f32/f64 is picked
     rebuild(ctx);
   }
 

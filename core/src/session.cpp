@@ -80,6 +80,12 @@ ResolvedSpec resolve(const ModelSpec& spec) {
     c.lora_alpha = h.config.lora_alpha;
     c.lora_targets = h.config.lora_targets;
     c.preset = "checkpoint";
+    // Without --dtype, a checkpoint runs in the precision it was stored in: f64 for F64
+    // (gradscope's tiny checkpoints), f32 for F32/F16/BF16 (GPT-2's own weights).
+    if (!spec.dtype) {
+      const st::Record* w = r.checkpoint->find("wte.weight");
+      c.dtype = w && w->dtype == st::DType::F64 ? DType::f64 : DType::f32;
+    }
     c.seq_len = std::min(c.seq_len, c.n_ctx);
     vocab_chars = h.vocab;
   } else {
