@@ -41,15 +41,13 @@ struct LogSoftmax {
   static void forward(const OpCtx<T>& c) {
     const auto& z = c.in(0);
     const int64_t V = z.cols();
+    // Per row, on Eigen arrays (vectorised max, exp and sums over the vocabulary).
     parallel_for(z.rows(), 5 * V, [&](int64_t r) {
-      const T* x = z.data + r * V;
-      T* l = c.out().data + r * V;
-      T mx = -std::numeric_limits<T>::infinity();
-      for (int64_t j = 0; j < V; ++j) mx = std::max(mx, x[j]);
-      T sum = 0;
-      for (int64_t j = 0; j < V; ++j) sum += std::exp(x[j] - mx);
-      const T lse = mx + std::log(sum);
-      for (int64_t j = 0; j < V; ++j) l[j] = x[j] - lse;
+      const Eigen::Map<const Eigen::Array<T, 1, Eigen::Dynamic>> x(z.data + r * V, V);
+      Eigen::Map<Eigen::Array<T, 1, Eigen::Dynamic>> l(c.out().data + r * V, V);
+      const T mx = x.maxCoeff();
+      const T lse = mx + std::log((x - mx).exp().sum());
+      l = x - lse;
     });
   }
   template <class T>
@@ -60,10 +58,11 @@ struct LogSoftmax {
     const int64_t V = l.cols();
     const bool drop = c.mistake(Mistake::dropped_term);
     parallel_for(l.rows(), 4 * V, [&](int64_t r) {
-      T s = 0;
-      for (int64_t j = 0; j < V; ++j) s += g[r * V + j];
-      if (drop) s = 0;  // planted: forgets the normaliser's pull, −p·Σ∂L/∂ℓ
-      for (int64_t j = 0; j < V; ++j) c.din(0)[r * V + j] = g[r * V + j] - std::exp(l[r * V + j]) * s;
+      using Row = Eigen::Map<const Eigen::Array<T, 1, Eigen::Dynamic>>;
+      const Row gr(g.data + r * V, V), lr(l.data + r * V, V);
+      Eigen::Map<Eigen::Array<T, 1, Eigen::Dynamic>> dz(c.din(0).data + r * V, V);
+      const T s = drop ? T(0) : gr.sum();  // drop, planted: forgets the normaliser's pull, −p·Σ∂L/∂ℓ
+      dz = gr - lr.exp() * s;
     });
   }
   template <class T>
