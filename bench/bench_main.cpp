@@ -6,7 +6,7 @@
 //                             (forward_op 0 … N−1, then backward_op N−1 … 0)
 //   op/<config>/(all)         the whole op-by-op step (what the per-type rows add up to)
 //   gradcheck/tiny_f64/all    gs::check_all: every entry of every op operand and parameter
-//   gemm/eigen_f32/MxKxN      Eigen's sgemm alone: the ceiling of the engine's matmuls
+//   gemm/f32/MxKxN            the sgemm the engine uses (OpenBLAS or Eigen) alone: its ceiling
 //
 // Configs: tiny_f64 (the preset: L2 H2 C16, T8, B1), small_f32 (L4 H4 C128, T64, B1), and
 // gpt2_f32_B4_T64 (the 124M shape at B=4, T=64). Token batches are the CLI's (seeded random
@@ -292,9 +292,9 @@ void BM_GradcheckAll(benchmark::State& state) {
   if (!rep.pass) state.SkipWithError("the finite-difference check failed");
 }
 
-// [SECTION] gemm/eigen_f32/MxKxN: Eigen's sgemm, the ceiling for the engine's matmuls
+// [SECTION] gemm/f32/MxKxN: the sgemm the engine uses (gs::gemm_backend()), its matmuls ceiling
 
-void BM_EigenGemm(benchmark::State& state, int M, int K, int N) {
+void BM_Gemm(benchmark::State& state, int M, int K, int N) {
   using Mat = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
   Mat A = Mat::Random(M, K), B = Mat::Random(K, N), C(M, N);
   C.noalias() = A * B;  // warm-up
@@ -309,7 +309,7 @@ void BM_EigenGemm(benchmark::State& state, int M, int K, int N) {
   }
   benchmark::DoNotOptimize(C.data());
   time_counters(state, sec, 2.0 * M * K * N);
-  state.SetLabel(std::to_string(Eigen::nbThreads()) + " threads");
+  state.SetLabel(std::string(gs::gemm_backend()) + ", " + std::to_string(gs::threads()) + " threads");
 }
 
 // [SECTION] registration
@@ -358,7 +358,8 @@ int main(int argc, char** argv) {
   gs::set_threads(threads);
   benchmark::AddCustomContext("gradscope_threads", std::to_string(gs::threads()));
   benchmark::AddCustomContext("OMP_WAIT_POLICY", env_or("OMP_WAIT_POLICY", "(unset)"));
-  benchmark::AddCustomContext("OPENBLAS_CORETYPE", env_or("OPENBLAS_CORETYPE", "(unset; the engine uses Eigen, not BLAS)"));
+  benchmark::AddCustomContext("gemm", gs::gemm_backend());
+  benchmark::AddCustomContext("OPENBLAS_CORETYPE", env_or("OPENBLAS_CORETYPE", "(unset)"));
 
   register_config<double>(kTiny);
   register_config<float>(kSmall);
@@ -389,8 +390,8 @@ int main(int argc, char** argv) {
   // c_fc's forward at the gpt2 shape with B=4, T=64 (M = B·T = 256).
   for (const Shape3 g : {Shape3{2048, 2048, 2048, 8}, Shape3{4096, 768, 3072, 8}, Shape3{256, 768, 3072, 40}})
     benchmark::RegisterBenchmark(
-        ("gemm/eigen_f32/" + std::to_string(g.M) + "x" + std::to_string(g.K) + "x" + std::to_string(g.N)).c_str(),
-        [g](benchmark::State& st) { BM_EigenGemm(st, g.M, g.K, g.N); })
+        ("gemm/f32/" + std::to_string(g.M) + "x" + std::to_string(g.K) + "x" + std::to_string(g.N)).c_str(),
+        [g](benchmark::State& st) { BM_Gemm(st, g.M, g.K, g.N); })
         ->UseManualTime()
         ->Unit(benchmark::kMillisecond)
         ->Iterations(g.iters);

@@ -15,8 +15,8 @@ because OpenBLAS sizes its thread pool when it is loaded, not when torch.set_num
 Environment applied to both sides (and printed):
   OMP_WAIT_POLICY     default PASSIVE (--omp-wait-policy PASSIVE|ACTIVE|unset): with two pools
                       (torch's OpenMP, and OpenBLAS's own pthreads) on two cores, spinning
-                      waiters starve the workers. gradscope has one pool (OpenMP, Eigen inside
-                      it) and many small parallel regions, which passive waiting slows down on
+                      waiters starve the workers. gradscope has one pool (OpenMP; its matmuls
+                      run in it, by OpenBLAS's OpenMP build or Eigen) and many small parallel regions, which passive waiting slows down on
                       a busy machine: --gs-omp-wait-policy sets its side alone.
   OPENBLAS_CORETYPE   kept as found, or set/unset with --coretype NAME / --coretype ''
   OMP_NUM_THREADS, OPENBLAS_NUM_THREADS   = the thread count of the run
@@ -274,7 +274,7 @@ def main():
     ap.add_argument("--sgemm-runs", type=int, default=10, help="timed sgemm calls per shape (default 10)")
     ap.add_argument("--cli", default=os.path.join(ROOT, "build", "bin", "gradscope-cli"), help="gradscope-cli to time")
     ap.add_argument("--bench", default=os.path.join(ROOT, "build", "bin", "bench"),
-                    help="gradscope's Google Benchmark binary, for Eigen's own sgemm rate (skipped if absent)")
+                    help="gradscope's Google Benchmark binary, for the rate of the sgemm gradscope uses (skipped if absent)")
     ap.add_argument("--omp-wait-policy", default=os.environ.get("COMPARE_OMP_WAIT_POLICY", "PASSIVE"),
                     help="OMP_WAIT_POLICY for both sides: PASSIVE (default), ACTIVE, or unset")
     ap.add_argument("--gs-omp-wait-policy", default=None,
@@ -314,7 +314,7 @@ def main():
     print(f"openblas coretype : OPENBLAS_CORETYPE={ct if ct else '(unset: OpenBLAS detects the CPU)'}"
           f"{'  [from --coretype]' if args.coretype is not None else ''}")
     ldd = subprocess.run(["ldd", args.cli], capture_output=True, text=True).stdout
-    gs_blas = [l.split()[0] for l in ldd.splitlines() if "blas" in l.lower()]
+    gs_blas = [l.split()[2] if "=>" in l else l.split()[0] for l in ldd.splitlines() if "blas" in l.lower()]
     print(f"gradscope's BLAS  : {', '.join(gs_blas) if gs_blas else 'none linked (Eigen GEMM); OPENBLAS_CORETYPE only affects PyTorch'}")
     print(f"thread counts     : {threads} (OMP_NUM_THREADS = OPENBLAS_NUM_THREADS = torch.set_num_threads = --threads)")
     print(f"load average      : {loadavg()} (1/5/15 min) on {os.cpu_count()} cpus")
@@ -355,20 +355,20 @@ def main():
         for s in w["sgemm"]:
             M, K, N = s["shape"]
             print(f"  sgemm ({M}x{K})·({K}x{N}): {s['gflops']:.1f} GFLOP/s (median of {s['runs']}, {fmt_ms(s)} ms)")
-        eigen = []
+        own_sgemm = []
         if os.access(args.bench, os.X_OK):
             benv = child_env(args, n, "gradscope")
             benv["GRADSCOPE_THREADS"] = str(n)
-            p = subprocess.run([args.bench, "--benchmark_filter=gemm/eigen_f32/(2048|4096)",
+            p = subprocess.run([args.bench, "--benchmark_filter=gemm/f32/(2048|4096)",
                                 "--benchmark_format=json"], env=benv, capture_output=True, text=True)
             if p.returncode == 0:
                 for b in json.loads(p.stdout)["benchmarks"]:
-                    eigen.append({"name": b["name"].split("/iterations")[0], "gflops": b["GFLOP/s"],
-                                  "ms": b["ms"], "min_ms": b["ms_min"], "max_ms": b["ms_max"]})
-            for e in eigen:
-                print(f"  Eigen {e['name']} (gradscope's GEMM): {e['gflops']:.1f} GFLOP/s ({fmt_ms(e)} ms)")
-        if eigen:
-            peak = max(peak, max(e["gflops"] for e in eigen))
+                    own_sgemm.append({"name": b["name"].split("/iterations")[0], "gflops": b["GFLOP/s"],
+                                       "ms": b["ms"], "min_ms": b["ms_min"], "max_ms": b["ms_max"]})
+            for e in own_sgemm:
+                print(f"  gradscope's sgemm {e['name']}: {e['gflops']:.1f} GFLOP/s ({fmt_ms(e)} ms)")
+        if own_sgemm:
+            peak = max(peak, max(e["gflops"] for e in own_sgemm))
         gs = {}
         for c in configs:
             s = specs[c]
@@ -376,7 +376,7 @@ def main():
                               "--json"], child_env(args, n, "gradscope"))
         print(f"  load average: before torch {w['load_before']}, after torch {w['load_after']}, "
               f"after gradscope {loadavg()}")
-        results["threads"][n] = {"torch": w, "gradscope": gs, "eigen_sgemm": eigen, "peak_gflops": peak}
+        results["threads"][n] = {"torch": w, "gradscope": gs, "gradscope_sgemm": own_sgemm, "peak_gflops": peak}
 
     print()
     hdr = ("config", "dtype", "thr", "gradscope ms [min–max]", "PyTorch ms [min–max]", "gs/pt",
@@ -397,7 +397,7 @@ def main():
     for row in rows:
         print("  ".join(v.ljust(w[i]) for i, v in enumerate(row)))
     print("\nGFLOP/s for both sides use gradscope's FLOP count of the step (forward + backward); "
-          "% peak is against the best sgemm above (OpenBLAS via PyTorch, or Eigen) at the same thread count.")
+          "% peak is against the best sgemm above (PyTorch's or gradscope's own) at the same thread count.")
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=1)

@@ -371,12 +371,13 @@ int cmd_bench(gs::Session<T>& s, const Options& o) {
   if (o.json) {
     std::cout << json{{"ms_per_step", med}, {"gflops", gflops}, {"threads", gs::threads()}, {"steps", o.bench_steps},
                       {"min_ms", ms.front()}, {"max_ms", ms.back()}, {"flops_per_step", f.fwd + f.bwd()},
-                      {"stored_bytes", tape.stored_bytes()}}
+                      {"stored_bytes", tape.stored_bytes()}, {"gemm", gs::gemm_backend()}}
                      .dump()
               << "\n";
   } else {
-    printf("forward+backward: median %.3f ms over %d steps (min %.3f, max %.3f), %.2f GFLOP/s, %d threads\n", med,
-           o.bench_steps, ms.front(), ms.back(), gflops, gs::threads());
+    printf("forward+backward: median %.3f ms over %d steps (min %.3f, max %.3f), %.2f GFLOP/s, %d threads, "
+           "matmuls by %s\n",
+           med, o.bench_steps, ms.front(), ms.back(), gflops, gs::threads(), gs::gemm_backend());
   }
   return 0;
 }

@@ -23,4 +23,12 @@ void set_threads(int n) {
 
 int threads() { return Eigen::nbThreads(); }
 
+const char* gemm_backend() {
+#ifdef GRADSCOPE_OPENBLAS
+  return "OpenBLAS (OpenMP)";
+#else
+  return "Eigen";
+#endif
+}
+
 }  // namespace gs

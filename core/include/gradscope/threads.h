@@ -4,4 +4,6 @@ namespace gs {
 void set_threads(int n);  // n <= 0: all cores
 int threads();
 int hardware_threads();
+// Who computes the matrix products: "OpenBLAS (OpenMP)" or "Eigen" (see CMakeLists.txt).
+const char* gemm_backend();
 }  // namespace gs
