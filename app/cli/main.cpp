@@ -18,6 +18,8 @@
 #include "gradscope/session.h"
 #include "gradscope/tape.h"
 #include "gradscope/threads.h"
+
+#include <sys/resource.h>
 #include "gradscope/tokenizer.h"
 #include "gradscope/train.h"
 
@@ -350,6 +352,13 @@ int cmd_dump(gs::Session<T>& s, const Options& o) {
   return 0;
 }
 
+// The process's peak resident memory (getrusage: Linux reports kilobytes).
+int64_t peak_rss_bytes() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return int64_t(ru.ru_maxrss) * 1024;
+}
+
 template <class T>
 int cmd_bench(gs::Session<T>& s, const Options& o) {
   if (o.bench_steps <= 0) throw gs::Error("--steps must be a positive number");
@@ -371,13 +380,20 @@ int cmd_bench(gs::Session<T>& s, const Options& o) {
   if (o.json) {
     std::cout << json{{"ms_per_step", med}, {"gflops", gflops}, {"threads", gs::threads()}, {"steps", o.bench_steps},
                       {"min_ms", ms.front()}, {"max_ms", ms.back()}, {"flops_per_step", f.fwd + f.bwd()},
-                      {"stored_bytes", tape.stored_bytes()}, {"gemm", gs::gemm_backend()}}
+                      {"stored_bytes", tape.stored_bytes()}, {"stored_bytes_min", tape.stored_bytes_min()},
+                      {"model_bytes", tape.model().bytes()}, {"peak_rss_bytes", peak_rss_bytes()},
+                      {"gemm", gs::gemm_backend()}}
                      .dump()
               << "\n";
   } else {
     printf("forward+backward: median %.3f ms over %d steps (min %.3f, max %.3f), %.2f GFLOP/s, %d threads, "
            "matmuls by %s\n",
            med, o.bench_steps, ms.front(), ms.back(), gflops, gs::threads(), gs::gemm_backend());
+    const double mib = 1024.0 * 1024.0;
+    printf("memory: tape %.1f MiB (its tensors' own sizes: %.1f MiB), parameters and their gradients %.1f MiB; "
+           "peak resident %.1f MiB\n",
+           double(tape.stored_bytes()) / mib, double(tape.stored_bytes_min()) / mib, double(tape.model().bytes()) / mib,
+           double(peak_rss_bytes()) / mib);
   }
   return 0;
 }
