@@ -7,6 +7,7 @@
 #include <cstring>
 #include <fstream>
 #include <iterator>
+#include <thread>
 
 #include "gradscope/checkpoint.h"
 #include "gradscope/error.h"
@@ -319,6 +320,35 @@ TEST(model, same_seed_bit_identical_dump) {
   s.tape->backward();
   write_dump(b, *s.tape, true);
   EXPECT_NE(ba, file_bytes(b));
+}
+
+// The app steps models on its job thread and its analysis thread at the same time; the matmuls
+// (OpenBLAS or Eigen) must give each exactly what it gives a model stepped alone.
+TEST(model, concurrent_sessions_match_running_alone) {
+  ModelSpec spec;
+  spec.preset = "small";
+  spec.batch = 2;
+  auto run = [&](uint64_t seed, int steps) {
+    ModelSpec sp = spec;
+    sp.seed = seed;
+    Session<float> s(sp);
+    std::vector<float> out;
+    for (int i = 0; i < steps; ++i) {
+      s.tape->forward();
+      s.tape->backward();
+      out.push_back(s.tape->loss());
+    }
+    for (const auto& p : s.model->params()) out.insert(out.end(), p.grad.data, p.grad.data + p.grad.size());
+    return out;
+  };
+  const std::vector<float> alone_a = run(1, 6), alone_b = run(2, 6);
+  std::vector<float> together_a, together_b;
+  std::thread t([&] { together_a = run(1, 6); });
+  together_b = run(2, 6);
+  t.join();
+  EXPECT_NE(alone_a, alone_b);
+  EXPECT_TRUE(together_a == alone_a) << "model A changed when stepped beside model B";
+  EXPECT_TRUE(together_b == alone_b) << "model B changed when stepped beside model A";
 }
 
 TEST(rng, golden_values) {
