@@ -65,7 +65,10 @@ ImFont* add(ImFontAtlas* atlas, const std::string& file, float px, std::string& 
     return nullptr;
   }
   ImFontConfig cfg;
-  cfg.OversampleH = 2;
+  // Glyphs snapped to whole pixels and rasterised at the size they are drawn at: the atlas maps
+  // one texel to one pixel, so it can be sampled nearest (gl::nearest_filter), which a software
+  // renderer does in a quarter of the texel reads. Oversampling would buy nothing here.
+  cfg.OversampleH = 1;
   cfg.OversampleV = 1;
   cfg.PixelSnapH = true;
   cfg.MergeMode = merge;  // merged: only the glyphs the previous font lacks are taken
@@ -81,6 +84,7 @@ const char* glyph_text() {
 void build_fonts(Fonts& f, float scale) {
   ImFontAtlas* atlas = ImGui::GetIO().Fonts;
   atlas->Clear();
+  atlas->Flags |= ImFontAtlasFlags_NoBakedLines;  // anti-aliased lines as geometry: nearest sampling stays exact
   f.error.clear();
   const float px = Fonts::kBasePx * scale;
   f.ui = add(atlas, "DejaVuSans.ttf", px, f.error);

@@ -175,6 +175,14 @@ void begin_frame(int w, int h, float r, float g, float b) {
   Clear(GL_COLOR_BUFFER_BIT);
 }
 
+void nearest_filter(unsigned texture) {
+  if (!texture) return;
+  BindTexture(GL_TEXTURE_2D, texture);
+  TexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MIN_FILTER, GL_NEAREST);
+  TexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MAG_FILTER, GL_NEAREST);
+  BindTexture(GL_TEXTURE_2D, 0);
+}
+
 bool save_png(const std::string& path, int w, int h, std::string& error) {
   if (w <= 0 || h <= 0) {
     error = "the window has no pixels to capture";

@@ -99,6 +99,10 @@ std::string shaders_dir();
 
 // Frame-level calls of the main loop.
 void begin_frame(int w, int h, float r, float g, float b);
+// Samples `texture` (ImGui's font atlas) with nearest filtering. The atlas is rasterised at
+// the size it is drawn at, so glyphs look the same; a software renderer (llvmpipe) then reads
+// one texel per pixel instead of four.
+void nearest_filter(unsigned texture);
 // Reads the back buffer (w×h) and writes it as a PNG, top row first. False + `error` on failure.
 bool save_png(const std::string& path, int w, int h, std::string& error);
 std::string renderer_name();  // "llvmpipe (LLVM 15.0.6, 256 bits)"

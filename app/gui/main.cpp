@@ -412,6 +412,7 @@ int main(int argc, char** argv) {
     bool startup_pending = in_background;
     std::vector<double> frame_ms;
     bool first = true;
+    unsigned font_texture = 0;
     auto last = std::chrono::steady_clock::now();
     std::signal(SIGINT, on_signal);
     std::signal(SIGTERM, on_signal);
@@ -446,10 +447,15 @@ int main(int argc, char** argv) {
       if (app.update_style() && !first) {
         ImGui_ImplOpenGL3_DestroyFontsTexture();
         ImGui_ImplOpenGL3_CreateFontsTexture();
+        font_texture = 0;  // a new atlas texture (GL may hand back the same id): filter it again
       }
       first = false;
 
-      ImGui_ImplOpenGL3_NewFrame();
+      ImGui_ImplOpenGL3_NewFrame();  // (re)creates the font atlas texture when needed
+      if (const auto tex = static_cast<unsigned>(reinterpret_cast<intptr_t>(io.Fonts->TexID)); tex != font_texture) {
+        font_texture = tex;
+        gs::gl::nearest_filter(font_texture);
+      }
       ImGui_ImplGlfw_NewFrame();
       if (mouse)
         io.MousePos = *mouse;
