@@ -139,6 +139,18 @@ const app::Heatmap& HeatmapRenderer::legend(app::ColorMode mode) {
   return e.map;
 }
 
+namespace {
+void set_font_filter(const ImDrawList*, const ImDrawCmd* cmd) {
+  const auto tex = static_cast<GLuint>(reinterpret_cast<intptr_t>(ImGui::GetIO().Fonts->TexID));
+  const GLint f = cmd->UserCallbackData ? GL_LINEAR : GL_NEAREST;
+  BindTexture(GL_TEXTURE_2D, tex);  // ImGui's backend binds each command's texture again after this
+  TexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MIN_FILTER, f);
+  TexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MAG_FILTER, f);
+}
+}  // namespace
+
+ImDrawCallback HeatmapRenderer::font_filter() const { return set_font_filter; }
+
 void HeatmapRenderer::end_frame() {
   ++frame_;
   for (auto it = cache_.begin(); it != cache_.end();) {

@@ -21,6 +21,7 @@ class HeatmapRenderer final : public app::HeatmapProvider {
   const app::Heatmap& get(const app::TensorRef& t, app::ColorMode mode, uint64_t version) override;
   const app::Heatmap& legend(app::ColorMode mode) override;
   const std::string& error() const override { return error_; }
+  ImDrawCallback font_filter() const override;
   void set_boost(bool on) override { boost_ = on; }
 
   // Call once per frame after drawing: forgets heatmaps not shown for a few seconds.

@@ -1,6 +1,8 @@
 #pragma once
 // What the views ask of the heatmap renderer (the GL corner implements it). A heatmap is an
 // opaque texture the views hand to ImGui::Image, plus the grid and numbers it was drawn from.
+#include <imgui.h>
+
 #include <cstdint>
 #include <string>
 
@@ -33,6 +35,10 @@ class HeatmapProvider {
   virtual void set_boost(bool on) = 0;
   // Why heatmaps are unavailable ("" when they work).
   virtual const std::string& error() const = 0;
+  // A draw-list callback from the renderer's GL corner that samples the font atlas smoothly
+  // (user data non-null) or nearest (null): text drawn scaled, as in the zoomed graph, needs
+  // the smooth filter. nullptr where there is no GL (tests).
+  virtual ImDrawCallback font_filter() const { return nullptr; }
 };
 
 }  // namespace gs::app

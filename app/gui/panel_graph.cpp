@@ -289,6 +289,9 @@ class GraphPanel final : public Panel {
     last_cur_ = cur;
 
     ImDrawList* dl = ImGui::GetWindowDrawList();
+    // The graph's text is drawn scaled: smooth font sampling inside the canvas, nearest after.
+    const ImDrawCallback font_filter = ctx.heatmaps.font_filter();
+    if (font_filter) dl->AddCallback(font_filter, dl);
     dl->PushClipRect(p0, ImVec2(p0.x + size.x, p0.y + size.y), true);
     dl->AddRectFilled(p0, ImVec2(p0.x + size.x, p0.y + size.y), ImGui::GetColorU32(ImGuiCol_FrameBg, 0.35f));
     const float vy0 = (p0.y - Y(0)) / u, vy1 = (p0.y + size.y - Y(0)) / u;  // visible em range
@@ -346,6 +349,7 @@ class GraphPanel final : public Panel {
     }
     if (layout_.height * u > size.y || layout_.width * u > size.x) minimap_hint(dl, p0, size, u, ctx);
     dl->PopClipRect();
+    if (font_filter) dl->AddCallback(font_filter, nullptr);
 
     // Tooltips and clicks.
     if (hover_sum >= 0)
