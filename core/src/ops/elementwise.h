@@ -39,16 +39,6 @@ struct Gelu {
   static constexpr double kA = 0.7978845608028654;  // √(2/π)
   static constexpr double kB = 0.044715;
 
-  template <class T>
-  static T value(T u) {
-    return T(0.5) * u * (T(1) + std::tanh(T(kA) * (u + T(kB) * u * u * u)));
-  }
-  template <class T>
-  static T derivative(T u) {
-    const T th = std::tanh(T(kA) * (u + T(kB) * u * u * u));
-    return T(0.5) * (T(1) + th) + T(0.5) * u * T(kA) * (T(1) + T(3 * kB) * u * u) * (T(1) - th * th);
-  }
-
   // in u (B,T,4C)   out g (B,T,4C)
   // The loops run on Eigen arrays in chunks: Eigen vectorises tanh (float) and the arithmetic,
   // where a scalar std::tanh per entry would dominate the whole MLP's elementwise time.
@@ -58,15 +48,48 @@ struct Gelu {
   using CArr = Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>>;
   static constexpr int64_t kChunk = 4096;
 
+  // tanh(√(2/π)·(u + 0.044715·u³)), entry by entry.
+  template <class T>
+  static void inner_tanh(const CArr<T>& u, Arr<T>& out) {
+    out = (T(kA) * (u + T(kB) * u.cube())).tanh();
+  }
+  // The slope g'(u) of m entries: the backward's factor and the local derivative.
+  template <class T>
+  static void slope(const T* u_in, T* out_p, int64_t m) {
+    const CArr<T> u(u_in, m);
+    Arr<T> out(out_p, m);
+    inner_tanh(u, out);  // th, then the slope in place
+    out = T(0.5) * (T(1) + out) + T(0.5 * kA) * u * (T(1) + T(3 * kB) * u.square()) * (T(1) - out.square());
+  }
+
+  // g(u) of m entries.
+  template <class T>
+  static void values(const T* u_in, T* out_p, int64_t m) {
+    const CArr<T> u(u_in, m);
+    Arr<T> g(out_p, m);
+    inner_tanh(u, g);
+    g = T(0.5) * u * (T(1) + g);
+  }
+  // One entry, through the same code.
+  template <class T>
+  static T value(T u) {
+    T g;
+    values(&u, &g, 1);
+    return g;
+  }
+  template <class T>
+  static T derivative(T u) {
+    T d;
+    slope(&u, &d, 1);
+    return d;
+  }
+
   template <class T>
   static void forward(const OpCtx<T>& c) {
     const int64_t n = c.in(0).size();
     parallel_for((n + kChunk - 1) / kChunk, 12 * kChunk, [&](int64_t b) {
-      const int64_t i0 = b * kChunk, m = std::min(kChunk, n - i0);
-      const CArr<T> u(c.in(0).data + i0, m);
-      Arr<T> g(c.out().data + i0, m);
-      g = (T(kA) * (u + T(kB) * u.cube())).tanh();
-      g = T(0.5) * u * (T(1) + g);
+      const int64_t i0 = b * kChunk;
+      values(c.in(0).data + i0, c.out().data + i0, std::min(kChunk, n - i0));
     });
   }
   template <class T>
@@ -75,10 +98,8 @@ struct Gelu {
     const int64_t n = c.in(0).size();
     parallel_for((n + kChunk - 1) / kChunk, 20 * kChunk, [&](int64_t b) {
       const int64_t i0 = b * kChunk, m = std::min(kChunk, n - i0);
-      const CArr<T> u(c.in(0).data + i0, m), d(c.dout().data + i0, m);
-      Arr<T> dx(c.din(0).data + i0, m);
-      dx = (T(kA) * (u + T(kB) * u.cube())).tanh();  // th, then the derivative in place
-      dx = d * (T(0.5) * (T(1) + dx) + T(0.5 * kA) * u * (T(1) + T(3 * kB) * u.square()) * (T(1) - dx.square()));
+      slope(c.in(0).data + i0, c.din(0).data + i0, m);
+      Arr<T>(c.din(0).data + i0, m) *= CArr<T>(c.dout().data + i0, m);
     });
   }
   template <class T>
@@ -93,7 +114,7 @@ struct Gelu {
     ld.text = "Elementwise: each entry's slope g'(u) at its own input. Near 0 for very negative u, near 1 for "
               "large u, slightly above 1 just past 0.";
     auto it = owned_item<T>("g'(u)", c.in(0).shape);
-    for (int64_t i = 0; i < c.in(0).size(); ++i) it.tensor[i] = derivative(c.in(0)[i]);
+    slope(c.in(0).data, it.tensor.data, c.in(0).size());
     ld.items.push_back(std::move(it));
   }
 };
