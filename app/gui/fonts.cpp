@@ -66,7 +66,7 @@ ImFont* add(ImFontAtlas* atlas, const std::string& file, float px, std::string& 
   }
   ImFontConfig cfg;
   // Glyphs snapped to whole pixels and rasterised at the size they are drawn at: the atlas maps
-  // one texel to one pixel, so it can be sampled nearest (gl::nearest_filter), which a software
+  // one texel to one pixel, so it can be sampled nearest (gl::set_filter), which a software
   // renderer does in a quarter of the texel reads. Oversampling would buy nothing here.
   cfg.OversampleH = 1;
   cfg.OversampleV = 1;

@@ -140,12 +140,9 @@ const app::Heatmap& HeatmapRenderer::legend(app::ColorMode mode) {
 }
 
 namespace {
+// ImGui's backend binds each command's texture again after a callback.
 void set_font_filter(const ImDrawList*, const ImDrawCmd* cmd) {
-  const auto tex = static_cast<GLuint>(reinterpret_cast<intptr_t>(ImGui::GetIO().Fonts->TexID));
-  const GLint f = cmd->UserCallbackData ? GL_LINEAR : GL_NEAREST;
-  BindTexture(GL_TEXTURE_2D, tex);  // ImGui's backend binds each command's texture again after this
-  TexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MIN_FILTER, f);
-  TexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MAG_FILTER, f);
+  set_filter(static_cast<GLuint>(reinterpret_cast<intptr_t>(ImGui::GetIO().Fonts->TexID)), cmd->UserCallbackData);
 }
 }  // namespace
 

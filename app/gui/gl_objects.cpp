@@ -18,7 +18,7 @@ void delete_program(GLuint id) { DeleteProgram(id); }
 
 // [SECTION] textures, framebuffers, vertex arrays
 
-Texture Texture::r32f(int w, int h, const float* data) {
+Texture Texture::make(int w, int h, GLint min_filter) {
   GLuint id = 0;
   GenTextures(1, &id);
   Texture t;
@@ -26,10 +26,15 @@ Texture Texture::r32f(int w, int h, const float* data) {
   t.w_ = w;
   t.hgt_ = h;
   BindTexture(GL_TEXTURE_2D, id);
-  TexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MIN_FILTER, GL_NEAREST);
+  TexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MIN_FILTER, min_filter);
   TexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MAG_FILTER, GL_NEAREST);
   TexParameteri(GL_TEXTURE_2D, GL_TEXTURE_WRAP_S, GL_CLAMP_TO_EDGE);
   TexParameteri(GL_TEXTURE_2D, GL_TEXTURE_WRAP_T, GL_CLAMP_TO_EDGE);
+  return t;
+}
+
+Texture Texture::r32f(int w, int h, const float* data) {
+  Texture t = make(w, h, GL_NEAREST);
   PixelStorei(GL_UNPACK_ALIGNMENT, 4);
   PixelStorei(GL_UNPACK_ROW_LENGTH, 0);
   TexImage2D(GL_TEXTURE_2D, 0, GL_R32F, w, h, 0, GL_RED, GL_FLOAT, data);
@@ -38,17 +43,7 @@ Texture Texture::r32f(int w, int h, const float* data) {
 }
 
 Texture Texture::rgba8(int w, int h) {
-  GLuint id = 0;
-  GenTextures(1, &id);
-  Texture t;
-  t.h_ = Handle<delete_texture>(id);
-  t.w_ = w;
-  t.hgt_ = h;
-  BindTexture(GL_TEXTURE_2D, id);
-  TexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MIN_FILTER, GL_LINEAR);
-  TexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MAG_FILTER, GL_NEAREST);
-  TexParameteri(GL_TEXTURE_2D, GL_TEXTURE_WRAP_S, GL_CLAMP_TO_EDGE);
-  TexParameteri(GL_TEXTURE_2D, GL_TEXTURE_WRAP_T, GL_CLAMP_TO_EDGE);
+  Texture t = make(w, h, GL_LINEAR);
   TexImage2D(GL_TEXTURE_2D, 0, GL_RGBA8, w, h, 0, GL_RGBA, GL_UNSIGNED_BYTE, nullptr);
   BindTexture(GL_TEXTURE_2D, 0);
   return t;
@@ -175,11 +170,12 @@ void begin_frame(int w, int h, float r, float g, float b) {
   Clear(GL_COLOR_BUFFER_BIT);
 }
 
-void nearest_filter(unsigned texture) {
+void set_filter(unsigned texture, bool smooth) {
   if (!texture) return;
+  const GLint f = smooth ? GL_LINEAR : GL_NEAREST;
   BindTexture(GL_TEXTURE_2D, texture);
-  TexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MIN_FILTER, GL_NEAREST);
-  TexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MAG_FILTER, GL_NEAREST);
+  TexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MIN_FILTER, f);
+  TexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MAG_FILTER, f);
   BindTexture(GL_TEXTURE_2D, 0);
 }
 

@@ -55,6 +55,8 @@ class Texture {
   void* imgui_id() const { return reinterpret_cast<void*>(static_cast<intptr_t>(h_.id())); }
 
  private:
+  // A w×h texture clamped at its edges, bound to GL_TEXTURE_2D (the caller fills and unbinds it).
+  static Texture make(int w, int h, GLint min_filter);
   Handle<delete_texture> h_;
   int w_ = 0, hgt_ = 0;
 };
@@ -99,10 +101,10 @@ std::string shaders_dir();
 
 // Frame-level calls of the main loop.
 void begin_frame(int w, int h, float r, float g, float b);
-// Samples `texture` (ImGui's font atlas) with nearest filtering. The atlas is rasterised at
-// the size it is drawn at, so glyphs look the same; a software renderer (llvmpipe) then reads
-// one texel per pixel instead of four.
-void nearest_filter(unsigned texture);
+// How `texture` is sampled: smooth (bilinear) or nearest. ImGui's font atlas is sampled nearest
+// (rasterised at the size it is drawn at, its glyphs look the same, and a software renderer
+// such as llvmpipe reads one texel per pixel instead of four); text drawn scaled wants smooth.
+void set_filter(unsigned texture, bool smooth);
 // Reads the back buffer (w×h) and writes it as a PNG, top row first. False + `error` on failure.
 bool save_png(const std::string& path, int w, int h, std::string& error);
 std::string renderer_name();  // "llvmpipe (LLVM 15.0.6, 256 bits)"

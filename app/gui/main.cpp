@@ -454,7 +454,7 @@ int main(int argc, char** argv) {
       ImGui_ImplOpenGL3_NewFrame();  // (re)creates the font atlas texture when needed
       if (const auto tex = static_cast<unsigned>(reinterpret_cast<intptr_t>(io.Fonts->TexID)); tex != font_texture) {
         font_texture = tex;
-        gs::gl::nearest_filter(font_texture);
+        gs::gl::set_filter(font_texture, false);
       }
       ImGui_ImplGlfw_NewFrame();
       if (mouse)
