@@ -447,6 +447,16 @@ void expect_error(const std::function<void()>& f, const std::string& phrase) {
   }
 }
 
+TEST(config, comma_lists_keep_empty_items_and_trim_spaces) {
+  using V = std::vector<std::string>;
+  EXPECT_EQ(split_comma_list("a, b ,c"), (V{"a", "b", "c"}));
+  EXPECT_EQ(split_comma_list("a,,b,"), (V{"a", "", "b", ""}));
+  EXPECT_EQ(split_comma_list(""), (V{""}));
+  EXPECT_EQ(split_comma_list("  "), (V{""}));
+  EXPECT_THROW(parse_lora_targets("attn.c_attn,"), Error);
+  EXPECT_EQ(parse_lora_targets("attn.c_attn, mlp.c_fc").size(), 2u);
+}
+
 TEST(bad_input, config_errors) {
   expect_error([] { test::small_config(1, 3, 16, 10, 8, 4, 1).validate(); }, "divisible");
   expect_error([] { test::small_config(1, 2, 16, 10, 8, 9, 1).validate(); }, "exceeds n_ctx");

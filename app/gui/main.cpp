@@ -123,18 +123,11 @@ gs::ModelSpec spec_from(const Args& a) {
 // on the default model first.
 bool instant(const gs::ModelSpec& s) { return s.preset == "tiny" && s.checkpoint.empty(); }
 
+// --show's panel titles; empty items are skipped.
 std::vector<std::string> split_list(const std::string& s) {
   std::vector<std::string> out;
-  size_t i = 0;
-  while (i <= s.size()) {
-    size_t j = s.find(',', i);
-    if (j == std::string::npos) j = s.size();
-    std::string item = s.substr(i, j - i);
-    while (!item.empty() && item.front() == ' ') item.erase(item.begin());
-    while (!item.empty() && item.back() == ' ') item.pop_back();
-    if (!item.empty()) out.push_back(item);
-    i = j + 1;
-  }
+  for (std::string& item : gs::split_comma_list(s))
+    if (!item.empty()) out.push_back(std::move(item));
   return out;
 }
 

@@ -1,7 +1,7 @@
 #include "gradscope/config.h"
 
 #include <nlohmann/json.hpp>
-#include <sstream>
+#include <algorithm>
 #include <unistd.h>
 
 #include "gradscope/error.h"
@@ -34,11 +34,22 @@ LoraTarget parse_lora_target(const std::string& s) {
   throw Error("unknown LoRA target '" + s + "' (expected attn.c_attn, attn.c_proj, mlp.c_fc or mlp.c_proj)");
 }
 
+std::vector<std::string> split_comma_list(const std::string& s) {
+  std::vector<std::string> out;
+  for (size_t i = 0;;) {
+    const size_t j = std::min(s.find(',', i), s.size());
+    const std::string item = s.substr(i, j - i);
+    const size_t a = item.find_first_not_of(' ');
+    out.push_back(a == std::string::npos ? std::string() : item.substr(a, item.find_last_not_of(' ') - a + 1));
+    if (j == s.size()) return out;
+    i = j + 1;
+  }
+}
+
 std::vector<LoraTarget> parse_lora_targets(const std::string& list) {
   std::vector<LoraTarget> out;
-  std::stringstream ss(list);
-  std::string item;
-  while (std::getline(ss, item, ',')) {
+  if (list.empty()) throw Error("--lora-targets is empty");
+  for (const std::string& item : split_comma_list(list)) {
     LoraTarget t = parse_lora_target(item);
     for (auto o : out)
       if (o == t) throw Error("LoRA target '" + item + "' is listed twice");

@@ -10,20 +10,13 @@ namespace gs {
 
 std::vector<int32_t> parse_token_list(const std::string& s) {
   std::vector<int32_t> ids;
-  size_t i = 0;
-  while (i <= s.size()) {
-    size_t j = s.find(',', i);
-    if (j == std::string::npos) j = s.size();
-    std::string item = s.substr(i, j - i);
-    while (!item.empty() && item.front() == ' ') item.erase(item.begin());
-    while (!item.empty() && item.back() == ' ') item.pop_back();
+  for (const std::string& item : split_comma_list(s)) {
     int64_t v = 0;
     auto [p, ec] = std::from_chars(item.data(), item.data() + item.size(), v);
     if (item.empty() || ec != std::errc() || p != item.data() + item.size())
       throw Error("--tokens: '" + item + "' (item " + std::to_string(ids.size()) + ") is not an integer token id");
     if (v < 0 || v > INT32_MAX) throw Error("--tokens: token id " + item + " is out of range");
     ids.push_back(static_cast<int32_t>(v));
-    i = j + 1;
   }
   return ids;
 }

@@ -13,6 +13,9 @@ enum class LoraTarget { attn_c_attn, attn_c_proj, mlp_c_fc, mlp_c_proj };
 const char* lora_target_name(LoraTarget t);     // "attn.c_attn"
 LoraTarget parse_lora_target(const std::string&);  // throws gs::Error naming the bad target
 std::vector<LoraTarget> parse_lora_targets(const std::string& comma_list);
+// "a, b,,c" → {"a", "b", "", "c"}: the items of a comma-separated list, spaces around each
+// trimmed, empty items kept (callers reject or skip them). "" → {""}.
+std::vector<std::string> split_comma_list(const std::string& s);
 
 struct Config {
   std::string preset = "tiny";
