@@ -111,9 +111,13 @@ bool Controller::load_default(ModelSpec spec) {
   return true;
 }
 
+bool Controller::from_checkpoint() const {
+  return !spec_.checkpoint.empty() && spec_.checkpoint != asset_path(kDefaultCheckpoint);
+}
+
 std::string Controller::model_label() const {
   if (spec_.checkpoint.empty()) return spec_.preset;
-  if (std::filesystem::path(spec_.checkpoint).filename() == kDefaultCheckpoint) return "tiny";
+  if (!from_checkpoint()) return "tiny";
   if (!session_) return "checkpoint";
   const Config& c = session_.config();
   return "checkpoint L" + std::to_string(c.n_layer) + " H" + std::to_string(c.n_head) + " C" + std::to_string(c.n_embd);

@@ -71,6 +71,8 @@ class Controller {
   static ModelSpec default_spec();
   static constexpr const char* kDefaultText = "the model reads the text one letter at a time";
   static constexpr const char* kDefaultCheckpoint = "tiny.safetensors";
+  // Whether the model's shape and weights come from a checkpoint other than the default one.
+  bool from_checkpoint() const;
   // What the model on screen is, in a word or two: its preset ("tiny" for the default
   // checkpoint), or "checkpoint L12 H12 C768" for weights loaded from another file.
   std::string model_label() const;

@@ -52,8 +52,14 @@ class Panel {
   // The window title, unique; also its entry in the View menu.
   virtual const char* title() const = 0;
   virtual Rect home(const WorkArea& a) const { return {a.x + a.w * 0.3f, a.y + a.h * 0.2f, a.w * 0.4f, a.h * 0.5f}; }
-  // Draws the window: if (!ImGui::Begin(title(), &open)) { ImGui::End(); return; } …
-  virtual void draw(const Controller& c, PanelContext& ctx) = 0;
+  // Draws the window: Begin, "no model" when the panel needs one and there is none, else
+  // contents(), then End.
+  void draw(const Controller& c, PanelContext& ctx);
+  // What the window shows, between Begin and End.
+  virtual void contents(const Controller& c, PanelContext& ctx) = 0;
+  // False: contents() runs without a model too (it shows what it can).
+  virtual bool needs_model() const { return true; }
+  virtual int window_flags() const { return 0; }
   // Lives in the default layout's left column (model & input, tape).
   virtual bool left_column() const { return false; }
   bool open = true;

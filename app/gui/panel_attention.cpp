@@ -23,18 +23,8 @@ class AttentionPanel final : public Panel {
     return {a.x + l + 3 * a.line, a.y + t, std::max((a.w - l) * 0.85f, 20.0f * a.line), a.h - t};
   }
 
-  void draw(const Controller& c, PanelContext& ctx) override {
-    if (!ImGui::Begin(title(), &open)) {
-      ImGui::End();
-      return;
-    }
-    if (!c.has_session()) {
-      ImGui::TextDisabled("no model");
-      ImGui::End();
-      return;
-    }
+  void contents(const Controller& c, PanelContext& ctx) override {
     c.session().visit([&](const auto& s) { body(c, ctx, *s.tape); });
-    ImGui::End();
   }
 
  private:

@@ -33,16 +33,7 @@ class FdPanel final : public Panel {
     return {a.x + l + a.line, a.y + t + a.line, std::max(a.w - l - 2 * a.line, 20.0f * a.line), a.h - t - a.line};
   }
 
-  void draw(const Controller& c, PanelContext& ctx) override {
-    if (!ImGui::Begin(title(), &open)) {
-      ImGui::End();
-      return;
-    }
-    if (!c.has_session()) {
-      ImGui::TextDisabled("no model");
-      ImGui::End();
-      return;
-    }
+  void contents(const Controller& c, PanelContext& ctx) override {
     sync(c);
     const int k = std::clamp(c.selection().op, 0, c.n_ops() - 1);
     if (k != op_) {
@@ -55,7 +46,6 @@ class FdPanel final : public Panel {
     ImGui::Separator();
     const OpCheckResult* r = current_result(c, ctx, k);
     body(c, ctx, k, r);
-    ImGui::End();
   }
 
  private:

@@ -58,21 +58,11 @@ class FlopsPanel final : public Panel {
             a.h - t - 2 * a.line};
   }
 
-  void draw(const Controller& c, PanelContext& ctx) override {
-    if (!ImGui::Begin(title(), &open)) {
-      ImGui::End();
-      return;
-    }
-    if (!c.has_session()) {
-      ImGui::TextDisabled("no model");
-      ImGui::End();
-      return;
-    }
+  void contents(const Controller& c, PanelContext& ctx) override {
     refresh(c);
     summary(ctx);
     ImGui::Separator();
     bars(c, ctx);
-    ImGui::End();
   }
 
  private:

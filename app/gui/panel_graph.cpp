@@ -83,20 +83,11 @@ class GraphPanel final : public Panel {
     return {a.x + a.w - w, a.y + t, w, a.h - t};
   }
 
-  void draw(const Controller& c, PanelContext& ctx) override {
-    if (!ImGui::Begin(title(), &open, ImGuiWindowFlags_NoScrollbar | ImGuiWindowFlags_NoScrollWithMouse)) {
-      ImGui::End();
-      return;
-    }
-    if (!c.has_session()) {
-      ImGui::TextDisabled("no model");
-      ImGui::End();
-      return;
-    }
+  int window_flags() const override { return ImGuiWindowFlags_NoScrollbar | ImGuiWindowFlags_NoScrollWithMouse; }
+  void contents(const Controller& c, PanelContext& ctx) override {
     refresh(c);
     toolbar(c, ctx);
     canvas(c, ctx);
-    ImGui::End();
   }
 
  private:

@@ -45,18 +45,8 @@ class InspectorPanel final : public Panel {
     return {a.x + l, a.y + t, a.w - l, a.h - t};
   }
 
-  void draw(const Controller& c, PanelContext& ctx) override {
-    if (!ImGui::Begin(title(), &open)) {
-      ImGui::End();
-      return;
-    }
-    if (!c.has_session()) {
-      ImGui::TextDisabled("no model");
-      ImGui::End();
-      return;
-    }
+  void contents(const Controller& c, PanelContext& ctx) override {
     c.session().visit([&](const auto& s) { body(c, ctx, s); });
-    ImGui::End();
   }
 
  private:

@@ -26,16 +26,7 @@ class MistakesPanel final : public Panel {
     return {a.x + l + 5 * a.line, a.y + t + a.line, std::max(w, 22.0f * a.line), a.h - t - a.line};
   }
 
-  void draw(const Controller& c, PanelContext& ctx) override {
-    if (!ImGui::Begin(title(), &open)) {
-      ImGui::End();
-      return;
-    }
-    if (!c.has_session()) {
-      ImGui::TextDisabled("no model");
-      ImGui::End();
-      return;
-    }
+  void contents(const Controller& c, PanelContext& ctx) override {
     if (c.spec_generation() != gen_) {
       gen_ = c.spec_generation();
       op_ = -1;
@@ -48,7 +39,6 @@ class MistakesPanel final : public Panel {
     });
     ImGui::Separator();
     findings(c, ctx);
-    ImGui::End();
   }
 
  private:

@@ -28,11 +28,8 @@ class ModelPanel final : public Panel {
   bool left_column() const override { return true; }
   Rect home(const WorkArea& a) const override { return {a.x, a.y, layout::left_width(a), layout::model_height(a)}; }
 
-  void draw(const Controller& c, PanelContext& ctx) override {
-    if (!ImGui::Begin(title(), &open)) {
-      ImGui::End();
-      return;
-    }
+  bool needs_model() const override { return false; }
+  void contents(const Controller& c, PanelContext& ctx) override {
     sync(c);
     if (c.busy() && c.job().kind != JobKind::train) {
       // Where the rebuild was asked for: its progress (the model below stays until it is done).
@@ -47,7 +44,6 @@ class ModelPanel final : public Panel {
     training(c, ctx);
     checkpoint(ctx);
     if (c.has_session()) summary(c, ctx);
-    ImGui::End();
   }
 
  private:
@@ -169,7 +165,7 @@ class ModelPanel final : public Panel {
     // A checkpoint other than the default fixes the shape: the combo says "checkpoint" then, and
     // picking a preset leaves the file for a random init of that preset.
     const char* presets[] = {"tiny", "small", "gpt2", "checkpoint"};
-    const bool from_file = c.model_label().rfind("checkpoint", 0) == 0;
+    const bool from_file = c.from_checkpoint();
     int p = from_file ? 3 : edit_.preset == "small" ? 1 : edit_.preset == "gpt2" ? 2 : 0;
     const int was = p;
     ImGui::SetNextItemWidth(ImGui::GetFontSize() * 7);

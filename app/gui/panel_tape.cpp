@@ -32,16 +32,7 @@ class TapePanel final : public Panel {
     return {a.x, a.y + m, layout::left_width(a), a.h - m};
   }
 
-  void draw(const Controller& c, PanelContext& ctx) override {
-    if (!ImGui::Begin(title(), &open)) {
-      ImGui::End();
-      return;
-    }
-    if (!c.has_session()) {
-      ImGui::TextDisabled("no model");
-      ImGui::End();
-      return;
-    }
+  void contents(const Controller& c, PanelContext& ctx) override {
     refresh(c);
     toolbar(c, ctx);
     const int cur = c.at_start() ? -1 : c.info().op;
@@ -59,7 +50,6 @@ class TapePanel final : public Panel {
     ImGui::EndChild();
     last_cursor_op_ = cur;
     last_step_ = c.step();
-    ImGui::End();
   }
 
  private:

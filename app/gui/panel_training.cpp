@@ -24,22 +24,12 @@ class TrainingPanel final : public Panel {
     return {a.x + l + 3 * a.line, a.y + t + 3 * a.line, std::max(w, 20.0f * a.line), a.h - t - 3 * a.line};
   }
 
-  void draw(const Controller& c, PanelContext& ctx) override {
-    if (!ImGui::Begin(title(), &open)) {
-      ImGui::End();
-      return;
-    }
-    if (!c.has_session()) {
-      ImGui::TextDisabled("no model");
-      ImGui::End();
-      return;
-    }
+  void contents(const Controller& c, PanelContext& ctx) override {
     optimiser(c, ctx);
     ImGui::Separator();
     loss_curve(c, ctx);
     ImGui::Separator();
     norms(c, ctx);
-    ImGui::End();
   }
 
  private:

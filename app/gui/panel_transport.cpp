@@ -24,21 +24,11 @@ class TransportPanel final : public Panel {
     return {a.x + l, a.y, a.w - l, layout::top_height(a)};
   }
 
-  void draw(const Controller& c, PanelContext& ctx) override {
-    if (!ImGui::Begin(title(), &open)) {
-      ImGui::End();
-      return;
-    }
-    if (!c.has_session()) {
-      ImGui::TextDisabled("no model");
-      ImGui::End();
-      return;
-    }
+  void contents(const Controller& c, PanelContext& ctx) override {
     title_line(c, ctx);
     buttons(c, ctx);
     scrubber(c, ctx);
     optimiser(c, ctx);
-    ImGui::End();
   }
 
  private:

@@ -1,8 +1,22 @@
-// The dispatch list: every panel of the app, in drawing order. A new panel is one file
+// The dispatch list: every panel of the app, in drawing order; and the frame every panel's
+// window shares (Panel::draw). A new panel is one file
 // (panel_<name>.cpp with a make_<name>_panel()) and one line here.
+#include <imgui.h>
+
+#include "controller.h"
 #include "panel.h"
 
 namespace gs::app {
+
+void Panel::draw(const Controller& c, PanelContext& ctx) {
+  if (ImGui::Begin(title(), &open, window_flags())) {
+    if (needs_model() && !c.has_session())
+      ImGui::TextDisabled("no model");
+    else
+      contents(c, ctx);
+  }
+  ImGui::End();
+}
 
 std::vector<std::unique_ptr<Panel>> make_panels() {
   std::vector<std::unique_ptr<Panel>> p;

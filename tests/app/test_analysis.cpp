@@ -6,6 +6,7 @@
 
 #include <cmath>
 
+#include "app_test_util.h"
 #include "controller.h"
 #include "grad_norms.h"
 #include "plot_axes.h"
@@ -13,11 +14,7 @@
 namespace gs::app {
 namespace {
 
-ModelSpec tiny_spec() {
-  ModelSpec s = Controller::default_spec();
-  s.checkpoint.clear();
-  return s;
-}
+using test::tiny_spec;
 
 // [SECTION] the background checks
 

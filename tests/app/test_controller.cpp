@@ -8,30 +8,20 @@
 #include <unistd.h>
 #include <string>
 
+#include "app_test_util.h"
 #include "controller.h"
 #include "gradscope/tokenizer.h"
 
 namespace gs::app {
 namespace {
 
-// The tiny preset in f64 on the default sentence, random init (no checkpoint, so the tests do
-// not depend on assets/tiny.safetensors).
-ModelSpec tiny_spec() {
-  ModelSpec s = Controller::default_spec();
-  s.checkpoint.clear();
-  return s;
-}
+using test::run;
+using test::tiny_spec;
 
 Controller tiny() {
   Controller c;
   EXPECT_TRUE(c.rebuild(tiny_spec())) << c.error();
   return c;
-}
-
-// A request that starts a job, and its result taken in (what the next frames would do).
-void run(Controller& c, const Request& r) {
-  c.apply(r);
-  c.wait_jobs();
 }
 
 template <class F>
@@ -409,6 +399,27 @@ TEST(controller, saved_checkpoint_loads_back) {
   ASSERT_TRUE(d.rebuild(s)) << d.error();
   EXPECT_DOUBLE_EQ(d.session().loss(), loss);
   EXPECT_NE(d.weights_source().find(".safetensors"), std::string::npos);
+  std::filesystem::remove(path);
+}
+
+TEST(controller, a_loaded_checkpoint_is_labelled_as_one) {
+  Controller c;
+  ASSERT_TRUE(c.load_default());
+  EXPECT_FALSE(c.from_checkpoint());
+  EXPECT_EQ(c.model_label(), "tiny");
+  const std::string path =
+      (std::filesystem::temp_directory_path() / ("gradscope_label_" + std::to_string(::getpid()) + ".safetensors")).string();
+  run(c, req::SaveCheckpoint{path});
+  ASSERT_TRUE(c.error().empty()) << c.error();
+  ModelSpec s = tiny_spec();
+  s.checkpoint = path;
+  ASSERT_TRUE(c.rebuild(s)) << c.error();
+  EXPECT_TRUE(c.from_checkpoint());
+  EXPECT_EQ(c.model_label(), "checkpoint L2 H2 C16");
+  s.checkpoint.clear();
+  ASSERT_TRUE(c.rebuild(s)) << c.error();
+  EXPECT_FALSE(c.from_checkpoint());
+  EXPECT_EQ(c.model_label(), "tiny");
   std::filesystem::remove(path);
 }
 

@@ -13,28 +13,21 @@
 #include <mutex>
 #include <unistd.h>
 
+#include "app_test_util.h"
 #include "controller.h"
 #include "format.h"
 
 namespace gs::app {
 namespace {
 
-ModelSpec tiny_spec() {
-  ModelSpec s = Controller::default_spec();
-  s.checkpoint.clear();
-  return s;
-}
+using test::run;
+using test::tiny_spec;
 
 ModelSpec small_spec() {
   ModelSpec s;
   s.preset = "small";
   s.seq = 16;
   return s;
-}
-
-void run(Controller& c, const Request& r) {
-  c.apply(r);
-  c.wait_jobs();
 }
 
 void next_frame(Controller& c) {
