@@ -271,14 +271,23 @@ template <class T>
 void write_dump(const std::string& path, const Tape<T>& tape, bool activations) {
   const Model<T>& model = tape.model();
   Config cfg = model.config();
-  cfg.seq_len = tape.batch().T;
-  cfg.batch = tape.batch().B;
+  if (cfg.is_gpt2()) {
+    cfg.seq_len = tape.batch().T;
+    cfg.batch = tape.batch().B;
+  }
   st::File f;
   f.metadata["config"] = cfg.json();
   for (const auto& p : model.params()) f.tensors.push_back(make_record(p.name, p.data.shape, p.data.data));
-  const Shape bt{tape.batch().B, tape.batch().T};
-  f.tensors.push_back(st::make_i32("tokens", bt, tape.batch().x.data()));
-  f.tensors.push_back(st::make_i32("targets", bt, tape.batch().y.data()));
+  // Every input under its name: ids (GPT-2's tokens and targets, class ids) as I32.
+  for (int id : tape.inputs()) {
+    const Value<T>& v = tape.value(id);
+    if (!v.integer) {
+      f.tensors.push_back(make_record(v.name, v.data.shape, v.data.data));
+      continue;
+    }
+    std::vector<int32_t> ids(v.data.begin(), v.data.end());
+    f.tensors.push_back(st::make_i32(v.name, v.data.shape, ids.data()));
+  }
   const T loss = static_cast<T>(tape.loss());
   f.tensors.push_back(make_record<T>("loss", {}, &loss));
   for (const auto& p : model.params())
