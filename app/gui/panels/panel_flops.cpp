@@ -38,7 +38,7 @@ struct Facts {
   int64_t L = 0, B = 0, T = 0, C = 0, H = 0, d = 0, V = 0;
   int lora_rank = 0;
   std::string program;
-  // What the seed leaves out, by kind.
+  // What the closed form leaves out, by kind.
   std::vector<std::pair<std::string, int64_t>> extras;
   int64_t max_fwd = 0, max_bwd = 0;
 };
