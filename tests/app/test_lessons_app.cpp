@@ -54,28 +54,41 @@ TEST(lesson_mode, answers_stay_hidden_until_revealed) {
   EXPECT_TRUE(c.revealed()) << "an answer revealed stays revealed in the lesson";
 }
 
+// The step of a lesson that does `what` (1-based), so the test follows the file.
+int step_doing(const std::string& id, LessonStep::Action what) {
+  const Lesson l = find_lesson(id);
+  for (size_t i = 0; i < l.steps.size(); ++i)
+    if (l.steps[i].action == what) return static_cast<int>(i) + 1;
+  return -1;
+}
+
 TEST(lesson_mode, next_drives_the_cursor_and_the_model) {
   Controller c;
-  open(c, "02-the-table", 2);  // at = "backward L"
+  open(c, "02-the-table", 3);  // at = "backward L"
   EXPECT_EQ(c.step(), backward_step_of(c.session().find_op("L"), c.n_ops()));
   run(c, req::LessonNext{});  // backward y3
   EXPECT_EQ(c.info().op, c.session().find_op("y3"));
   EXPECT_TRUE(c.in_backward());
-  // Step 6 plants a mistake, step 7 checks, step 8 repairs.
-  run(c, req::LessonGo{6});
+  // A step plants a mistake, the next checks, the next repairs.
+  const int plant = step_doing("02-the-table", LessonStep::Action::plant);
+  ASSERT_GT(plant, 0);
+  ASSERT_EQ(step_doing("02-the-table", LessonStep::Action::check), plant + 1);
+  ASSERT_EQ(step_doing("02-the-table", LessonStep::Action::repair), plant + 2);
+  run(c, req::LessonGo{plant});
   const int y2 = c.session().find_op("y2");
-  EXPECT_TRUE(c.session().visit([&](const auto& s) { return s.tape->op(y2).mistake == Mistake::flipped_sign; }));
+  auto planted = [&] { return c.session().visit([&](const auto& s) { return s.tape->op(y2).mistake; }); };
+  EXPECT_EQ(planted(), Mistake::flipped_sign);
   run(c, req::LessonNext{});
   EXPECT_EQ(c.check_mark(y2), CheckMark::fail);
   EXPECT_EQ(first_failure_from_loss(c.n_ops(), [&](int k) { return c.check(k); }), y2);
   run(c, req::LessonNext{});
-  EXPECT_TRUE(c.session().visit([&](const auto& s) { return s.tape->op(y2).mistake == Mistake::none; }));
-  // Back to step 6: the mistake is there again (the lesson replays its actions).
-  run(c, req::LessonGo{6});
-  EXPECT_TRUE(c.session().visit([&](const auto& s) { return s.tape->op(y2).mistake == Mistake::flipped_sign; }));
-  // And back before it: gone.
-  run(c, req::LessonGo{5});
-  EXPECT_TRUE(c.session().visit([&](const auto& s) { return s.tape->op(y2).mistake == Mistake::none; }));
+  EXPECT_EQ(planted(), Mistake::none);
+  // Back to the planting step: the mistake is there again (the lesson replays its actions) …
+  run(c, req::LessonGo{plant});
+  EXPECT_EQ(planted(), Mistake::flipped_sign);
+  // … and before it, gone.
+  run(c, req::LessonGo{plant - 1});
+  EXPECT_EQ(planted(), Mistake::none);
 }
 
 TEST(lesson_mode, an_update_step_takes_the_step_once_however_it_is_reached) {
