@@ -191,9 +191,9 @@ case $case_ in
     n=$(sed -n 's/walked \([0-9]*\) lesson steps.*/\1/p' "$tmp/out")
     [ "$n" -gt 70 ] || fail "walked only $n steps"
     # A step of its own, headless; presenter size.
-    W=1280 H=720 run_x --window 1280x720 --font-scale 1.6 --lesson 02-the-table --lesson-step 5 --screenshot "$tmp/l.png" \
+    W=1280 H=720 run_x --window 1280x720 --font-scale 1.6 --lesson 02-the-table --lesson-step 6 --screenshot "$tmp/l.png" \
       >"$tmp/out" 2>"$tmp/err" || { cat "$tmp/err"; fail "screenshot: exit"; }
-    grep -q ": backward 4/4: y1" "$tmp/out" || fail "lesson step 5 is not at y1's backward: $(cat "$tmp/out")"
+    grep -q ": backward 4/4: y1" "$tmp/out" || fail "lesson step 6 is not at y1's backward: $(cat "$tmp/out")"
     # Bad lesson input: one line, exit 2, no picture.
     printf 'title = "t"\nprogram = "line"\n[[step]]\ntext = "x"\nat = "forward nope"\n' >"$tmp/bad.toml"
     for args in "--lesson $tmp/bad.toml" "--lesson 99-nothing" "--lesson 01-one-weight --lesson-step 99" \
