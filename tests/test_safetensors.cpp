@@ -559,8 +559,8 @@ TEST(Safetensors, WriteToReadOnlyDirectory) {
   EXPECT_TRUE(dir_listing(dir).empty());
 }
 
-TEST(Safetensors, FailedRenameLeavesNoTemporary) {
-  // The target is a directory: the temporary is written, the rename fails, the temporary goes.
+TEST(Safetensors, WriteOverDirectoryIsRefused) {
+  // The target is a directory: refused before anything is written.
   const Scratch scratch;
   const fs::path& dir = scratch.dir;
   const auto target = dir / "taken";
@@ -568,7 +568,7 @@ TEST(Safetensors, FailedRenameLeavesNoTemporary) {
   const double v = 1;
   File f;
   f.tensors.push_back(make_f64("v", {}, &v));
-  EXPECT_TRUE(throws_error([&] { write(target.string(), f); }, target.string(), "cannot rename"));
+  EXPECT_TRUE(throws_error([&] { write(target.string(), f); }, target.string(), "is a directory, not a regular file"));
   EXPECT_EQ(dir_listing(dir), std::vector<std::string>{"taken"});
   EXPECT_TRUE(fs::is_directory(target));
 }
