@@ -7,12 +7,14 @@
 #include <cmath>
 #include <cstdio>
 #include <iostream>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <sstream>
 
 #include "gradscope/checkpoint.h"
 #include "gradscope/error.h"
+#include "gradscope/fileio.h"
 #include "gradscope/gradcheck.h"
 #include "gradscope/rng.h"
 #include "gradscope/session.h"
@@ -46,17 +48,29 @@ struct Options {
   int bench_steps = 5;
 };
 
+// Flag values that name a file: an empty one is a mistake, not "no file".
+const CLI::Validator kFileName(
+    [](std::string& s) { return s.empty() ? std::string("an empty path names no file") : std::string(); }, "PATH");
+// An unsigned flag (--seed): "-1" would wrap around to 2^64 − 1.
+const CLI::Validator kUnsigned(
+    [](std::string& s) {
+      return s.empty() || s.find_first_not_of("0123456789") != std::string::npos
+                 ? "'" + s + "' is not a non-negative integer (0 … 18446744073709551615)"
+                 : std::string();
+    },
+    "UINT");
+
 void add_model_options(CLI::App* app, Options& o) {
   auto& s = o.spec;
   app->add_option("--preset", s.preset, "tiny | small | gpt2")->check(CLI::IsMember({"tiny", "small", "gpt2"}));
   app->add_option("--layers", s.layers, "n_layer L");
   app->add_option("--heads", s.heads, "n_head H");
   app->add_option("--embd", s.embd, "n_embd C");
-  app->add_option("--vocab", s.vocab, "vocab_size V");
+  app->add_option("--vocab", s.vocab, "vocab_size V")->check(CLI::Range(1, std::numeric_limits<int>::max()));
   app->add_option("--ctx", s.ctx, "n_ctx (max positions)");
   app->add_option("--seq", s.seq, "sequence length T");
   app->add_option("--batch", s.batch, "batch size B");
-  app->add_option("--seed", s.seed, "initialisation and token seed");
+  app->add_option("--seed", s.seed, "initialisation and token seed")->check(kUnsigned);
   app->add_option("--dtype", s.dtype, "f32 | f64")->check(CLI::IsMember({"f32", "f64"}));
   auto* text = app->add_option("--text", s.text, "input text (char tokenizer)");
   auto* toks = app->add_option("--tokens", s.tokens, "input token ids, comma separated");
@@ -64,10 +78,12 @@ void add_model_options(CLI::App* app, Options& o) {
   app->add_option("--lora-rank", s.lora_rank, "LoRA rank r (0: full fine-tuning)");
   app->add_option("--lora-alpha", s.lora_alpha, "LoRA alpha (default: r)");
   app->add_option("--lora-targets", s.lora_targets, "attn.c_attn,attn.c_proj,mlp.c_fc,mlp.c_proj");
-  app->add_option("--checkpoint", s.checkpoint, "a checkpoint: gradscope or Hugging Face .safetensors, or llm.c .bin");
+  app->add_option("--checkpoint", s.checkpoint, "a checkpoint: gradscope or Hugging Face .safetensors, or llm.c .bin")
+      ->check(kFileName);
   app->add_option("--threads", s.threads, "threads (default: all cores)");
   app->add_option("--tokenizer", s.tokenizer, "char | gpt2 (default: char where the model has a character vocabulary)");
-  app->add_option("--vocab-dir", s.vocab_dir, "GPT-2 vocabulary: encoder.json + vocab.bpe, or vocab.json + merges.txt");
+  app->add_option("--vocab-dir", s.vocab_dir, "GPT-2 vocabulary: encoder.json + vocab.bpe, or vocab.json + merges.txt")
+      ->check(kFileName);
   app->add_flag("--json", o.json, "print one JSON object");
 }
 
@@ -95,6 +111,10 @@ json targets_json(const gs::Batch& b) {
   for (int r = 0; r < b.B; ++r) rows.push_back(std::vector<int32_t>(b.y.begin() + r * b.T, b.y.begin() + (r + 1) * b.T));
   return rows;
 }
+
+// One JSON object on stdout. Strings are UTF-8; bytes that are not (GPT-2's tokens can cut a
+// character in two) are replaced by U+FFFD, as the README says. Token ids are always exact.
+void print_json(const json& j) { std::cout << j.dump(-1, ' ', false, json::error_handler_t::replace) << "\n"; }
 
 void check_loss(double loss, const std::string& when) {
   if (!std::isfinite(loss))
@@ -124,7 +144,7 @@ int cmd_info(gs::Session<T>& s, const Options& o) {
     json pieces = json::array();
     for (int t = 0; t < b.T; ++t) pieces.push_back(s.token_text(b.x[t]));
     j["token_text"] = pieces;
-    std::cout << j.dump() << "\n";
+    print_json(j);
     return 0;
   }
   printf("gradscope model (%s)\n", c.preset.c_str());
@@ -172,7 +192,7 @@ int cmd_ops(gs::Session<T>& s, const Options& o) {
                      {"bwd_flops_extra", op.flops.bwd_extra}, {"formula_forward", ti.forward},
                      {"formula_local", ti.local}, {"formula_backward", ti.backward}});
     }
-    std::cout << json{{"ops", ops}}.dump() << "\n";
+    print_json(json{{"ops", ops}});
     return 0;
   }
   printf("%s%s%s%s%s%s%s\n", pad("#", 5).c_str(), pad("name", 26).c_str(), pad("type", 14).c_str(),
@@ -220,7 +240,7 @@ int cmd_flops(gs::Session<T>& s, const Options& o) {
            {"bwd_saved_vs_full", full - tot.bwd()},
            {"bwd_fwd_ratio", tot.fwd ? double(tot.bwd()) / double(tot.fwd) : 0.0},
            {"ops", ops}};
-    std::cout << j.dump() << "\n";
+    print_json(j);
     return 0;
   }
   printf("%s%s%s%s%s\n", pad("name", 26).c_str(), pad("type", 14).c_str(), pad("fwd", 12).c_str(),
@@ -269,7 +289,7 @@ int cmd_check(gs::Session<T>& s, const Options& o) {
     json j{{"ops", ops},   {"params", params}, {"pass", r.pass},         {"eps", opt.eps},
            {"atol", opt.atol}, {"rtol", opt.rtol}, {"dtype", gs::dtype_name(tape.config().dtype)},
            {"loss", tape.loss()}};
-    std::cout << j.dump() << "\n";
+    print_json(j);
   } else {
     printf("finite differences: central, eps %g, pass when |a−n| ≤ %g + %g·|n|   (%s)\n", opt.eps, opt.atol, opt.rtol,
            gs::dtype_name(tape.config().dtype));
@@ -297,7 +317,8 @@ int cmd_check(gs::Session<T>& s, const Options& o) {
 template <class T>
 int cmd_train(gs::Session<T>& s, const Options& o) {
   if (o.steps <= 0) throw gs::Error("--steps must be a positive number");
-  o.opt.validate();
+  o.opt.validate(s.model->config().dtype);
+  if (!o.save.empty()) gs::io::check_destination(o.save);  // before the steps, not after
   auto& tape = *s.tape;
   std::vector<int32_t> stream;
   if (!o.corpus.empty()) {
@@ -326,7 +347,11 @@ int cmd_train(gs::Session<T>& s, const Options& o) {
     tape.forward();
     check_loss(tape.loss(), "at step " + std::to_string(step));
     tape.backward();
-    gs::optimizer_step(*s.model, o.opt, step);
+    const gs::StepReport rep = gs::optimizer_step(*s.model, o.opt, step);
+    if (rep.nonfinite)
+      throw gs::Error("optimiser step " + std::to_string(step) + ": " + rep.text() +
+                      " (the learning rate or weight decay is too large for these weights)" +
+                      (o.save.empty() ? "" : "; nothing saved"));
     losses.push_back(tape.loss());
     if (!o.json) printf("step %4d  loss %.6f\n", step, tape.loss());
   }
@@ -334,19 +359,20 @@ int cmd_train(gs::Session<T>& s, const Options& o) {
     gs::save_checkpoint(o.save, *s.model, s.tokenizer ? s.tokenizer->vocab_string() : "");
     if (!o.json) printf("saved %s\n", o.save.c_str());
   }
-  if (o.json) std::cout << json{{"losses", losses}, {"optimizer", o.opt.kind}, {"lr", o.opt.lr}}.dump() << "\n";
+  if (o.json) print_json(json{{"losses", losses}, {"optimizer", o.opt.kind}, {"lr", o.opt.lr}});
   return 0;
 }
 
 template <class T>
 int cmd_dump(gs::Session<T>& s, const Options& o) {
   if (o.out.empty()) throw gs::Error("dump needs --out FILE.safetensors");
+  gs::io::check_destination(o.out);  // before the work, not after
   s.tape->forward();
   check_loss(s.tape->loss(), "for this input");
   s.tape->backward();
   gs::write_dump(o.out, *s.tape, o.activations);
   if (o.json)
-    std::cout << json{{"out", o.out}, {"loss", s.tape->loss()}}.dump() << "\n";
+    print_json(json{{"out", o.out}, {"loss", s.tape->loss()}});
   else
     printf("wrote %s (loss %.9g)\n", o.out.c_str(), s.tape->loss());
   return 0;
@@ -378,13 +404,11 @@ int cmd_bench(gs::Session<T>& s, const Options& o) {
   const gs::Flops f = tape.total_flops();
   const double gflops = double(f.fwd + f.bwd()) / (med * 1e-3) / 1e9;
   if (o.json) {
-    std::cout << json{{"ms_per_step", med}, {"gflops", gflops}, {"threads", gs::threads()}, {"steps", o.bench_steps},
-                      {"min_ms", ms.front()}, {"max_ms", ms.back()}, {"flops_per_step", f.fwd + f.bwd()},
-                      {"stored_bytes", tape.stored_bytes()}, {"stored_bytes_min", tape.stored_bytes_min()},
-                      {"model_bytes", tape.model().bytes()}, {"peak_rss_bytes", peak_rss_bytes()},
-                      {"gemm", gs::gemm_backend()}}
-                     .dump()
-              << "\n";
+    print_json(json{{"ms_per_step", med}, {"gflops", gflops}, {"threads", gs::threads()}, {"steps", o.bench_steps},
+                    {"min_ms", ms.front()}, {"max_ms", ms.back()}, {"flops_per_step", f.fwd + f.bwd()},
+                    {"stored_bytes", tape.stored_bytes()}, {"stored_bytes_min", tape.stored_bytes_min()},
+                    {"model_bytes", tape.model().bytes()}, {"peak_rss_bytes", peak_rss_bytes()},
+                    {"gemm", gs::gemm_backend()}});
   } else {
     printf("forward+backward: median %.3f ms over %d steps (min %.3f, max %.3f), %.2f GFLOP/s, %d threads, "
            "matmuls by %s\n",
@@ -414,6 +438,8 @@ int run(const std::string& cmd, const Options& o, const gs::ResolvedSpec& r) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Ctrl+C or a kill during `dump --out` / `train --save` removes the temporary file first.
+  gs::io::remove_temporaries_on_signals();
   CLI::App app{"gradscope-cli: GPT-2's forward and backward pass, op by op, without a screen"};
   app.require_subcommand(1, 1);
   Options o;
@@ -429,7 +455,8 @@ int main(int argc, char** argv) {
   for (auto& [name, sub] : subs) add_model_options(sub, o);
   auto* check = subs[2].second;
   check->add_option("--eps", o.eps, "finite-difference step (default 1e-6 in f64, 1e-3 in f32)");
-  check->add_option("--max-entries", o.max_entries, "entries checked per tensor (0: all; default 24)");
+  check->add_option("--max-entries", o.max_entries, "entries checked per tensor (0: all; default 24)")
+      ->check(CLI::Range(0, std::numeric_limits<int>::max()));
   check->add_flag("--no-params", o.no_params, "skip the per-parameter checks");
   check->add_option("--mistake", o.mistakes, "plant a backprop mistake: OP=KIND (e.g. h.0.attn.softmax=dropped_term)");
   auto* train = subs[4].second;
@@ -437,10 +464,11 @@ int main(int argc, char** argv) {
   train->add_option("--lr", o.opt.lr, "learning rate (default 1e-3)");
   train->add_option("--optimizer", o.opt.kind, "sgd | adamw (default adamw)");
   train->add_option("--weight-decay", o.opt.weight_decay, "AdamW decoupled weight decay (default 0)");
-  train->add_option("--save", o.save, "write a checkpoint after the last step");
-  train->add_option("--corpus", o.corpus, "train on random windows of a text file ('default': assets/corpus.txt)");
+  train->add_option("--save", o.save, "write a checkpoint after the last step")->check(kFileName);
+  train->add_option("--corpus", o.corpus, "train on random windows of a text file ('default': assets/corpus.txt)")
+      ->check(kFileName);
   auto* dump = subs[5].second;
-  dump->add_option("--out", o.out, "output .safetensors file")->required();
+  dump->add_option("--out", o.out, "output .safetensors file")->required()->check(kFileName);
   dump->add_flag("--activations", o.activations, "also every op's output (act.*) and its gradient (resid.*)");
   subs[6].second->add_option("--steps", o.bench_steps, "timed steps (default 5)");
 
@@ -467,12 +495,16 @@ int main(int argc, char** argv) {
                       std::to_string(o.spec.threads));
     gs::set_threads(o.spec.threads);
     const gs::ResolvedSpec r = gs::resolve(o.spec);
+    if (!r.config.lora() && (o.spec.lora_alpha || o.spec.lora_targets))
+      throw gs::Error(std::string(o.spec.lora_alpha ? "--lora-alpha" : "--lora-targets") +
+                      " needs LoRA: give --lora-rank R (R > 0)");
     return r.config.dtype == gs::DType::f64 ? run<double>(cmd, o, r) : run<float>(cmd, o, r);
   } catch (const gs::Error& e) {
     fprintf(stderr, "gradscope-cli: error: %s\n", e.what());
     return 2;
   } catch (const std::bad_alloc&) {
-    fprintf(stderr, "gradscope-cli: error: out of memory building this model (try a smaller preset, batch or T)\n");
+    fprintf(stderr, "gradscope-cli: error: out of memory (this machine could not give what the command needs; try a "
+                    "smaller preset, batch or T)\n");
     return 2;
   } catch (const std::exception& e) {
     fprintf(stderr, "gradscope-cli: error: %s\n", e.what());

@@ -23,6 +23,8 @@
 #include <algorithm>
 #include <cctype>
 #include <cfloat>
+#include <cmath>
+#include <cstdlib>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -71,6 +73,25 @@ struct Args {
 };
 
 std::string glfw_error;  // the last GLFW error, for the one-line messages
+
+// Flag checks whose messages state the rule (CLI11's PositiveNumber prints DBL_MAX in full).
+const CLI::Validator kPath([](std::string& s) { return s.empty() ? std::string("an empty path names no file") : ""; },
+                           "PATH");
+const CLI::Validator kUnsigned(
+    [](std::string& s) {
+      return s.empty() || s.find_first_not_of("0123456789") != std::string::npos
+                 ? "'" + s + "' is not a non-negative integer (0 … 18446744073709551615)"
+                 : std::string();
+    },
+    "UINT");
+const CLI::Validator kPositiveNumber(
+    [](std::string& s) {
+      char* end = nullptr;
+      const double v = std::strtod(s.c_str(), &end);
+      return end && *end == 0 && !s.empty() && v > 0 && std::isfinite(v) ? std::string()
+                                                                        : "'" + s + "' is not a positive finite number";
+    },
+    "X > 0");
 
 // Ctrl+C or a kill ends the main loop normally, so the layout (imgui.ini) is saved.
 volatile std::sig_atomic_t stop_requested = 0;
@@ -164,18 +185,20 @@ int main(int argc, char** argv) {
   cli.add_option("--train", a.train, "run N optimiser steps once the model is there, off the UI thread")
       ->check(CLI::Range(1, 100000))
       ->group(display);
-  cli.add_option("--lr", a.lr, "learning rate of --train (default 1e-3)")->check(CLI::PositiveNumber)->group(display);
+  cli.add_option("--lr", a.lr, "learning rate of --train (default 1e-3)")->check(kPositiveNumber)->group(display);
   cli.add_option("--optimizer", a.optimizer, "sgd | adamw (default), for --train")
       ->check(CLI::IsMember({"sgd", "adamw"}))
       ->group(display);
-  cli.add_option("--screenshot", a.screenshot, "render a few frames at --step N, write FILE.png and exit")->group(scripted);
+  cli.add_option("--screenshot", a.screenshot, "render a few frames at --step N, write FILE.png and exit")
+      ->check(kPath)
+      ->group(scripted);
   cli.add_option("--screenshot-after-ms", a.after_ms,
                  "with --screenshot: keep rendering for MS milliseconds first, while the model is built (and "
                  "trained) off the UI thread, so the picture shows what the app shows then (e.g. a progress bar)")
       ->check(CLI::Range(0, 600000))
       ->group(scripted);
   cli.add_option("--frames", a.frames, "render N frames, print the mean and p95 frame time, exit")
-      ->check(CLI::PositiveNumber)
+      ->check(CLI::Range(1, 1000000))
       ->group(scripted);
   cli.add_option("--mouse", a.mouse, "hold the pointer at X,Y (window pixels), e.g. to capture a tooltip")->group(scripted);
   cli.add_option("--preset", a.preset, "tiny | small | gpt2 (the 124M shape, built off the UI thread)")
@@ -188,12 +211,14 @@ int main(int argc, char** argv) {
   cli.add_option("--vocab-dir", a.vocab_dir,
                  "GPT-2's vocabulary (encoder.json + vocab.bpe); default $GRADSCOPE_GPT2_VOCAB, else "
                  "~/.cache/gradscope/gpt2-vocab, which scripts/fetch-gpt2-vocab fills")
+      ->check(kPath)
       ->group(model);
   cli.add_option("--seq", a.seq, "sequence length T")->group(model);
   cli.add_option("--dtype", a.dtype, "f32 | f64")->check(CLI::IsMember({"f32", "f64"}))->group(model);
-  cli.add_option("--seed", a.seed, "initialisation seed")->group(model);
+  cli.add_option("--seed", a.seed, "initialisation seed")->check(kUnsigned)->group(model);
   cli.add_option("--checkpoint", a.checkpoint,
                  "a checkpoint to load: gradscope's or Hugging Face's .safetensors, or llm.c's .bin")
+      ->check(kPath)
       ->group(model);
   cli.add_option("--lora-rank", a.lora_rank, "LoRA rank r (0: full fine-tuning)")->group(model);
   cli.add_option("--lora-alpha", a.lora_alpha, "LoRA alpha (default: r)")->group(model);
