@@ -16,6 +16,7 @@
 #include "gradscope/error.h"
 #include "gradscope/fileio.h"
 #include "gradscope/gradcheck.h"
+#include "gradscope/memory.h"
 #include "gradscope/rng.h"
 #include "gradscope/session.h"
 #include "gradscope/tape.h"
@@ -495,6 +496,16 @@ int main(int argc, char** argv) {
                       std::to_string(o.spec.threads));
     gs::set_threads(o.spec.threads);
     const gs::ResolvedSpec r = gs::resolve(o.spec);
+    if (cmd == "check") {
+      // Beyond the model and its tape (checked by resolve): a perturbed copy of the largest
+      // operand and the entries sampled from it (indices and flags).
+      const gs::Config& c = r.config;
+      const double largest = std::max({double(c.vocab_size) * c.n_embd, double(c.batch) * c.seq_len * c.vocab_size,
+                                       double(c.batch) * c.n_head * c.seq_len * c.seq_len,
+                                       4.0 * c.batch * c.seq_len * c.n_embd, 4.0 * c.n_embd * c.n_embd});
+      gs::check_memory(c.estimated_bytes() + largest * ((c.dtype == gs::DType::f64 ? 8 : 4) + 9),
+                       "check on this model (its tape and a perturbed copy of its largest tensor)");
+    }
     if (!r.config.lora() && (o.spec.lora_alpha || o.spec.lora_targets))
       throw gs::Error(std::string(o.spec.lora_alpha ? "--lora-alpha" : "--lora-targets") +
                       " needs LoRA: give --lora-rank R (R > 0)");

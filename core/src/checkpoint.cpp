@@ -388,20 +388,22 @@ void normalize_hf(st::File& f, const std::string& path) {
   if (!j.is_object()) throw Error(cfg_path + ": not a JSON object");
   const st::Record* wte = f.find("wte.weight");
   const st::Record* wpe = f.find("wpe.weight");
-  auto agree = [&](const char* key, int64_t actual, const std::string& from) {
+  const std::string file = path.substr(slash == std::string::npos ? 0 : slash + 1);
+  // `says`: what the tensors say, as the message words it.
+  auto agree = [&](const char* key, int64_t actual, const std::string& says) {
     if (!j.contains(key)) return;
     const int v = config_int(j[key], cfg_path + ": '" + key + "'");
-    if (actual >= 0 && v != actual)
-      throw Error(cfg_path + ": '" + key + "' is " + std::to_string(v) + ", but " + from + " says " +
-                  std::to_string(actual));
+    if (actual >= 0 && v != actual) throw Error(cfg_path + ": '" + key + "' is " + std::to_string(v) + ", but " + says);
   };
-  const std::string file = path.substr(slash == std::string::npos ? 0 : slash + 1);
   const bool w2 = wte && wte->shape.size() == 2, p2 = wpe && wpe->shape.size() == 2;
-  agree("n_embd", w2 ? wte->shape[1] : -1, file + "'s wte.weight " + (w2 ? shape_str(wte->shape) : ""));
-  agree("vocab_size", w2 ? wte->shape[0] : -1, file + "'s wte.weight " + (w2 ? shape_str(wte->shape) : ""));
-  agree("n_positions", p2 ? wpe->shape[0] : -1, file + "'s wpe.weight " + (p2 ? shape_str(wpe->shape) : ""));
-  agree("n_ctx", p2 ? wpe->shape[0] : -1, file + "'s wpe.weight " + (p2 ? shape_str(wpe->shape) : ""));
-  agree("n_layer", layer_count(f, path), file + "'s layers (h.0 … )");
+  const std::string wte_says = file + "'s wte.weight is " + (w2 ? shape_str(wte->shape) : "");
+  const std::string wpe_says = file + "'s wpe.weight is " + (p2 ? shape_str(wpe->shape) : "");
+  agree("n_embd", w2 ? wte->shape[1] : -1, wte_says);
+  agree("vocab_size", w2 ? wte->shape[0] : -1, wte_says);
+  agree("n_positions", p2 ? wpe->shape[0] : -1, wpe_says);
+  agree("n_ctx", p2 ? wpe->shape[0] : -1, wpe_says);
+  const int layers = layer_count(f, path);
+  agree("n_layer", layers, file + " holds " + std::to_string(layers) + " layers (h.0 … h." + std::to_string(layers - 1) + ")");
   if (j.contains("n_head")) f.metadata["n_head"] = std::to_string(config_int(j["n_head"], cfg_path + ": 'n_head'"));
 }
 
@@ -559,7 +561,7 @@ void load_params(Model<T>& model, const st::File& file, const std::string& path)
       if (!std::isfinite(out[i])) {
         if (std::isfinite(v[i])) {
           char b[64];
-          snprintf(b, sizeof b, "%.17g", v[i]);
+          snprintf(b, sizeof b, "%.9g", v[i]);
           throw Error(path + ": tensor '" + p->name + "' holds " + b + " at index " + std::to_string(i) +
                       ", beyond the range of " + dtype_name(model.config().dtype) + " (run with --dtype f64)");
         }

@@ -148,7 +148,9 @@ double Config::estimated_bytes() const {
       const double out = t == LoraTarget::attn_c_attn ? 3 * C : t == LoraTarget::mlp_c_fc ? 4 * C : C;
       lora_values += 3 * B * T * (double(lora_rank) + out);
     }
-  const double floats = L * (per_layer + lora_values) + 6 * B * T * V + 4 * params;
+  // wte feeds two ops (the embedding and the tied lm_head): the tape keeps each one's share of
+  // its gradient as well as the sum.
+  const double floats = L * (per_layer + lora_values) + 6 * B * T * V + 2 * V * C + 4 * params;
   return floats * (dtype == DType::f64 ? 8 : 4);
 }
 

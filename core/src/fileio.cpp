@@ -232,12 +232,19 @@ std::string check_destination(const std::string& path) {
   if (path.back() == '/') throw Error(path + ": names a directory (it ends in '/'), not a file to write");
   const std::string base = base_of(path);
   if (base == "." || base == "..") throw Error(path + ": names a directory, not a file to write");
+  auto check_name = [&](const std::string& file) {
+    const long limit = name_max(dir_of(file));
+    if (static_cast<long>(base_of(file).size()) > limit)
+      throw Error(path + ": the file name is " + std::to_string(base_of(file).size()) + " bytes, more than the " +
+                  std::to_string(limit) + " this file system allows");
+  };
+  check_name(path);
   std::string target = path;
   struct stat st {};
   if (::lstat(path.c_str(), &st) == 0) {
     if (S_ISLNK(st.st_mode)) {
       std::unique_ptr<char, decltype(&std::free)> real(::realpath(path.c_str(), nullptr), &std::free);
-      if (!real) throw Error(path + ": is a symbolic link that leads nowhere (" + errno_text(errno) + ")");
+      if (!real) throw Error(path + ": is a symbolic link that cannot be followed (" + errno_text(errno) + ")");
       target = real.get();
       if (::stat(target.c_str(), &st) != 0) throw Error(path + ": cannot write: " + errno_text(errno));
       if (!S_ISREG(st.st_mode))
@@ -262,10 +269,7 @@ std::string check_destination(const std::string& path) {
   } else {
     throw Error(path + ": cannot write: " + errno_text(errno));
   }
-  const long limit = name_max(dir_of(target));
-  if (static_cast<long>(base_of(target).size()) > limit)
-    throw Error(path + ": the file name is " + std::to_string(base_of(target).size()) + " bytes, more than the " +
-                std::to_string(limit) + " this file system allows");
+  check_name(target);
   return target;
 }
 

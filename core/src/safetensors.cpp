@@ -546,7 +546,8 @@ File read(const std::string& path) {
   in.read_exact(hdr.data(), hdr.size());
   Header h = parse_header(hdr.data(), n, size - 8 - n, path);
   hdr = {};
-  check_memory(double(size - 8 - n), path + ": its " + std::to_string(h.entries.size()) + " tensors");
+  check_memory(double(size - 8 - n), path + ": reading its " + std::to_string(h.entries.size()) +
+                                         (h.entries.size() == 1 ? " tensor" : " tensors"));
   File file;
   file.metadata = std::move(h.metadata);
   file.tensors.reserve(h.entries.size());
