@@ -41,6 +41,7 @@
 #include "gl_objects.h"
 #include "gradscope/config.h"
 #include "gradscope/error.h"
+#include "gradscope/fileio.h"
 #include "gradscope/session.h"
 
 namespace {
@@ -256,6 +257,13 @@ int main(int argc, char** argv) {
     if (a.width < 320 || a.height < 240) return fail("--window must be at least 320x240");
   }
   if (!a.screenshot.empty() && !a.step) return fail("--screenshot needs --step N (which step to show)");
+  if (!a.screenshot.empty()) {
+    try {
+      gs::io::check_destination(a.screenshot);  // before any frame: /dev/full, a directory … say so now
+    } catch (const gs::Error& e) {
+      return fail(e.what());
+    }
+  }
   if (a.after_ms && a.screenshot.empty()) return fail("--screenshot-after-ms needs --screenshot FILE.png");
   std::vector<std::string> show = split_list(a.show);
   if (!a.mistakes.empty()) show.push_back("Planted mistakes");

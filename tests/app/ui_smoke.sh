@@ -80,7 +80,7 @@ case $case_ in
     ;;
   bad_arguments)
     for args in "--window 12" "--screenshot $tmp/y.png" "--frames 0" "--text ABC" "--preset huge" "--lr 0 --frames 1" \
-                "--seed -1 --frames 1" "--checkpoint= --frames 1" "--screenshot= --step 1"; do
+                "--seed -1 --frames 1" "--checkpoint= --frames 1" "--screenshot= --step 1" "--screenshot /dev/full --step 1"; do
       # shellcheck disable=SC2086
       run_x $args >"$tmp/out" 2>"$tmp/err"
       rc=$?
