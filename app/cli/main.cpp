@@ -325,7 +325,11 @@ int cmd_train(gs::Session<T>& s, const Options& o) {
   if (!o.corpus.empty()) {
     if (!s.tokenizer) throw gs::Error("--corpus needs the char tokenizer (not available for this vocabulary)");
     const std::string text = o.corpus == "default" ? gs::default_corpus() : gs::read_text_file(o.corpus);
-    stream = s.tokenizer->encode(text);
+    try {
+      stream = s.tokenizer->encode(text);
+    } catch (const gs::Error& e) {
+      throw gs::Error((o.corpus == "default" ? gs::asset_path("corpus.txt") : o.corpus) + ": " + e.what());
+    }
     if (stream.size() < size_t(tape.batch().T) + 1)
       throw gs::Error("the corpus has " + std::to_string(stream.size()) + " tokens, fewer than T+1");
   }
@@ -504,7 +508,7 @@ int main(int argc, char** argv) {
                                        double(c.batch) * c.n_head * c.seq_len * c.seq_len,
                                        4.0 * c.batch * c.seq_len * c.n_embd, 4.0 * c.n_embd * c.n_embd});
       gs::check_memory(c.estimated_bytes() + largest * ((c.dtype == gs::DType::f64 ? 8 : 4) + 9),
-                       "check on this model (its tape and a perturbed copy of its largest tensor)");
+                       "running check on this model (its tape and a perturbed copy of its largest tensor)");
     }
     if (!r.config.lora() && (o.spec.lora_alpha || o.spec.lora_targets))
       throw gs::Error(std::string(o.spec.lora_alpha ? "--lora-alpha" : "--lora-targets") +

@@ -316,7 +316,7 @@ void check_checkpoint_tensors(const st::File& file, const Config& stored, const 
   // The file stays in memory while the model and its tape are built next to it.
   double file_bytes = 0;
   for (const auto& r : file.tensors) file_bytes += double(r.bytes.size());
-  check_memory(run.estimated_bytes() + file_bytes, "this model and its tape, next to " + path + ",");
+  check_memory(run.estimated_bytes() + file_bytes, "building this model and its tape next to " + path);
 }
 
 // [SECTION] other formats

@@ -101,7 +101,7 @@ void Config::validate() const {
   };
   const double big = double(batch) * seq_len * std::max<double>(vocab_size, 4.0 * n_embd);
   if (big > 4e9) throw Error("B*T*max(V,4C) = " + about(big) + " is too large (the limit is 4e+09)");
-  const double params = double(vocab_size) * n_embd + double(n_layer) * 12.0 * n_embd * n_embd + lora_params();
+  const double params = (double(vocab_size) + n_ctx) * n_embd + double(n_layer) * 12.0 * n_embd * n_embd + lora_params();
   if (params > 4e9) throw Error("the model would have about " + about(params) + " parameters; that is too large (the limit is 4e+09)");
 }
 
@@ -154,7 +154,7 @@ double Config::estimated_bytes() const {
   return floats * (dtype == DType::f64 ? 8 : 4);
 }
 
-void Config::check_fits_in_memory() const { check_memory(estimated_bytes(), "this model and its tape"); }
+void Config::check_fits_in_memory() const { check_memory(estimated_bytes(), "building this model and its tape"); }
 
 Config preset_config(const std::string& name) {
   Config c;
