@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The command-line contract of DESIGN.md, end to end: every subcommand's JSON, checkpoints
+# The command-line contract (docs/cli.md), end to end: every subcommand's JSON on GPT-2 and the
+# lesson programs, checkpoints
 # round-tripping, and bad input giving one clear line and a non-zero exit with no output file.
 # Usage: cli_contract.sh path/to/gradscope-cli
 set -u
@@ -75,6 +76,54 @@ expect_json train-sgd "len(j['losses']) == 10 and j['losses'][-1] < j['losses'][
   -- train --steps 10 --optimizer sgd --lr 0.5 --json
 expect_json bench "j['ms_per_step'] > 0 and j['gflops'] > 0 and j['threads'] >= 1" \
   -- bench --steps 3 --threads 1 --json
+
+# [SECTION] the lesson programs: every subcommand on each, and line's numbers by hand
+for p in line two_layers activation branch matrix softmax_ce layernorm attention lora_linear; do
+  expect_json "check-$p" "j['pass'] and j['dtype'] == 'f64' and all(o['pass'] for o in j['ops'])" -- check --program "$p" --max-entries 0 --json
+  expect_json "dump-$p" "j['out'].endswith('$p.safetensors')" -- dump --program "$p" --activations --out "$tmp/$p.safetensors" --json
+done
+expect_json info-line "j['program'] == 'line' and j['loss'] == 4 and [p['name'] for p in j['params']] == ['a', 'b'] and [i['name'] for i in j['inputs']] == ['x', 't']" \
+  -- info --program line --json
+expect_json ops-line "[o['name'] for o in j['ops']] == ['y1', 'y2', 'y3', 'L'] and [o['type'] for o in j['ops']] == ['mul_param', 'add_param', 'subtract', 'mean_square']" \
+  -- ops --program line --json
+expect_json flops-line "j['closed_form_bwd'] is None and j['program'] == 'line' and j['total_bwd'] > 0" -- flops --program line --json
+expect_json train-line "len(j['losses']) == 5 and j['losses'][-1] < j['losses'][0]" -- train --program line --steps 5 --optimizer sgd --lr 0.05 --json
+expect_json train-matrix-adamw "j['losses'][-1] < j['losses'][0]" -- train --program matrix --steps 5 --lr 0.05 --json
+expect_json flops-lora-linear "j['lora'] and j['bwd_saved_vs_full'] > 0" -- flops --program lora_linear --json
+if python3 - "$tmp" <<'EOF'; then ok; else bad "lesson dumps"; fi
+import json, struct, sys
+def read(path):
+    b = open(path, 'rb').read()
+    n = struct.unpack('<Q', b[:8])[0]
+    h = json.loads(b[8:8 + n])
+    meta = h.pop('__metadata__')
+    def val(k):
+        s, e = h[k]['data_offsets']
+        fmt = {'F64': 'd', 'F32': 'f', 'I32': 'i'}[h[k]['dtype']]
+        raw = b[8 + n + s:8 + n + e]
+        return list(struct.unpack('<%d%s' % (len(raw) // struct.calcsize(fmt), fmt), raw))
+    return h, json.loads(meta['config']), val
+h, cfg, v = read(sys.argv[1] + '/line.safetensors')
+assert cfg['program'] == 'line' and cfg['P'] == 1
+assert v('loss') == [4.0] and v('grad.a') == [-8.0] and v('grad.b') == [-4.0], (v('loss'), v('grad.a'))
+assert set(k for k in h if k.startswith('grad.')) == {'grad.a', 'grad.b'}
+assert {'a', 'b', 'x', 't', 'act.y1', 'resid.y1', 'act.L'} <= set(h)
+h, cfg, v = read(sys.argv[1] + '/lora_linear.safetensors')
+assert set(k for k in h if k.startswith('grad.')) == {'grad.A', 'grad.B'} and cfg['lora_rank'] == 1
+assert all(g == 0 for g in v('grad.A'))  # B = 0: dA = 0
+h, cfg, v = read(sys.argv[1] + '/softmax_ce.safetensors')
+assert h['y']['dtype'] == 'I32' and set(k for k in h if k.startswith('grad.')) == {'grad.W', 'grad.b'}
+EOF
+expect_json set-line "abs(j['loss'] - ((0.5*1 - 2)**2 + (0.5*2 - 2)**2 + (0.5*3 - 2)**2) / 3) < 1e-15" -- info --program line --set x=1,2,3 --set t=2 --json
+expect_error bad-program "nosuch" -- info --program nosuch
+expect_error bad-set-name "no parameter, input or size 'q'" -- info --program line --set q=1
+expect_error bad-set-length "2 values" -- info --program line --set a=1,2
+expect_error bad-set-number "'x1'" -- info --program line --set a=x1
+expect_error bad-set-form "NAME=V" -- info --program line --set a
+expect_error set-on-gpt2 "--set is for the lesson programs" -- info --set a=1
+expect_error gpt2-flag-on-lesson "--layers is a GPT-2 flag" -- info --program matrix --layers 2
+expect_error text-on-lesson "--text is a GPT-2 flag" -- info --program line --text hello
+expect_error class-id "class id" -- info --program softmax_ce --set y=7
 
 # [SECTION] GPT-2's BPE tokenizer, when its vocabulary has been fetched
 if [ -n "${GRADSCOPE_GPT2_VOCAB:-}" ] && [ -s "$GRADSCOPE_GPT2_VOCAB/encoder.json" ]; then

@@ -3,7 +3,9 @@
 #include <memory>
 
 #include "gradscope/model.h"
+#include "gradscope/program.h"
 #include "gradscope/rng.h"
+#include "gradscope/session.h"
 #include "gradscope/tape.h"
 
 namespace gs::test {
@@ -23,6 +25,22 @@ Built<T> build(Config cfg, std::vector<int32_t> stream = {}) {
   Batch batch = stream.empty() ? random_batch(cfg.seed, cfg.batch, cfg.seq_len, cfg.vocab_size)
                                : batch_from_stream(stream, cfg.batch, cfg.seq_len, cfg.vocab_size);
   b.tape = std::make_unique<Tape<T>>(*b.model, batch);
+  b.tape->forward();
+  b.tape->backward();
+  return b;
+}
+
+// A program by name (a lesson model, or gpt2 with its defaults) with --set items, in double,
+// forward and backward done.
+template <class T>
+Built<T> build_program(const std::string& name, std::vector<std::string> sets = {}, ModelSpec spec = {}) {
+  spec.program = name;
+  spec.sets = std::move(sets);
+  if (name != "gpt2") spec.dtype = std::is_same_v<T, float> ? "f32" : "f64";
+  const ResolvedSpec r = resolve(spec);
+  Built<T> b;
+  b.model = std::make_unique<Model<T>>(r.config);
+  b.tape = std::make_unique<Tape<T>>(*b.model, r.inputs);
   b.tape->forward();
   b.tape->backward();
   return b;

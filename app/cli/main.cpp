@@ -1,5 +1,6 @@
-// gradscope-cli: the engine without a screen. DESIGN.md's command-line contract:
+// gradscope-cli: the engine without a screen. The command-line contract of docs/cli.md:
 //   info | ops | check | flops | train | dump | bench   [MODEL options]   [--json]
+// MODEL options (model_flags.h) pick the program (GPT-2 or a lesson model) and its values.
 // Bad input anywhere gives one line on stderr naming the problem and a non-zero exit.
 #include <CLI/CLI.hpp>
 #include <algorithm>
@@ -17,6 +18,7 @@
 #include "gradscope/fileio.h"
 #include "gradscope/gradcheck.h"
 #include "gradscope/memory.h"
+#include "gradscope/program.h"
 #include "gradscope/rng.h"
 #include "gradscope/session.h"
 #include "gradscope/tape.h"
@@ -25,13 +27,14 @@
 #include <sys/resource.h>
 #include "gradscope/tokenizer.h"
 #include "gradscope/train.h"
+#include "model_flags.h"
 
 using nlohmann::json;
 
 namespace {
 
 struct Options {
-  gs::ModelSpec spec;
+  gs::flags::ModelFlags model;
   bool json = false;
   // check
   std::optional<double> eps;
@@ -52,39 +55,9 @@ struct Options {
 // Flag values that name a file: an empty one is a mistake, not "no file".
 const CLI::Validator kFileName(
     [](std::string& s) { return s.empty() ? std::string("an empty path names no file") : std::string(); }, "PATH");
-// An unsigned flag (--seed): "-1" would wrap around to 2^64 − 1.
-const CLI::Validator kUnsigned(
-    [](std::string& s) {
-      return s.empty() || s.find_first_not_of("0123456789") != std::string::npos
-                 ? "'" + s + "' is not a non-negative integer (0 … 18446744073709551615)"
-                 : std::string();
-    },
-    "UINT");
 
-void add_model_options(CLI::App* app, Options& o) {
-  auto& s = o.spec;
-  app->add_option("--preset", s.preset, "tiny | small | gpt2")->check(CLI::IsMember({"tiny", "small", "gpt2"}));
-  app->add_option("--layers", s.layers, "n_layer L");
-  app->add_option("--heads", s.heads, "n_head H");
-  app->add_option("--embd", s.embd, "n_embd C");
-  app->add_option("--vocab", s.vocab, "vocab_size V")->check(CLI::Range(1, std::numeric_limits<int>::max()));
-  app->add_option("--ctx", s.ctx, "n_ctx (max positions)");
-  app->add_option("--seq", s.seq, "sequence length T");
-  app->add_option("--batch", s.batch, "batch size B");
-  app->add_option("--seed", s.seed, "initialisation and token seed")->check(kUnsigned);
-  app->add_option("--dtype", s.dtype, "f32 | f64")->check(CLI::IsMember({"f32", "f64"}));
-  auto* text = app->add_option("--text", s.text, "input text (char tokenizer)");
-  auto* toks = app->add_option("--tokens", s.tokens, "input token ids, comma separated");
-  text->excludes(toks);
-  app->add_option("--lora-rank", s.lora_rank, "LoRA rank r (0: full fine-tuning)");
-  app->add_option("--lora-alpha", s.lora_alpha, "LoRA alpha (default: r)");
-  app->add_option("--lora-targets", s.lora_targets, "attn.c_attn,attn.c_proj,mlp.c_fc,mlp.c_proj");
-  app->add_option("--checkpoint", s.checkpoint, "a checkpoint: gradscope or Hugging Face .safetensors, or llm.c .bin")
-      ->check(kFileName);
-  app->add_option("--threads", s.threads, "threads (default: all cores)");
-  app->add_option("--tokenizer", s.tokenizer, "char | gpt2 (default: char where the model has a character vocabulary)");
-  app->add_option("--vocab-dir", s.vocab_dir, "GPT-2 vocabulary: encoder.json + vocab.bpe, or vocab.json + merges.txt")
-      ->check(kFileName);
+void add_common_options(CLI::App* app, Options& o) {
+  gs::flags::add_model_options(*app, o.model);
   app->add_flag("--json", o.json, "print one JSON object");
 }
 
@@ -125,9 +98,71 @@ void check_loss(double loss, const std::string& when) {
 
 // [SECTION] commands
 
+// A tensor's values as a JSON list (row-major), for the small tensors of a lesson program.
+template <class T>
+json values_json(const gs::Tensor<T>& t) {
+  return std::vector<double>(t.begin(), t.end());
+}
+template <class T>
+std::string values_text(const gs::Tensor<T>& t) {
+  std::string out;
+  const int64_t n = t.size(), shown = std::min<int64_t>(n, 12);
+  for (int64_t i = 0; i < shown; ++i) {
+    char b[32];
+    snprintf(b, sizeof b, "%s%.6g", i ? ", " : "", double(t[i]));
+    out += b;
+  }
+  if (shown < n) out += ", … (" + std::to_string(n) + " entries)";
+  return out;
+}
+
+// A lesson program: its parameters and inputs with their values, and the loss they give.
+template <class T>
+int cmd_info_lesson(gs::Session<T>& s, const Options& o) {
+  const auto& c = s.model->config();
+  auto& tape = *s.tape;
+  tape.forward();
+  const gs::Program& p = gs::program(c.program);
+  if (o.json) {
+    json params = json::array(), inputs = json::array();
+    for (const auto& prm : s.model->params())
+      params.push_back({{"name", prm.name}, {"shape", prm.data.shape}, {"trainable", prm.trainable},
+                        {"values", values_json(prm.data)}});
+    for (int id : tape.inputs()) {
+      const auto& v = tape.value(id);
+      inputs.push_back({{"name", v.name}, {"shape", v.data.shape}, {"integer", v.integer}, {"values", values_json(v.data)}});
+    }
+    json j{{"program", c.program}, {"description", p.description()}, {"config", json::parse(c.json())},
+           {"n_params", s.model->n_params()}, {"n_trainable", s.model->n_trainable()}, {"params", params},
+           {"inputs", inputs}, {"n_ops", tape.size()}, {"loss", tape.loss()}, {"tokens", json::array()}};
+    print_json(j);
+    return 0;
+  }
+  printf("program %s: %s\n", c.program.c_str(), p.description());
+  std::string sizes;
+  for (const auto& d : p.dims()) sizes += (sizes.empty() ? "" : " ") + d.name + "=" + std::to_string(c.dim(d.name));
+  if (c.program == "lora_linear") {
+    char b[64];
+    snprintf(b, sizeof b, " r=%d alpha=%g (scale %g)", c.lora_rank, c.lora_alpha, c.lora_alpha / c.lora_rank);
+    sizes += b;
+  }
+  printf("  %s   dtype %s   seed %llu\n", sizes.c_str(), gs::dtype_name(c.dtype), (unsigned long long)c.seed);
+  for (const auto& prm : s.model->params())
+    printf("  parameter %-10s %-8s %s  [%s]\n", prm.name.c_str(), gs::shape_str(prm.data.shape).c_str(),
+           prm.trainable ? "trainable" : "frozen   ", values_text(prm.data).c_str());
+  for (int id : tape.inputs()) {
+    const auto& v = tape.value(id);
+    printf("  input     %-10s %-8s %s  [%s]\n", v.name.c_str(), gs::shape_str(v.data.shape).c_str(),
+           v.integer ? "ids      " : "         ", values_text(v.data).c_str());
+  }
+  printf("  tape: %d ops, loss %.9g\n", tape.size(), tape.loss());
+  return 0;
+}
+
 template <class T>
 int cmd_info(gs::Session<T>& s, const Options& o) {
   const auto& c = s.model->config();
+  if (!c.is_gpt2()) return cmd_info_lesson(s, o);
   const auto& b = s.tape->batch();
   if (o.json) {
     json j;
@@ -187,13 +222,14 @@ int cmd_ops(gs::Session<T>& s, const Options& o) {
       json par = json::array();
       for (int p : op.par) par.push_back({{"name", tape.model().params()[p].name}, {"shape", tape.model().params()[p].data.shape}});
       const auto& ti = gs::info(op.type);
-      ops.push_back({{"index", k}, {"name", op.name}, {"type", ti.name}, {"layer", op.layer}, {"inputs", in},
+      ops.push_back({{"index", k}, {"name", op.name}, {"type", ti.name}, {"layer", op.layer}, {"group", op.group},
+                     {"inputs", in},
                      {"params", par}, {"output_shape", tape.value(op.out).data.shape}, {"fwd_flops", op.flops.fwd},
                      {"bwd_flops", op.flops.bwd()}, {"bwd_flops_seed", op.flops.bwd_seed},
                      {"bwd_flops_extra", op.flops.bwd_extra}, {"formula_forward", ti.forward},
                      {"formula_local", ti.local}, {"formula_backward", ti.backward}});
     }
-    print_json(json{{"ops", ops}});
+    print_json(json{{"ops", ops}, {"program", tape.config().program}});
     return 0;
   }
   printf("%s%s%s%s%s%s%s\n", pad("#", 5).c_str(), pad("name", 26).c_str(), pad("type", 14).c_str(),
@@ -225,6 +261,7 @@ int cmd_flops(gs::Session<T>& s, const Options& o) {
   const auto& tape = *s.tape;
   const gs::Flops tot = tape.total_flops();
   const int64_t closed = tape.closed_form_bwd(), full = tape.full_finetune_bwd();
+  const bool has_closed = closed >= 0;
   const bool lora = tape.config().lora();
   if (o.json) {
     json ops = json::array();
@@ -235,7 +272,8 @@ int cmd_flops(gs::Session<T>& s, const Options& o) {
            {"total_bwd", tot.bwd()},
            {"seed_counted_bwd", tot.bwd_seed},
            {"extra_bwd", tot.bwd_extra},
-           {"closed_form_bwd", closed},
+           {"closed_form_bwd", has_closed ? json(closed) : json(nullptr)},
+           {"program", tape.config().program},
            {"full_finetune_bwd", full},
            {"lora", lora},
            {"bwd_saved_vs_full", full - tot.bwd()},
@@ -245,19 +283,28 @@ int cmd_flops(gs::Session<T>& s, const Options& o) {
     return 0;
   }
   printf("%s%s%s%s%s\n", pad("name", 26).c_str(), pad("type", 14).c_str(), pad("fwd", 12).c_str(),
-         pad("bwd (seed 004)", 16).c_str(), "bwd (not in seed)");
+         pad("bwd (in the post)", 18).c_str(), "bwd (not in it)");
   for (const auto& op : tape.ops())
     printf("%s%s%s%s%s\n", pad(op.name, 26).c_str(), pad(gs::info(op.type).name, 14).c_str(),
-           pad(std::to_string(op.flops.fwd), 12).c_str(), pad(std::to_string(op.flops.bwd_seed), 16).c_str(),
+           pad(std::to_string(op.flops.fwd), 12).c_str(), pad(std::to_string(op.flops.bwd_seed), 18).c_str(),
            std::to_string(op.flops.bwd_extra).c_str());
   printf("\ntotal forward            %lld (%s)\n", (long long)tot.fwd, human(tot.fwd).c_str());
   printf("total backward           %lld (%s), %.2f× forward\n", (long long)tot.bwd(), human(tot.bwd()).c_str(),
          tot.fwd ? double(tot.bwd()) / double(tot.fwd) : 0.0);
-  printf("  ops seed 004 counts    %lld\n", (long long)tot.bwd_seed);
+  if (!has_closed) {
+    printf("  (program %s: the closed form of \"Backpropagating through GPT-2\" is GPT-2's only)\n",
+           tape.config().program.c_str());
+    if (lora)
+      printf("LoRA: backward %lld vs %lld with W and b trainable too: %lld saved (%.1f%%)\n", (long long)tot.bwd(),
+             (long long)full, (long long)(full - tot.bwd()), 100.0 * double(full - tot.bwd()) / double(full));
+    return 0;
+  }
+  printf("  ops the post counts    %lld   (the closed form's terms; \"Backpropagating through GPT-2\")\n",
+         (long long)tot.bwd_seed);
   printf("  ops it leaves out      %lld (bias gradients, log-softmax, embeddings, LoRA)\n", (long long)tot.bwd_extra);
-  printf("seed 004 closed form     %lld   L(48BTC² + 8BHT²d + 5BHT² + 98BTC) + 11BTC + 4BTCV\n", (long long)closed);
+  printf("closed form              %lld   L(48BTC² + 8BHT²d + 5BHT² + 98BTC) + 11BTC + 4BTCV\n", (long long)closed);
   if (!lora)
-    printf("closed form %s the seed-counted sum\n", closed == tot.bwd_seed ? "matches" : "DOES NOT match");
+    printf("closed form %s the sum of the ops it counts\n", closed == tot.bwd_seed ? "matches" : "DOES NOT match");
   else
     printf("LoRA: backward %lld vs %lld for full fine-tuning: %lld saved (%.1f%%)\n", (long long)tot.bwd(),
            (long long)full, (long long)(full - tot.bwd()), 100.0 * double(full - tot.bwd()) / double(full));
@@ -445,37 +492,38 @@ int run(const std::string& cmd, const Options& o, const gs::ResolvedSpec& r) {
 int main(int argc, char** argv) {
   // Ctrl+C or a kill during `dump --out` / `train --save` removes the temporary file first.
   gs::io::remove_temporaries_on_signals();
-  CLI::App app{"gradscope-cli: GPT-2's forward and backward pass, op by op, without a screen"};
+  CLI::App app{"gradscope-cli: a program's forward and backward pass (GPT-2 or a lesson model), op by op, "
+               "without a screen"};
   app.require_subcommand(1, 1);
+  app.footer("\n" + gs::flags::programs_help());
   Options o;
-  std::vector<std::pair<std::string, CLI::App*>> subs = {
-      {"info", app.add_subcommand("info", "config, parameter counts, tokens")},
-      {"ops", app.add_subcommand("ops", "the tape: every op with shapes, FLOPs and formulas")},
-      {"check", app.add_subcommand("check", "finite-difference checks of every op and parameter; exit 1 on a failure")},
-      {"flops", app.add_subcommand("flops", "per-op and total FLOPs beside seed 004's closed form")},
-      {"train", app.add_subcommand("train", "optimiser steps; prints the loss per step")},
-      {"dump", app.add_subcommand("dump", "write parameters, tokens, loss and gradients to safetensors")},
-      {"bench", app.add_subcommand("bench", "time per forward+backward step")},
-  };
-  for (auto& [name, sub] : subs) add_model_options(sub, o);
-  auto* check = subs[2].second;
+  CLI::App* info = app.add_subcommand("info", "config, parameter counts, tokens (or a lesson program's values)");
+  CLI::App* ops = app.add_subcommand("ops", "the tape: every op with shapes, FLOPs and formulas");
+  CLI::App* check = app.add_subcommand("check", "finite-difference checks of every op and parameter; exit 1 on a failure");
+  CLI::App* flops = app.add_subcommand(
+      "flops", "per-op and total FLOPs; for GPT-2 beside the closed form of \"Backpropagating through GPT-2\"");
+  CLI::App* train = app.add_subcommand("train", "optimiser steps; prints the loss per step");
+  CLI::App* dump = app.add_subcommand("dump", "write parameters, inputs, loss and gradients to safetensors");
+  CLI::App* bench = app.add_subcommand("bench", "time per forward+backward step");
+  const std::vector<std::pair<std::string, CLI::App*>> subs = {{"info", info},   {"ops", ops},   {"check", check},
+                                                              {"flops", flops}, {"train", train}, {"dump", dump},
+                                                              {"bench", bench}};
+  for (auto& [name, sub] : subs) add_common_options(sub, o);
   check->add_option("--eps", o.eps, "finite-difference step (default 1e-6 in f64, 1e-3 in f32)");
   check->add_option("--max-entries", o.max_entries, "entries checked per tensor (0: all; default 24)")
       ->check(CLI::Range(0, std::numeric_limits<int>::max()));
   check->add_flag("--no-params", o.no_params, "skip the per-parameter checks");
   check->add_option("--mistake", o.mistakes, "plant a backprop mistake: OP=KIND (e.g. h.0.attn.softmax=dropped_term)");
-  auto* train = subs[4].second;
   train->add_option("--steps", o.steps, "optimiser steps")->required();
   train->add_option("--lr", o.opt.lr, "learning rate (default 1e-3)");
   train->add_option("--optimizer", o.opt.kind, "sgd | adamw (default adamw)");
   train->add_option("--weight-decay", o.opt.weight_decay, "AdamW decoupled weight decay (default 0)");
   train->add_option("--save", o.save, "write a checkpoint after the last step")->check(kFileName);
-  train->add_option("--corpus", o.corpus, "train on random windows of a text file ('default': assets/corpus.txt)")
+  train->add_option("--corpus", o.corpus, "gpt2: train on random windows of a text file ('default': assets/corpus.txt)")
       ->check(kFileName);
-  auto* dump = subs[5].second;
   dump->add_option("--out", o.out, "output .safetensors file")->required()->check(kFileName);
   dump->add_flag("--activations", o.activations, "also every op's output (act.*) and its gradient (resid.*)");
-  subs[6].second->add_option("--steps", o.bench_steps, "timed steps (default 5)");
+  bench->add_option("--steps", o.bench_steps, "timed steps (default 5)");
 
   try {
     app.parse(argc, argv);
@@ -495,12 +543,13 @@ int main(int argc, char** argv) {
   for (auto& [name, sub] : subs)
     if (sub->parsed()) cmd = name;
   try {
-    if (o.spec.threads < 0 || o.spec.threads > 1024)
+    const gs::ModelSpec& spec = o.model.spec;
+    if (spec.threads < 0 || spec.threads > 1024)
       throw gs::Error("--threads must be between 1 and 1024 (0 or absent: all cores), got " +
-                      std::to_string(o.spec.threads));
-    gs::set_threads(o.spec.threads);
-    const gs::ResolvedSpec r = gs::resolve(o.spec);
-    if (cmd == "check") {
+                      std::to_string(spec.threads));
+    gs::set_threads(spec.threads);
+    const gs::ResolvedSpec r = gs::resolve(spec);
+    if (cmd == "check" && r.config.is_gpt2()) {
       // Beyond the model and its tape (checked by resolve): a perturbed copy of the largest
       // operand and the entries sampled from it (indices and flags).
       const gs::Config& c = r.config;
@@ -510,8 +559,8 @@ int main(int argc, char** argv) {
       gs::check_memory(c.estimated_bytes() + largest * ((c.dtype == gs::DType::f64 ? 8 : 4) + 9),
                        "running check on this model (its tape and a perturbed copy of its largest tensor)");
     }
-    if (!r.config.lora() && (o.spec.lora_alpha || o.spec.lora_targets))
-      throw gs::Error(std::string(o.spec.lora_alpha ? "--lora-alpha" : "--lora-targets") +
+    if (!r.config.lora() && (spec.lora_alpha || spec.lora_targets))
+      throw gs::Error(std::string(spec.lora_alpha ? "--lora-alpha" : "--lora-targets") +
                       " needs LoRA: give --lora-rank R (R > 0)");
     return r.config.dtype == gs::DType::f64 ? run<double>(cmd, o, r) : run<float>(cmd, o, r);
   } catch (const gs::Error& e) {

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <deque>
 #include <limits>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -112,6 +113,12 @@ CheckpointHeader checkpoint_header(const st::File& file, const std::string& path
     }
     if (!j.is_object()) throw Error(path + ": the config metadata is not a JSON object");
     const std::string at = path + ": config metadata '";
+    if (j.contains("program") && !(j["program"].is_string() && j["program"].get<std::string>() == "gpt2")) {
+      if (j["program"].is_string())
+        throw Error(path + ": is a dump of the lesson program '" + j["program"].get<std::string>() +
+                    "', not a GPT-2 checkpoint (--checkpoint loads GPT-2's weights)");
+      throw Error(at + "program' is " + shown_json(j["program"]) + ", not a program's name");
+    }
     auto need = [&](const char* key) -> const json& {
       if (!j.contains(key)) throw Error(path + ": config metadata has no '" + key + "'");
       return j[key];
@@ -605,20 +612,30 @@ template <class T>
 void write_dump(const std::string& path, const Tape<T>& tape, bool activations) {
   const Model<T>& model = tape.model();
   Config cfg = model.config();
-  cfg.seq_len = tape.batch().T;
-  cfg.batch = tape.batch().B;
+  if (cfg.is_gpt2()) {
+    cfg.seq_len = tape.batch().T;
+    cfg.batch = tape.batch().B;
+  }
   std::map<std::string, std::string> meta;
   meta["config"] = cfg.json();
-  // The tape's own buffers are written: nothing is copied.
+  // The tape's own buffers are written: nothing is copied (but the ids, stored as T, as I32).
   std::vector<st::TensorRef> refs;
   auto add = [&](const std::string& name, const Tensor<T>& t, bool minus_inf_ok = false) {
     check_finite(path, name, t.data, t.size(), minus_inf_ok);
     refs.push_back(tensor_ref(name, t.shape, t.data, t.size()));
   };
   for (const auto& p : model.params()) add(p.name, p.data);
-  const Shape bt{tape.batch().B, tape.batch().T};
-  refs.push_back({"tokens", st::DType::I32, bt, tape.batch().x.data(), tape.batch().x.size() * sizeof(int32_t)});
-  refs.push_back({"targets", st::DType::I32, bt, tape.batch().y.data(), tape.batch().y.size() * sizeof(int32_t)});
+  // Every input under its name: ids (GPT-2's tokens and targets, class ids) as I32.
+  std::deque<std::vector<int32_t>> ids;
+  for (int id : tape.inputs()) {
+    const Value<T>& v = tape.value(id);
+    if (!v.integer) {
+      add(v.name, v.data);
+      continue;
+    }
+    ids.emplace_back(v.data.begin(), v.data.end());
+    refs.push_back({v.name, st::DType::I32, v.data.shape, ids.back().data(), ids.back().size() * sizeof(int32_t)});
+  }
   const T loss = static_cast<T>(tape.loss());
   check_finite(path, "loss", &loss, 1);
   refs.push_back(tensor_ref<T>("loss", {}, &loss, 1));

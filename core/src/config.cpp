@@ -7,6 +7,7 @@
 
 #include "gradscope/error.h"
 #include "gradscope/memory.h"
+#include "gradscope/program.h"
 #include "gradscope/tensor.h"
 
 namespace gs {
@@ -71,6 +72,16 @@ bool Config::lora_on(LoraTarget t) const {
 const char* dtype_name(DType d) { return d == DType::f32 ? "f32" : "f64"; }
 
 void Config::validate() const {
+  if (!is_gpt2()) {
+    const Program& p = gs::program(program);
+    for (const auto& [name, v] : dims) {
+      bool known = false;
+      for (const DimInfo& d : p.dims()) known = known || d.name == name;
+      if (!known) throw Error("program " + program + " has no size '" + name + "'");
+    }
+    p.validate(*this);
+    return;
+  }
   auto positive = [](const char* what, long v) {
     if (v <= 0) throw Error(std::string(what) + " must be positive, got " + std::to_string(v));
   };
@@ -119,6 +130,18 @@ double Config::lora_params() const {
 
 std::string Config::json() const {
   nlohmann::json j;
+  if (!is_gpt2()) {
+    j["program"] = program;
+    for (const DimInfo& d : gs::program(program).dims()) j[d.name] = dim(d.name);
+    if (program == "lora_linear") {
+      j["lora_rank"] = lora_rank;
+      j["lora_alpha"] = lora_alpha;
+    }
+    j["dtype"] = dtype_name(dtype);
+    j["seed"] = seed;
+    return j.dump();
+  }
+  j["program"] = program;
   j["n_layer"] = n_layer;
   j["n_head"] = n_head;
   j["n_embd"] = n_embd;
@@ -139,6 +162,7 @@ std::string Config::json() const {
 }
 
 double Config::estimated_bytes() const {
+  if (!is_gpt2()) return gs::program(program).estimated_bytes(*this);
   const double B = batch, T = seq_len, C = n_embd, H = n_head, V = vocab_size, L = n_layer;
   const double params = V * C + double(n_ctx) * C + L * (12 * C * C + 13 * C) + lora_params();
   const double per_layer = 60 * B * T * C + 10 * B * H * T * T;

@@ -7,6 +7,12 @@ namespace gs::ops {
 struct LayerNorm {
   static constexpr double kEps = 1e-5;
 
+  // Kept for the backward: each row's mean and 1/√(σ² + ε).
+  static std::vector<std::pair<std::string, Shape>> saved(const Shape& out) {
+    const Shape rows{numel(out) / out.back()};
+    return {{"mean", rows}, {"rstd", rows}};
+  }
+
   // in x (M,C)   par γ (C), β (C)   out y (M,C)   saved mean (M), rstd (M)
   template <class T>
   static void forward(const OpCtx<T>& c) {
@@ -72,6 +78,11 @@ struct LayerNorm {
           if (!db.empty()) db[i] += d;
         }
     }
+  }
+
+  template <class T>
+  static bool supports(const OpCtx<T>& c, Mistake m) {
+    return m == Mistake::dropped_term && c.need_din(0);
   }
 
   template <class T>
