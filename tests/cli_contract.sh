@@ -331,6 +331,9 @@ expect_error hf-config-contradicts "'n_embd' is 768, but model.safetensors's wte
   -- info --checkpoint "$tmp/hf/model.safetensors"
 printf '[2]' >"$tmp/hf/config.json"
 expect_error hf-config-not-object "config.json: not a JSON object" -- info --checkpoint "$tmp/hf/model.safetensors"
+"$cli" dump --program line --out "$tmp/line.safetensors" >/dev/null 2>&1 || bad "dump --program line failed"
+expect_error lesson-dump-as-checkpoint "is a dump of the lesson program 'line', not a GPT-2 checkpoint" \
+  -- info --checkpoint "$tmp/line.safetensors"
 
 # 7. Messages name the right thing: the file and key, not a flag; true numbers; JSON that is JSON.
 expect_error file-not-flag "head-zero.safetensors: config metadata 'n_head'" -- info --checkpoint "$tmp/head-zero.safetensors"
