@@ -156,9 +156,10 @@ size_t Reader::raw_read(uint8_t* p, size_t n) {
 
 size_t Reader::read_some(void* dst, size_t n) {
   // Small reads (a header's many tiny tensors) come from a buffer, large ones straight in.
+  if (n == 0) return 0;  // (dst may be null then)
   auto* p = static_cast<uint8_t*>(dst);
   size_t got = std::min(n, buf_len_ - buf_pos_);
-  std::memcpy(p, buf_.data() + buf_pos_, got);
+  if (got) std::memcpy(p, buf_.data() + buf_pos_, got);
   buf_pos_ += got;
   if (got < n) {
     if (n - got >= kBuffer) {
@@ -167,7 +168,7 @@ size_t Reader::read_some(void* dst, size_t n) {
       buf_.resize(kBuffer);
       buf_len_ = raw_read(buf_.data(), kBuffer);
       buf_pos_ = std::min(n - got, buf_len_);
-      std::memcpy(p + got, buf_.data(), buf_pos_);
+      if (buf_pos_) std::memcpy(p + got, buf_.data(), buf_pos_);
       got += buf_pos_;
     }
   }
