@@ -279,6 +279,9 @@ expect_error lr-beyond-f32 "beyond the range of f32" -- train --steps 2 --lr 1e3
 expect_error weight-decay-inf "--weight-decay" -- train --steps 2 --weight-decay inf --save "$tmp/nf2.safetensors"
 expect_error lr-overflow-f64 "NaN" -- train --steps 3 --lr 1e300 --optimizer sgd --save "$tmp/nf3.safetensors"
 expect_error lora-alpha-inf "--lora-alpha must be a positive number" -- info --lora-rank 2 --lora-alpha inf
+# One step of lr 1e300 in f64 leaves finite weights whose loss is NaN: that checkpoint is not written either.
+expect_error last-step-nan "after the last step, with the weights to be saved; nothing saved" \
+  -- train --steps 1 --lr 1e300 --save "$tmp/nf4.safetensors"
 if compgen -G "$tmp/nf*" >/dev/null; then bad "a non-finite checkpoint was written"; else ok; fi
 
 # 6. Nothing silently dropped or reinterpreted (LoRA checkpoints, metadata, extra tensors, config.json).

@@ -408,6 +408,10 @@ int cmd_train(gs::Session<T>& s, const Options& o) {
     if (!o.json) printf("step %4d  loss %.6f\n", step, tape.loss());
   }
   if (!o.save.empty()) {
+    // The weights about to be saved must give a finite loss too (the last step's loss was taken
+    // before that step): a checkpoint that cannot run is not written.
+    tape.forward();
+    check_loss(tape.loss(), "after the last step, with the weights to be saved; nothing saved");
     gs::save_checkpoint(o.save, *s.model, s.tokenizer ? s.tokenizer->vocab_string() : "");
     if (!o.json) printf("saved %s\n", o.save.c_str());
   }
