@@ -1,5 +1,5 @@
 // The whole model: loss against a plain-loop reference, every gradient against central
-// differences (full and LoRA), the tape's bookkeeping (shares and sums, replay), seed 004's
+// differences (full and LoRA), the tape's bookkeeping (shares and sums, replay), "Backpropagating through GPT-2"'s
 // closed form, determinism, training, planted mistakes and bad input.
 #include <gtest/gtest.h>
 
@@ -263,7 +263,7 @@ TEST(tape, stepping_one_op_at_a_time_equals_whole_passes) {
   }
 }
 
-// [SECTION] seed 004's closed form
+// [SECTION] the closed form of "Backpropagating through GPT-2"
 
 void expect_closed_form(Config c) {
   Model<float> m(c);

@@ -157,7 +157,7 @@ void check_alone(OpType type) {
   EXPECT_GT(planted, 0) << "every op sends some gradient back, so at least a flipped sign can be planted";
 }
 
-#define GS_ONE_OP_TEST(id, impl, name, rowj, plain, fwd, local, bwd) \
+#define GS_ONE_OP_TEST(id, impl, name, rowj, extra, plain, fwd, local, bwd) \
   TEST(one_op, id) { check_alone(OpType::id); }
 GS_OP_TYPES(GS_ONE_OP_TEST)
 #undef GS_ONE_OP_TEST

@@ -66,7 +66,7 @@ void gradcheck_type(OpType type) {
   EXPECT_GT(seen, 0) << "no op of type " << info(type).name << " in the test shapes";
 }
 
-#define GS_GRADCHECK_TEST(id, impl, name, rowj, plain, fwd, local, bwd) \
+#define GS_GRADCHECK_TEST(id, impl, name, rowj, extra, plain, fwd, local, bwd) \
   TEST(op_##id, gradcheck) { gradcheck_type(OpType::id); }
 GS_OP_TYPES(GS_GRADCHECK_TEST)
 #undef GS_GRADCHECK_TEST

@@ -43,6 +43,7 @@
 #include "gradscope/error.h"
 #include "gradscope/fileio.h"
 #include "gradscope/session.h"
+#include "model_flags.h"
 
 namespace {
 
@@ -62,29 +63,17 @@ struct Args {
   std::string optimizer = "adamw";
   int width = 1600, height = 900;
   // model (optional; default: Controller::default_spec() on the trained checkpoint)
-  std::optional<std::string> preset, text, dtype, checkpoint, lora_targets, tokenizer, vocab_dir;
-  std::optional<uint64_t> seed;
-  std::optional<int> seq, lora_rank;
-  std::optional<double> lora_alpha;
+  gs::flags::ModelFlags model;
   std::vector<std::string> mistakes;  // OP=KIND, planted once the model is there
-  bool custom_model() const {
-    return preset || text || dtype || checkpoint || lora_targets || seed || seq || lora_rank || lora_alpha ||
-           tokenizer || vocab_dir;
-  }
+  bool custom_model() const { return model.any_given(); }
 };
 
 std::string glfw_error;  // the last GLFW error, for the one-line messages
 
-// Flag checks whose messages state the rule (CLI11's PositiveNumber prints DBL_MAX in full).
+// Flag checks whose messages state the rule (CLI11's PositiveNumber prints DBL_MAX in full); the
+// model flags' own checks are in the shared parser (app/common/model_flags.cpp).
 const CLI::Validator kPath([](std::string& s) { return s.empty() ? std::string("an empty path names no file") : ""; },
                            "PATH");
-const CLI::Validator kUnsigned(
-    [](std::string& s) {
-      return s.empty() || s.find_first_not_of("0123456789") != std::string::npos
-                 ? "'" + s + "' is not a non-negative integer (0 … 18446744073709551615)"
-                 : std::string();
-    },
-    "UINT");
 const CLI::Validator kPositiveNumber(
     [](std::string& s) {
       char* end = nullptr;
@@ -113,37 +102,55 @@ int no_display(const char* what) {
   return 2;
 }
 
-gs::ModelSpec spec_from(const Args& a) {
+// The model the flags ask for: a lesson program as given; GPT-2 as the app's default (the tiny
+// preset in f64 on a sentence, Controller::default_spec()) with the flags given on top.
+gs::ModelSpec spec_from(const gs::flags::ModelFlags& f) {
+  const gs::ModelSpec& g = f.spec;
+  if (g.program != "gpt2") return g;
   gs::ModelSpec s = gs::app::Controller::default_spec();
-  if (a.preset && *a.preset != "tiny") {
-    const gs::Config pc = gs::preset_config(*a.preset);
-    s.preset = *a.preset;
+  const auto given = [&](const char* flag) { return f.given(flag); };
+  if (given("--preset") && g.preset != "tiny") {
+    const gs::Config pc = gs::preset_config(g.preset);
+    s.preset = g.preset;
     s.dtype = gs::dtype_name(pc.dtype);
     // The sentence is shorter than the preset's T: T from the text. The gpt2 shape has no
     // character vocabulary: seeded random tokens (T from the preset) unless GPT-2's tokenizer reads it.
     s.seq.reset();
-    if (*a.preset == "gpt2" && a.tokenizer.value_or("") != "gpt2") s.text.reset();
+    if (g.preset == "gpt2" && g.tokenizer.value_or("") != "gpt2") s.text.reset();
   }
-  if (a.text) s.text = *a.text;
-  if (a.text && !a.seq) s.seq.reset();  // T from the text
-  if (a.seq) s.seq = *a.seq;
-  if (a.dtype) s.dtype = *a.dtype;
-  if (a.seed) s.seed = *a.seed;
-  if (a.checkpoint) {
-    s.checkpoint = *a.checkpoint;
-    if (!a.dtype) s.dtype.reset();  // the file's own precision: F64 → f64, else f32
+  if (g.text) s.text = g.text;
+  if (g.tokens) {
+    s.tokens = g.tokens;
+    s.text.reset();
   }
-  if (a.lora_rank) s.lora_rank = *a.lora_rank;
-  if (a.lora_alpha) s.lora_alpha = *a.lora_alpha;
-  if (a.lora_targets) s.lora_targets = *a.lora_targets;
-  if (a.tokenizer) s.tokenizer = *a.tokenizer;
-  if (a.vocab_dir) s.vocab_dir = *a.vocab_dir;
+  if ((g.text || g.tokens) && !g.seq) s.seq.reset();  // T from the input
+  if (g.seq) s.seq = g.seq;
+  if (g.dtype) s.dtype = g.dtype;
+  if (g.seed) s.seed = g.seed;
+  if (!g.checkpoint.empty()) {
+    s.checkpoint = g.checkpoint;
+    if (!g.dtype) s.dtype.reset();  // the file's own precision: F64 → f64, else f32
+  }
+  s.layers = g.layers;
+  s.heads = g.heads;
+  s.embd = g.embd;
+  s.vocab = g.vocab;
+  s.ctx = g.ctx;
+  if (g.batch) s.batch = g.batch;
+  if (g.lora_rank) s.lora_rank = g.lora_rank;
+  if (g.lora_alpha) s.lora_alpha = g.lora_alpha;
+  if (g.lora_targets) s.lora_targets = g.lora_targets;
+  if (g.tokenizer) s.tokenizer = g.tokenizer;
+  if (!g.vocab_dir.empty()) s.vocab_dir = g.vocab_dir;
+  s.sets = g.sets;  // on gpt2 an error, said by resolve()
   return s;
 }
 
-// Built in the blink of an eye (the tiny preset from its settings): no need to open the window
-// on the default model first.
-bool instant(const gs::ModelSpec& s) { return s.preset == "tiny" && s.checkpoint.empty(); }
+// Built in the blink of an eye (a lesson program, or the tiny preset from its settings): no need
+// to open the window on the default model first.
+bool instant(const gs::ModelSpec& s) {
+  return s.program != "gpt2" || (s.preset == "tiny" && s.checkpoint.empty() && !s.layers && !s.embd);
+}
 
 // --show's panel titles; empty items are skipped.
 std::vector<std::string> split_list(const std::string& s) {
@@ -168,7 +175,8 @@ int main(int argc, char** argv) {
   Args a;
   const char* display = "Display";
   const char* scripted = "Scripted runs (tests, screenshots)";
-  const char* model = "Model (as gradscope-cli; default: preset tiny in f64 on a sentence, assets/tiny.safetensors)";
+  const char* model =
+      "Model (as gradscope-cli; default: gpt2's tiny preset in f64 on a sentence, assets/tiny.safetensors)";
   cli.add_option("--step", a.step, "start at step N (0 … 2N; step s = the first s steps done)")->group(display);
   cli.add_option("--window", a.window, "window size WxH (default 1600x900)")->group(display);
   cli.add_option("--font-scale", a.font_scale, "text size (1 = 18 px; Ctrl +/− change it)")
@@ -202,28 +210,7 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 1000000))
       ->group(scripted);
   cli.add_option("--mouse", a.mouse, "hold the pointer at X,Y (window pixels), e.g. to capture a tooltip")->group(scripted);
-  cli.add_option("--preset", a.preset, "tiny | small | gpt2 (the 124M shape, built off the UI thread)")
-      ->check(CLI::IsMember({"tiny", "small", "gpt2"}))
-      ->group(model);
-  cli.add_option("--text", a.text, "input text, read by the tokenizer")->group(model);
-  cli.add_option("--tokenizer", a.tokenizer, "char | gpt2 (GPT-2's byte-level BPE; its files from --vocab-dir)")
-      ->check(CLI::IsMember({"char", "gpt2"}))
-      ->group(model);
-  cli.add_option("--vocab-dir", a.vocab_dir,
-                 "GPT-2's vocabulary (encoder.json + vocab.bpe); default $GRADSCOPE_GPT2_VOCAB, else "
-                 "~/.cache/gradscope/gpt2-vocab, which scripts/fetch-gpt2-vocab fills")
-      ->check(kPath)
-      ->group(model);
-  cli.add_option("--seq", a.seq, "sequence length T")->group(model);
-  cli.add_option("--dtype", a.dtype, "f32 | f64")->check(CLI::IsMember({"f32", "f64"}))->group(model);
-  cli.add_option("--seed", a.seed, "initialisation seed")->check(kUnsigned)->group(model);
-  cli.add_option("--checkpoint", a.checkpoint,
-                 "a checkpoint to load: gradscope's or Hugging Face's .safetensors, or llm.c's .bin")
-      ->check(kPath)
-      ->group(model);
-  cli.add_option("--lora-rank", a.lora_rank, "LoRA rank r (0: full fine-tuning)")->group(model);
-  cli.add_option("--lora-alpha", a.lora_alpha, "LoRA alpha (default: r)")->group(model);
-  cli.add_option("--lora-targets", a.lora_targets, "attn.c_attn,attn.c_proj,mlp.c_fc,mlp.c_proj")->group(model);
+  gs::flags::add_model_options(cli, a.model, model, false);
   cli.add_option("--mistake", a.mistakes,
                  "plant a backprop mistake, OP=KIND (e.g. h.0.attn.softmax=dropped_term; kinds as gradscope-cli check "
                  "--mistake), then check every op")
@@ -236,8 +223,11 @@ int main(int argc, char** argv) {
       "  xvfb-run -a gradscope --screenshot x.png --step 12 --show \"Graph,FLOPs\"\n"
       "  xvfb-run -a gradscope --preset gpt2 --screenshot x.png --step 0 --screenshot-after-ms 3000\n"
       "  gradscope --mistake h.1.attn.softmax=dropped_term --show \"Planted mistakes\"\n"
+      "  gradscope --program line                   the tutorial's first model, y = a·x + b\n"
+      "  gradscope --program matrix --set n=2       the matrix model on two rows\n"
       "\nWithout a display it says so and exits 2; bad input gives one line on stderr and exit 2.\n"
-      "Keys: → ← step, Home End, Space play/pause, Ctrl +/−/0 text size, Ctrl Q quit (Help ▸ Keys).\n");
+      "Keys: → ← step, Home End, Space play/pause, Ctrl +/−/0 text size, Ctrl Q quit (Help ▸ Keys).\n\n" +
+      gs::flags::programs_help());
   try {
     cli.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {
@@ -302,7 +292,7 @@ int main(int argc, char** argv) {
   // built off the UI thread, its progress on screen; --step waits for it.
   gs::app::Controller controller;
   const bool wait_first = headless_run && !a.after_ms;
-  const gs::ModelSpec want = spec_from(a);
+  const gs::ModelSpec want = spec_from(a.model);
   const bool in_background = !wait_first && a.custom_model() && !instant(want);
   gs::OptimizerOptions train_opt;
   train_opt.kind = a.optimizer;

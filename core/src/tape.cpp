@@ -39,6 +39,10 @@ Tape<T>::Tape(Model<T>& model, const Inputs& inputs) : model_(model) {
   model_.program().record(rec, config());
   if (ops_.empty() || !values_[ops_.back().out].data.shape.empty())
     throw Error("program " + config().program + " does not end in a scalar loss");
+  // A parameter lives where it is first used, unless its program said otherwise.
+  for (const auto& op : ops_)
+    for (int p : op.par)
+      if (model_.params()[p].group.empty()) model_.params()[p].group = op.group;
   allocate_gradients();
   count_flops();
 }

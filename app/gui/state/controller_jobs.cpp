@@ -230,14 +230,20 @@ void Controller::take_job(JobResult& r) {
       error_.clear();
       const Config& c = session_.config();
       const std::string file = std::filesystem::path(r.spec.checkpoint).filename().string();
-      weights_source_ =
-          r.spec.checkpoint.empty() ? "random init (seed " + std::to_string(c.seed) + ")" : "weights: " + file;
+      if (!c.is_gpt2())
+        weights_source_ = r.spec.sets.empty() ? "default values (seed " + std::to_string(c.seed) + ")"
+                                              : std::to_string(r.spec.sets.size()) + " value" +
+                                                    (r.spec.sets.size() == 1 ? "" : "s") + " set by hand";
+      else
+        weights_source_ =
+            r.spec.checkpoint.empty() ? "random init (seed " + std::to_string(c.seed) + ")" : "weights: " + file;
       losses_ = {session_.loss()};
       opt_steps_ = 0;
       playing_ = false;
       ++spec_generation_;
       last_build_ok_ = true;
-      after_change((file.empty() ? "built " + r.spec.preset : "loaded " + file) + ": " + std::to_string(n_ops()) +
+      after_change((file.empty() ? "built " + (c.is_gpt2() ? r.spec.preset : r.spec.program) : "loaded " + file) + ": " +
+                   std::to_string(n_ops()) +
                    " ops, loss " + loss_str(session_.loss()) + seconds_str(r.seconds) +
                    (r.note.empty() ? "" : "; " + r.note));
       break;

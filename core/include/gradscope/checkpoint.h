@@ -62,7 +62,7 @@ void load_params(Model<T>& model, const st::File& file, const std::string& path)
 template <class T>
 void save_checkpoint(const std::string& path, const Model<T>& model, const std::string& vocab);
 
-// DESIGN.md's dump: parameters, tokens, targets, loss, grad.<name> of every trainable parameter;
+// The dump of docs/cli.md: parameters, inputs, loss, grad.<name> of every trainable parameter;
 // with activations also act.<op> (each op's output) and resid.<op> (∂L/∂ that output).
 template <class T>
 void write_dump(const std::string& path, const Tape<T>& tape, bool activations);

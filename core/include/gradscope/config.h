@@ -11,7 +11,7 @@ namespace gs {
 
 enum class DType { f32, f64 };
 
-// The four linears LoRA may adapt, by their DESIGN.md names.
+// The four linears LoRA may adapt, by their names in docs/model.md.
 enum class LoraTarget { attn_c_attn, attn_c_proj, mlp_c_fc, mlp_c_proj };
 const char* lora_target_name(LoraTarget t);     // "attn.c_attn"
 LoraTarget parse_lora_target(const std::string&);  // throws gs::Error naming the bad target

@@ -2,7 +2,7 @@
 // The attention core, op by op: S = Q·Kᵀ, S' = S/√d, causal mask, P = softmax, O = P·V.
 // Tensors are (…,T,T) scores or (…,T,d) per-head vectors — (B,H,T,T) in GPT-2, (T,T) for the
 // one head of the `attention` lesson; each leading index is an independent matrix problem. The full T×T is computed (and counted) even where the mask later hides it,
-// as seed 004's FLOP table does.
+// as the FLOP table of "Backpropagating through GPT-2" does.
 #include "ops/common.h"
 
 namespace gs::ops {
@@ -167,7 +167,7 @@ struct Softmax {
   template <class T>
   static Flops flops(const OpCtx<T>& c) {
     const int64_t n = c.out().size();
-    // Forward per element: max, subtract, exp, sum, divide. Backward (seed 004): 4 per element.
+    // Forward per element: max, subtract, exp, sum, divide. Backward ("Backpropagating through GPT-2"): 4 per element.
     return {5 * n, c.need_din(0) ? 4 * n : 0, 0};
   }
   template <class T>

@@ -15,7 +15,7 @@ namespace gs::ops {
 template <class F>
 decltype(auto) visit(OpType t, F&& f) {
   switch (t) {
-#define GS_X(id, impl, name, rowj, plain, fwd, local, bwd) \
+#define GS_X(id, impl, name, rowj, extra, plain, fwd, local, bwd) \
   case OpType::id:                                        \
     return f(impl{});
     GS_OP_TYPES(GS_X)

@@ -19,7 +19,7 @@ struct ResidualAdd {
   }
   template <class T>
   static void backward(const OpCtx<T>& c) {
-    // The gradient is routed unchanged to both branches: no arithmetic (seed 004 counts 0).
+    // The gradient is routed unchanged to both branches: no arithmetic ("Backpropagating through GPT-2" counts 0).
     for (int i = 0; i < 2; ++i)
       if (c.need_din(i)) c.din(i).copy_from(c.dout());
   }
@@ -118,7 +118,7 @@ struct Gelu {
   static Flops flops(const OpCtx<T>& c) {
     const int64_t n = c.out().size();
     // Forward per element: u³ 2, ·0.044715 1, +u 1, ·√(2/π) 1, tanh 1, 1+ 1, ·u 1, ·½ 1.
-    // Backward per element: 19, as seed 004 counts PyTorch's gelu_backward.
+    // Backward per element: 19, as "Backpropagating through GPT-2" counts PyTorch's gelu_backward.
     return {9 * n, c.need_din(0) ? 19 * n : 0, 0};
   }
   template <class T>

@@ -89,7 +89,7 @@ struct LayerNorm {
   static Flops flops(const OpCtx<T>& c) {
     const int64_t n = c.out().size();
     // Forward per element: mean 1, variance 3, normalise 2, scale and shift 2.
-    // Backward (seed 004): input 8, γ 2, β 1 per element.
+    // Backward ("Backpropagating through GPT-2"): input 8, γ 2, β 1 per element.
     return {8 * n, (c.need_din(0) ? 8 * n : 0) + (c.need_dpar(0) ? 2 * n : 0) + (c.need_dpar(1) ? n : 0), 0};
   }
 
