@@ -125,6 +125,21 @@ expect_error gpt2-flag-on-lesson "--layers is a GPT-2 flag" -- info --program ma
 expect_error text-on-lesson "--text is a GPT-2 flag" -- info --program line --text hello
 expect_error class-id "class id" -- info --program softmax_ce --set y=7
 
+# [SECTION] lessons: the path in order, one file checked, --lesson on a subcommand
+expect_json lessons "[l['id'] for l in j['lessons']][:3] == ['01-one-weight', '02-the-table', '03-two-layers'] and j['lessons'][0]['program'] == 'line' and all(l['steps'] > 0 for l in j['lessons']) and j['lessons'][-1]['program'] == 'gpt2'" \
+  -- lessons --json
+expect_json lessons-check "j['ok'] and j['id'] == '05-matrices' and j['steps'] > 3" -- lessons --check "$GRADSCOPE_ASSETS/lessons/05-matrices.toml" --json
+expect_json info-lesson "j['program'] == 'line' and j['loss'] == 4" -- info --lesson 01-one-weight --json
+expect_json check-lesson "j['pass']" -- check --lesson 09-attention --max-entries 0 --json
+printf 'title = "t"\nprogram = "line"\n[[step]]\ntext = "x"\nat = "forward y7"\n' >"$tmp/bad-lesson.toml"
+expect_error lesson-bad-op "bad-lesson.toml:5:6: no op 'y7'" -- lessons --check "$tmp/bad-lesson.toml"
+printf 'title = "t"\nprogram = "line"\n[[step]\n' >"$tmp/bad-toml.toml"
+expect_error lesson-bad-toml "bad-toml.toml:3:" -- lessons --check "$tmp/bad-toml.toml"
+expect_error lesson-unknown "no lesson '99-none'" -- info --lesson 99-none
+expect_error lesson-with-gpt2-flag "--layers cannot be given with --lesson" -- info --lesson 01-one-weight --layers 2
+printf 'title = "t"\nprogram = "line"\nmood = "calm"\n[[step]]\ntext = "x"\n' >"$tmp/warn.toml"
+if "$cli" lessons --check "$tmp/warn.toml" >/dev/null 2>"$tmp/err" && grep -q "warn.toml:3:1: unknown key 'mood'" "$tmp/err"; then ok; else bad "unknown key: $(cat "$tmp/err")"; fi
+
 # [SECTION] GPT-2's BPE tokenizer, when its vocabulary has been fetched
 if [ -n "${GRADSCOPE_GPT2_VOCAB:-}" ] && [ -s "$GRADSCOPE_GPT2_VOCAB/encoder.json" ]; then
   expect_json gpt2-tokens "j['tokens'] == [[15496, 995, 11]] and j['tokenizer'] == 'gpt2' and j['token_text'][1] == ' world'" \

@@ -18,6 +18,7 @@
 #include "gradscope/fileio.h"
 #include "gradscope/gradcheck.h"
 #include "gradscope/memory.h"
+#include "gradscope/lesson.h"
 #include "gradscope/program.h"
 #include "gradscope/rng.h"
 #include "gradscope/session.h"
@@ -50,11 +51,50 @@ struct Options {
   bool activations = false;
   // bench
   int bench_steps = 5;
+  // lessons
+  std::string lessons_dir, lessons_check;
+  bool lessons_json = false;
 };
 
 // Flag values that name a file: an empty one is a mistake, not "no file".
 const CLI::Validator kFileName(
     [](std::string& s) { return s.empty() ? std::string("an empty path names no file") : std::string(); }, "PATH");
+
+// One JSON object on stdout. Strings are UTF-8; bytes that are not (GPT-2's tokens can cut a
+// character in two) are replaced by U+FFFD, as the README says. Token ids are always exact.
+void print_json(const json& j) { std::cout << j.dump(-1, ' ', false, json::error_handler_t::replace) << "\n"; }
+
+// `lessons`: the path in order, or one file checked. Needs no model.
+int cmd_lessons(const Options& o) {
+  if (!o.lessons_check.empty()) {
+    const gs::Lesson l = gs::load_lesson(o.lessons_check);
+    for (const std::string& w : l.warnings) fprintf(stderr, "gradscope-cli: warning: %s\n", w.c_str());
+    if (o.lessons_json) {
+      print_json(json{{"ok", true},      {"path", l.path},         {"id", l.id},
+                      {"title", l.title}, {"program", l.spec.program}, {"steps", l.steps.size()},
+                      {"warnings", l.warnings}});
+    } else {
+      printf("%s: a valid lesson: %s (%s, program %s, %zu steps)%s\n", l.path.c_str(), l.title.c_str(), l.id.c_str(),
+             l.spec.program.c_str(), l.steps.size(),
+             l.warnings.empty() ? "" : (", " + std::to_string(l.warnings.size()) + " warning(s)").c_str());
+    }
+    return 0;
+  }
+  const std::string dir = o.lessons_dir.empty() ? gs::default_lessons_dir() : o.lessons_dir;
+  const std::vector<gs::Lesson> all = gs::load_lessons(dir);
+  if (o.lessons_json) {
+    json list = json::array();
+    for (const auto& l : all)
+      list.push_back({{"id", l.id}, {"title", l.title}, {"program", l.spec.program}, {"steps", l.steps.size()},
+                      {"summary", l.summary}});
+    print_json(json{{"lessons", list}});
+    return 0;
+  }
+  printf("lessons in %s (open one with: gradscope --lesson ID)\n", dir.c_str());
+  for (const auto& l : all)
+    printf("  %-26s %-12s %2zu steps  %s\n", l.id.c_str(), l.spec.program.c_str(), l.steps.size(), l.title.c_str());
+  return 0;
+}
 
 void add_common_options(CLI::App* app, Options& o) {
   gs::flags::add_model_options(*app, o.model);
@@ -86,9 +126,6 @@ json targets_json(const gs::Batch& b) {
   return rows;
 }
 
-// One JSON object on stdout. Strings are UTF-8; bytes that are not (GPT-2's tokens can cut a
-// character in two) are replaced by U+FFFD, as the README says. Token ids are always exact.
-void print_json(const json& j) { std::cout << j.dump(-1, ' ', false, json::error_handler_t::replace) << "\n"; }
 
 void check_loss(double loss, const std::string& when) {
   if (!std::isfinite(loss))
@@ -509,6 +546,10 @@ int main(int argc, char** argv) {
   CLI::App* train = app.add_subcommand("train", "optimiser steps; prints the loss per step");
   CLI::App* dump = app.add_subcommand("dump", "write parameters, inputs, loss and gradients to safetensors");
   CLI::App* bench = app.add_subcommand("bench", "time per forward+backward step");
+  CLI::App* lessons = app.add_subcommand("lessons", "the lessons in order (id, title, program, steps); --check FILE checks one");
+  lessons->add_option("--dir", o.lessons_dir, "the lessons' directory (default: assets/lessons)");
+  lessons->add_option("--check", o.lessons_check, "check one lesson file: exit 2 with file:line:col on an error");
+  lessons->add_flag("--json", o.lessons_json, "print one JSON object");
   const std::vector<std::pair<std::string, CLI::App*>> subs = {{"info", info},   {"ops", ops},   {"check", check},
                                                               {"flops", flops}, {"train", train}, {"dump", dump},
                                                               {"bench", bench}};
@@ -547,7 +588,8 @@ int main(int argc, char** argv) {
   for (auto& [name, sub] : subs)
     if (sub->parsed()) cmd = name;
   try {
-    const gs::ModelSpec& spec = o.model.spec;
+    if (lessons->parsed()) return cmd_lessons(o);
+    const gs::ModelSpec spec = gs::flags::effective_spec(o.model);
     if (spec.threads < 0 || spec.threads > 1024)
       throw gs::Error("--threads must be between 1 and 1024 (0 or absent: all cores), got " +
                       std::to_string(spec.threads));

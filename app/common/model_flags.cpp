@@ -2,6 +2,8 @@
 
 #include <limits>
 
+#include "gradscope/error.h"
+#include "gradscope/lesson.h"
 #include "gradscope/program.h"
 
 namespace gs::flags {
@@ -60,6 +62,8 @@ void add_model_options(CLI::App& app, ModelFlags& f, const std::string& group, b
   add(app.add_option("--set", s.sets,
                      "a lesson program's parameter, input or size: NAME=V (every entry) or NAME=V,V,… (row-major); "
                      "repeatable"));
+  add(app.add_option("--lesson", f.lesson,
+                     "a lesson's program and values: its id (gradscope-cli lessons lists them) or a lesson file"));
   add(app.add_option("--preset", s.preset, "gpt2: tiny | small | gpt2 (the 124M shape)"))
       ->check(CLI::IsMember({"tiny", "small", "gpt2"}));
   add(app.add_option("--layers", s.layers, "gpt2: n_layer L"));
@@ -87,6 +91,22 @@ void add_model_options(CLI::App& app, ModelFlags& f, const std::string& group, b
   add(app.add_option("--vocab-dir", s.vocab_dir,
                      "gpt2: GPT-2's vocabulary: encoder.json + vocab.bpe, or vocab.json + merges.txt"))
       ->check(kPath);
+}
+
+ModelSpec effective_spec(const ModelFlags& f) {
+  if (f.lesson.empty()) return f.spec;
+  for (const CLI::Option* o : f.options) {
+    if (o->count() == 0) continue;
+    const std::string n = o->get_name();
+    if (n != "--lesson" && n != "--dtype" && n != "--seed" && n != "--threads" && n != "--set")
+      throw Error(n + " cannot be given with --lesson, which sets the model (beside it: --dtype, --seed, --set, --threads)");
+  }
+  ModelSpec s = find_lesson(f.lesson).spec;
+  if (f.spec.dtype) s.dtype = f.spec.dtype;
+  if (f.spec.seed) s.seed = f.spec.seed;
+  s.threads = f.spec.threads;
+  s.sets.insert(s.sets.end(), f.spec.sets.begin(), f.spec.sets.end());
+  return s;
 }
 
 }  // namespace gs::flags

@@ -11,6 +11,7 @@ namespace gs::flags {
 
 struct ModelFlags {
   ModelSpec spec;
+  std::string lesson;                 // --lesson ID|FILE: that lesson's program and values
   std::vector<CLI::Option*> options;  // every model flag added, to ask which were given
   bool given(const std::string& flag) const;  // "--text"
   bool any_given() const;
@@ -22,5 +23,10 @@ void add_model_options(CLI::App& app, ModelFlags& f, const std::string& group = 
 
 // The programs, one line each, for --help.
 std::string programs_help();
+
+// The model the flags ask for: `spec`, or with --lesson that lesson's program and values, with
+// --dtype, --seed, --threads and --set on top (any other model flag beside --lesson is an error).
+// Throws gs::Error with one line.
+ModelSpec effective_spec(const ModelFlags& f);
 
 }  // namespace gs::flags

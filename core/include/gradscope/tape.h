@@ -213,12 +213,12 @@ template <class T>
 class Recorder {
  public:
   struct OpSpec {
-    OpType type;
-    std::string name;                // inside the scope: "ln_1"; the tape's name is prefix + name
-    std::vector<int> in;             // value ids (inputs or earlier ops' outputs)
-    std::vector<int> par;            // parameter ids (param())
-    Shape out;                       // the output's shape ({} for the scalar loss)
-    std::vector<std::string> axes;   // the output's dimensions in the model's letters
+    OpType type = OpType::nll;
+    std::string name = {};               // inside the scope: "ln_1"; the tape's name is prefix + name
+    std::vector<int> in = {};            // value ids (inputs or earlier ops' outputs)
+    std::vector<int> par = {};           // parameter ids (param())
+    Shape out = {};                      // the output's shape ({} for the scalar loss)
+    std::vector<std::string> axes = {};  // the output's dimensions in the model's letters
     OpAttrs attrs = {};
     std::string symbol = {};         // the output's letter in the equations, "" = the name
   };
