@@ -65,7 +65,9 @@ struct Args {
   // model (optional; default: Controller::default_spec() on the trained checkpoint)
   gs::flags::ModelFlags model;
   std::vector<std::string> mistakes;  // OP=KIND, planted once the model is there
-  bool custom_model() const { return model.any_given(); }
+  std::optional<int> lesson_step;     // with --lesson: the step to open at (1 … n)
+  bool walk_lessons = false;          // render every step from --lesson's to the path's end, then exit
+  bool custom_model() const { return model.any_given() && model.lesson.empty(); }
 };
 
 std::string glfw_error;  // the last GLFW error, for the one-line messages
@@ -211,6 +213,11 @@ int main(int argc, char** argv) {
       ->group(scripted);
   cli.add_option("--mouse", a.mouse, "hold the pointer at X,Y (window pixels), e.g. to capture a tooltip")->group(scripted);
   gs::flags::add_model_options(cli, a.model, model, false);
+  cli.add_option("--lesson-step", a.lesson_step, "with --lesson: open at this step (1 … the lesson's steps)")->group(model);
+  cli.add_flag("--walk-lessons", a.walk_lessons,
+               "with --lesson: render every step from there to the last lesson's last step (Next, Next …), print how "
+               "many, exit 2 if any step fails")
+      ->group(scripted);
   cli.add_option("--mistake", a.mistakes,
                  "plant a backprop mistake, OP=KIND (e.g. h.0.attn.softmax=dropped_term; kinds as gradscope-cli check "
                  "--mistake), then check every op")
@@ -246,7 +253,15 @@ int main(int argc, char** argv) {
     a.height = std::stoi(m[2]);
     if (a.width < 320 || a.height < 240) return fail("--window must be at least 320x240");
   }
-  if (!a.screenshot.empty() && !a.step) return fail("--screenshot needs --step N (which step to show)");
+  if (a.lesson_step && a.model.lesson.empty()) return fail("--lesson-step needs --lesson ID|FILE");
+  if (a.walk_lessons && a.model.lesson.empty()) return fail("--walk-lessons needs --lesson ID|FILE (where to start)");
+  if (!a.model.lesson.empty()) {
+    for (const CLI::Option* o : a.model.options)
+      if (o->count() && o->get_name() != "--lesson")
+        return fail(o->get_name() + " cannot be given with --lesson, which sets the model");
+  }
+  if (!a.screenshot.empty() && !a.step && a.model.lesson.empty())
+    return fail("--screenshot needs --step N (which step to show), or --lesson with its --lesson-step");
   if (!a.screenshot.empty()) {
     try {
       gs::io::check_destination(a.screenshot);  // before any frame: /dev/full, a directory … say so now
@@ -280,7 +295,7 @@ int main(int argc, char** argv) {
     if (!std::regex_match(a.mouse, m, re)) return fail("--mouse '" + a.mouse + "' is not X,Y (e.g. 800,450)");
     mouse = ImVec2(std::stof(m[1]), std::stof(m[2]));
   }
-  const bool headless_run = !a.screenshot.empty() || a.frames > 0;
+  const bool headless_run = !a.screenshot.empty() || a.frames > 0 || a.walk_lessons;
 
   // [SECTION] display
   glfwSetErrorCallback(on_glfw_error);
@@ -306,6 +321,15 @@ int main(int argc, char** argv) {
   } catch (const gs::Error& e) {
     glfwTerminate();
     return fail(e.what());
+  }
+  // --lesson: the lesson's model and its step, in place before the window opens.
+  if (!a.model.lesson.empty()) {
+    controller.apply(gs::app::req::OpenLesson{a.model.lesson, a.lesson_step.value_or(1), ""});
+    controller.wait_jobs();
+    if (!controller.in_lesson()) {
+      glfwTerminate();
+      return fail(controller.error().empty() ? "--lesson: could not open " + a.model.lesson : controller.error());
+    }
   }
   const uint64_t startup_generation = controller.spec_generation();
   if (in_background) controller.apply(gs::app::req::Rebuild{want});
@@ -424,6 +448,7 @@ int main(int argc, char** argv) {
     gs::app::RequestQueue queue;
 
     const int frames_to_run = !a.screenshot.empty() ? 6 : a.frames;
+    int walked = 0, walk_frame = 0;
     const auto opened = std::chrono::steady_clock::now();
     bool startup_pending = in_background;
     std::vector<double> frame_ms;
@@ -489,8 +514,29 @@ int main(int argc, char** argv) {
       heatmaps.end_frame();
 
       const double open_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - opened).count();
-      const bool last_frame =
+      bool last_frame =
           frames_to_run > 0 && frame + 1 >= frames_to_run && (!a.after_ms || open_ms >= *a.after_ms);
+      if (a.walk_lessons && ++walk_frame >= 3) {
+        // Three frames of each step drawn; then on to the next, until the last step of the path.
+        walk_frame = 0;
+        ++walked;
+        const gs::app::LessonState& st = controller.lesson();
+        if (!controller.error().empty() || !controller.in_lesson()) {
+          fprintf(stderr, "gradscope: error: lesson %s, step %d: %s\n",
+                  controller.current_lesson() ? controller.current_lesson()->id.c_str() : "?", st.step + 1,
+                  controller.error().c_str());
+          rc = 2;
+          break;
+        }
+        const bool end = st.lesson + 1 == static_cast<int>(st.path.size()) &&
+                         st.step + 1 == static_cast<int>(controller.current_lesson()->steps.size());
+        if (end) {
+          printf("walked %d lesson steps, every one drawn without an error\n", walked);
+          last_frame = true;
+        } else {
+          queue.push(gs::app::req::LessonNext{});
+        }
+      }
       if (last_frame && !a.screenshot.empty()) {
         std::string err;
         if (!gs::gl::save_png(a.screenshot, fw, fh, err)) {

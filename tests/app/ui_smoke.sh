@@ -209,6 +209,29 @@ case $case_ in
       [ ! -e "$tmp/b.png" ] || fail "wrote a screenshot for --mistake $bad"
     done
     ;;
+  lessons)
+    # Every step of every lesson drawn, Next after Next, from the first to GPT-2 with LoRA.
+    run_x --lesson 01-one-weight --walk-lessons >"$tmp/out" 2>"$tmp/err" || { cat "$tmp/err"; fail "walk: exit"; }
+    grep -q "walked [0-9]* lesson steps, every one drawn without an error" "$tmp/out" || fail "walk: $(cat "$tmp/out")"
+    n=$(sed -n 's/walked \([0-9]*\) lesson steps.*/\1/p' "$tmp/out")
+    [ "$n" -gt 70 ] || fail "walked only $n steps"
+    # A step of its own, headless; presenter size.
+    W=1280 H=720 run_x --window 1280x720 --font-scale 1.6 --lesson 02-the-table --lesson-step 5 --screenshot "$tmp/l.png" \
+      >"$tmp/out" 2>"$tmp/err" || { cat "$tmp/err"; fail "screenshot: exit"; }
+    grep -q ": backward 4/4: y1" "$tmp/out" || fail "lesson step 5 is not at y1's backward: $(cat "$tmp/out")"
+    # Bad lesson input: one line, exit 2, no picture.
+    printf 'title = "t"\nprogram = "line"\n[[step]]\ntext = "x"\nat = "forward nope"\n' >"$tmp/bad.toml"
+    for args in "--lesson $tmp/bad.toml" "--lesson 99-nothing" "--lesson 01-one-weight --lesson-step 99" \
+                "--lesson-step 2" "--lesson 01-one-weight --preset small"; do
+      # shellcheck disable=SC2086
+      run_x $args --screenshot "$tmp/b.png" --step 1 >"$tmp/out" 2>"$tmp/err"
+      rc=$?
+      [ $rc -eq 2 ] || fail "$args: exit $rc, expected 2"
+      one_line "$tmp/err"
+      [ ! -e "$tmp/b.png" ] || fail "wrote a screenshot for $args"
+    done
+    grep -q -- "--preset cannot be given with --lesson" "$tmp/err" || fail "unclear: $(cat "$tmp/err")"
+    ;;
   *)
     fail "unknown case"
     ;;

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <functional>
 
 #include "file_browser.h"
 #include "format.h"
@@ -121,6 +122,7 @@ class ModelPanel final : public Panel {
   };
 
   void lesson(const Controller& c, PanelContext& ctx) {
+    lit_ = [&c](const std::string& n) { return c.highlighted(n); };
     if (view_version_ != c.version()) {
       view_version_ = c.version();
       slots_.clear();
@@ -227,7 +229,8 @@ class ModelPanel final : public Panel {
   void slot_editor(PanelContext& ctx, SlotView& sv) {
     ImGui::PushID(sv.name.c_str());
     ImGui::PushFont(ctx.fonts.mono);
-    colored_text(sv.kind == "parameter" ? ctx.palette.forward : ctx.palette.dim, "%s", sv.name.c_str());
+    colored_text(lit_(sv.name) ? ctx.palette.warn : sv.kind == "parameter" ? ctx.palette.forward : ctx.palette.dim,
+                 "%s%s", lit_(sv.name) ? "▶ " : "", sv.name.c_str());
     ImGui::PopFont();
     ImGui::SameLine();
     ImGui::TextDisabled("%s %s", sv.kind.c_str(), sv.shape.empty() ? "(a number)" : shape_str(sv.shape).c_str());
@@ -584,6 +587,7 @@ class ModelPanel final : public Panel {
 
   uint64_t gen_ = ~uint64_t{0};
   uint64_t view_version_ = ~uint64_t{0};
+  std::function<bool(const std::string&)> lit_ = [](const std::string&) { return false; };
   std::vector<SlotView> slots_;
   ModelSpec edit_;
   std::string text_, path_ = "checkpoint.safetensors", vocab_dir_;

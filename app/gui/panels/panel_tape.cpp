@@ -148,6 +148,9 @@ class TapePanel final : public Panel {
         ImGui::TableNextRow();
         const bool is_cur = k == cur;
         if (is_cur) ImGui::TableSetBgColor(ImGuiTableBgTarget_RowBg0, ctx.palette.current_row);
+        if (c.highlighted(r.name))  // what the lesson step points at
+          ImGui::TableSetBgColor(is_cur ? ImGuiTableBgTarget_RowBg1 : ImGuiTableBgTarget_RowBg0,
+                                 (ctx.palette.warn & 0x00FFFFFF) | 0x50000000);
         // finite-difference mark
         ImGui::TableNextColumn();
         const CheckMark m = c.check_mark(k);

@@ -31,6 +31,10 @@ std::vector<std::unique_ptr<Panel>> make_panels() {
   p.push_back(make_training_panel());    // loss curve, gradient norm per layer, optimiser
   p.push_back(make_attention_panel());   // attention maps per head over the tokens
   p.push_back(make_mistakes_panel());    // plant a backprop mistake and find it
+  p.push_back(make_wiggle_panel());      // drag one parameter entry: the loss, its slope, the central difference
+  p.push_back(make_update_panel());      // one optimiser step: before, step, after, the loss's change
+  p.push_back(make_lesson_panel());      // the lesson step on screen
+  p.push_back(make_lessons_panel());     // the start screen: the path of lessons
   return p;
 }
 

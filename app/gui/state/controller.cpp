@@ -139,7 +139,7 @@ bool Controller::rebuild(const ModelSpec& spec) {
   return last_build_ok_;
 }
 
-void Controller::swap_in(AnySession next) {
+void Controller::swap_in(AnySession next, AnySession* keep_old) {
   // Keep the cursor on the same op (by name) in the same half where the new tape has it.
   const StepInfo old = info();
   const bool had = static_cast<bool>(session_);
@@ -147,7 +147,10 @@ void Controller::swap_in(AnySession next) {
   const bool was_end = had && at_end();
   AnySession gone = std::move(session_);
   session_ = std::move(next);
-  jobs_->dispose(std::move(gone));
+  if (keep_old)
+    *keep_old = std::move(gone);
+  else
+    jobs_->dispose(std::move(gone));
   const int n = n_ops();
   int s = 0;
   if (was_end) {

@@ -141,7 +141,10 @@ void Controller::start_job(JobInput in) {
 // [SECTION] requests that wait behind a job
 
 bool Controller::waits_for_jobs(const Request& r) {
-  return starts_job(r) || is<req::RunChecks>(r) || is<req::CheckOp>(r) || is<req::SweepEps>(r);
+  // Moving in a lesson rebuilds and replays; setting a value changes the tensors.
+  return starts_job(r) || is<req::RunChecks>(r) || is<req::CheckOp>(r) || is<req::SweepEps>(r) ||
+         is<req::OpenLesson>(r) || is<req::LessonGo>(r) || is<req::LessonNext>(r) || is<req::LessonBack>(r) ||
+         is<req::ResumeLesson>(r) || is<req::SetValue>(r);
 }
 
 void Controller::wait_behind_job(const Request& r) {
@@ -223,7 +226,18 @@ void Controller::take_job(JobResult& r) {
     }
     return;
   }
-  swap_in(std::move(r.session));
+  // One optimiser step on a small model: the model before it is kept for the Update view.
+  const bool keep = r.kind == JobKind::train && in.steps == 1 && r.steps_done == 1 && session_ &&
+                    session_.visit([](const auto& s) { return s.model->n_params() <= kMaxEditParams; });
+  AnySession before;
+  swap_in(std::move(r.session), keep ? &before : nullptr);
+  if (keep) {
+    jobs_->dispose(std::move(before_step_));
+    before_step_ = std::move(before);
+    last_opt_ = in.opt;
+  } else if (r.kind != JobKind::save) {
+    jobs_->dispose(std::move(before_step_));
+  }
   switch (r.kind) {
     case JobKind::build: {
       spec_ = r.spec;
@@ -256,6 +270,7 @@ void Controller::take_job(JobResult& r) {
       else
         after_change(std::string(in.steps == 1 ? "optimizer step" : N + " training steps") + " (" + opt_str(in.opt) +
                      "): loss " + loss_str(session_.loss()) + seconds_str(r.seconds));
+      if (keep) last_step_version_ = version_;
       break;
     }
     case JobKind::mistake:
