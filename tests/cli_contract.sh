@@ -29,11 +29,12 @@ expect_json() {
   fi
 }
 
-# expect_error NAME PHRASE -- ARGS: non-zero exit, exactly one line on stderr containing PHRASE.
+# expect_error NAME PHRASE -- ARGS: non-zero exit, exactly one line on stderr containing PHRASE
+# (within a minute: a command that hangs, say on a FIFO, fails with exit 124).
 expect_error() {
   local name=$1 phrase=$2
   shift 3
-  "$cli" "$@" >"$tmp/out" 2>"$tmp/err"
+  timeout 60 "$cli" "$@" >"$tmp/out" 2>"$tmp/err"
   local rc=$?
   local lines
   lines=$(wc -l <"$tmp/err")
@@ -149,6 +150,7 @@ expect_error bad-tokenizer "unknown tokenizer" -- info --tokenizer words
 
 # [SECTION] a checkpoint saved by train loads back
 expect_json train-save "len(j['losses']) == 3" -- train --steps 3 --save "$tmp/ck.safetensors" --json
+expect_json train-save-f32 "len(j['losses']) == 1" -- train --steps 1 --dtype f32 --save "$tmp/ck32.safetensors" --json
 expect_json load "j['n_params'] > 0 and j['config']['n_layer'] == 2" -- info --checkpoint "$tmp/ck.safetensors" --json
 expect_json load-check "j['pass']" -- check --checkpoint "$tmp/ck.safetensors" --dtype f64 --max-entries 4 --no-params --json
 expect_json dump "j['out'].endswith('d.safetensors')" -- dump --out "$tmp/d.safetensors" --json
@@ -213,6 +215,161 @@ if [ -e /nonexistent-dir ]; then bad "an output directory appeared"; else ok; fi
 "$cli" check --mistake h.0.attn.softmax=dropped_term --no-params >/dev/null 2>&1
 rc=$?
 if [ "$rc" -eq 1 ]; then ok; else bad "check with a planted mistake exited $rc, expected 1"; fi
+
+# [SECTION] robustness (issue 13): one case or more per class
+
+# 1. Paths that are not regular files: refused by kind, at once (a FIFO never blocks).
+mkfifo "$tmp/fifo.safetensors" "$tmp/corpus.fifo"
+mkdir "$tmp/adir"
+ln -s /dev/zero "$tmp/zero.safetensors"
+expect_error in-fifo "is a FIFO (named pipe), not a regular file" -- info --checkpoint "$tmp/fifo.safetensors"
+expect_error in-dev-zero "/dev/zero: is a character device" -- info --checkpoint /dev/zero
+expect_error in-symlink-to-device "is a character device" -- info --checkpoint "$tmp/zero.safetensors"
+expect_error in-directory "is a directory, not a regular file" -- info --checkpoint "$tmp/adir"
+expect_error in-trailing-slash "Not a directory" -- info --checkpoint "$tmp/ck.safetensors/"
+expect_error in-llmc-fifo "is a FIFO" -- info --checkpoint "$tmp/corpus.fifo"
+expect_error corpus-fifo "is a FIFO" -- train --steps 1 --corpus "$tmp/corpus.fifo"
+mkdir -p "$tmp/vocab/encoder.json" && touch "$tmp/vocab/vocab.bpe"
+expect_error vocab-file-is-dir "encoder.json: is a directory" -- info --tokenizer gpt2 --vocab-dir "$tmp/vocab" --text hi
+ln -s loop-b "$tmp/loop-a" && ln -s loop-a "$tmp/loop-b"
+expect_error in-symlink-loop "Too many levels of symbolic links" -- info --checkpoint "$tmp/loop-a"
+expect_error out-dev-null "/dev/null: is a character device, not a regular file" -- dump --out /dev/null
+expect_error out-dev-full "/dev/full: is a character device" -- dump --out /dev/full
+if [ -c /dev/null ] && [ -c /dev/full ]; then ok; else bad "a device node was replaced"; fi
+expect_error out-directory "is a directory, not a regular file" -- dump --out "$tmp/adir"
+expect_error out-trailing-slash "ends in '/'" -- dump --out "$tmp/newdir/"
+expect_error out-fifo "is a FIFO" -- train --steps 1 --save "$tmp/fifo.safetensors"
+touch "$tmp/plainfile"
+expect_error out-parent-is-file "is not a directory" -- train --steps 1 --save "$tmp/plainfile/c.safetensors"
+ln -s "$tmp/nowhere/x" "$tmp/dangling.safetensors"
+expect_error out-dangling-symlink "cannot be followed" -- dump --out "$tmp/dangling.safetensors"
+long=$(printf 'n%.0s' $(seq 1 243))
+expect_json out-255-byte-name "j['loss'] > 0" -- dump --out "$tmp/$long.safetensors" --json
+expect_error out-256-byte-name "the file name is 256 bytes, more than the 255" -- dump --out "$tmp/${long}x.safetensors"
+cp "$tmp/d.safetensors" "$tmp/private.safetensors" && chmod 600 "$tmp/private.safetensors"
+expect_json out-keeps-mode "j['loss'] > 0" -- dump --seed 7 --out "$tmp/private.safetensors" --json
+[ "$(stat -c %a "$tmp/private.safetensors")" = 600 ] && ok || bad "a 0600 file was rewritten $(stat -c %a "$tmp/private.safetensors")"
+ln -s private.safetensors "$tmp/via-link.safetensors"
+expect_json out-through-symlink "j['loss'] > 0" -- dump --seed 8 --out "$tmp/via-link.safetensors" --json
+[ -L "$tmp/via-link.safetensors" ] && ok || bad "the symlink was replaced by a file"
+if compgen -G "$tmp/*.tmp-*" >/dev/null; then bad "a temporary file was left: $(ls "$tmp")"; else ok; fi
+
+# 2. Work that would take the machine, refused up front with how much it needs and how much there is.
+expect_error lora-rank-huge "larger than n_embd 16" -- info --lora-rank 10000000
+expect_error memory-needed "more than the" -- info --preset gpt2 --batch 64 --seq 1024
+python3 - "$tmp" <<'PY'
+import json, struct, sys
+t = sys.argv[1] + '/'
+def save(p, h, data=b''):
+    s = json.dumps(h, separators=(',', ':')).encode()
+    open(t + p, 'wb').write(struct.pack('<Q', len(s)) + s + data)
+# 129 bytes whose metadata claims a 355M model.
+save('claims355m.safetensors', {'__metadata__': {'config': json.dumps(
+    {'n_layer': 24, 'n_head': 16, 'n_embd': 1024, 'vocab_size': 50257, 'n_ctx': 1024})}})
+# A header promising 100 GB of tensors (the file made that size, sparse, below).
+s = json.dumps({'w': {'dtype': 'F32', 'shape': [25000000000], 'data_offsets': [0, 100000000000]}}).encode()
+open(t + 'sparse.safetensors', 'wb').write(struct.pack('<Q', len(s)) + s)
+print(8 + len(s) + 100000000000, file=open(t + 'sparse.size', 'w'))
+# GPT-2's byte symbols, all 256, and one id far past the others.
+bs = list(range(ord('!'), ord('~') + 1)) + list(range(0xA1, 0xAD)) + list(range(0xAE, 0x100))
+cs, n = bs[:], 0
+for b in range(256):
+    if b not in bs:
+        bs.append(b); cs.append(256 + n); n += 1
+enc = {chr(c): b for b, c in zip(bs, cs)}
+enc['hello'] = 16777215
+import os
+os.makedirs(t + 'holes', exist_ok=True)
+json.dump(enc, open(t + 'holes/encoder.json', 'w'))
+open(t + 'holes/vocab.bpe', 'w').write('#version: 0.2\n')
+PY
+expect_error claims-355m "missing tensor 'wte.weight'" -- info --checkpoint "$tmp/claims355m.safetensors"
+truncate -s "$(cat "$tmp/sparse.size")" "$tmp/sparse.safetensors"
+expect_error sparse-100g "needs about 93.1 GiB" -- info --checkpoint "$tmp/sparse.safetensors"
+expect_error vocab-holes "would be mostly holes" -- info --tokenizer gpt2 --vocab-dir "$tmp/holes" --text hi
+rm -f "$tmp/sparse.safetensors"
+
+# 5. Non-finite numbers never saved: hyper-parameters refused, steps and conversions checked.
+expect_error lr-beyond-f32 "beyond the range of f32" -- train --steps 2 --lr 1e300 --dtype f32 --save "$tmp/nf1.safetensors"
+expect_error weight-decay-inf "--weight-decay" -- train --steps 2 --weight-decay inf --save "$tmp/nf2.safetensors"
+expect_error lr-overflow-f64 "NaN" -- train --steps 3 --lr 1e300 --optimizer sgd --save "$tmp/nf3.safetensors"
+expect_error lora-alpha-inf "--lora-alpha must be a positive number" -- info --lora-rank 2 --lora-alpha inf
+# One step of lr 1e300 in f64 leaves finite weights whose loss is NaN: that checkpoint is not written either.
+expect_error last-step-nan "after the last step, with the weights to be saved; nothing saved" \
+  -- train --steps 1 --lr 1e300 --save "$tmp/nf4.safetensors"
+if compgen -G "$tmp/nf*" >/dev/null; then bad "a non-finite checkpoint was written"; else ok; fi
+
+# 6. Nothing silently dropped or reinterpreted (LoRA checkpoints, metadata, extra tensors, config.json).
+expect_json train-lora-save "len(j['losses']) == 2" -- train --steps 2 --lora-rank 4 --save "$tmp/lora.safetensors" --json
+expect_json lora-loads-as-saved "j['config']['lora_rank'] == 4 and j['n_trainable'] == 2 * (16*4 + 4*48)" \
+  -- info --checkpoint "$tmp/lora.safetensors" --json
+expect_error lora-rank-0-drops "--lora-rank 0 would drop them" -- info --checkpoint "$tmp/lora.safetensors" --lora-rank 0
+expect_error lora-other-targets "would drop the adapters on attn.c_attn" \
+  -- info --checkpoint "$tmp/lora.safetensors" --lora-rank 4 --lora-targets mlp.c_fc
+expect_error lora-other-alpha "--lora-alpha 8 disagrees" -- info --checkpoint "$tmp/lora.safetensors" --lora-alpha 8
+python3 - "$tmp" <<'PY'
+import json, struct, sys
+t = sys.argv[1] + '/'
+def load(p):
+    b = open(t + p, 'rb').read(); n = struct.unpack('<Q', b[:8])[0]
+    return json.loads(b[8:8 + n]), b[8 + n:]
+def save(p, h, d):
+    s = json.dumps(h, separators=(',', ':')).encode()
+    open(t + p, 'wb').write(struct.pack('<Q', len(s)) + s + d)
+def variant(src, dst, **kw):
+    h, d = load(src); c = json.loads(h['__metadata__']['config']); c.update(kw)
+    h['__metadata__']['config'] = json.dumps(c); save(dst, h, d)
+variant('lora.safetensors', 'rank-wraps.safetensors', lora_rank=2**32 + 4)
+variant('lora.safetensors', 'bad-target.safetensors', lora_targets=['foo'])
+variant('ck.safetensors', 'head-wraps.safetensors', n_head=2**32 + 2)
+variant('ck.safetensors', 'head-string.safetensors', n_head='2')
+variant('ck.safetensors', 'head-float.safetensors', n_head=4.5)
+variant('ck.safetensors', 'head-zero.safetensors', n_head=0)
+variant('ck.safetensors', 'one-layer.safetensors', n_layer=1)
+h, d = load('ck.safetensors'); h['__metadata__']['vocab'] = 'aab'; save('dup-vocab.safetensors', h, d)
+h, d = load('ck.safetensors'); h['extra'] = {'dtype': 'U8', 'shape': [1], 'data_offsets': [len(d), len(d) + 1]}
+save('extra.safetensors', h, d + b'\0')
+# Hugging Face's layout (no metadata, "transformer." names) beside a config.json, from an f32 save.
+import os
+os.makedirs(t + 'hf', exist_ok=True)
+h, d = load('ck32.safetensors'); h.pop('__metadata__')
+save('hf/model.safetensors', {'transformer.' + k: v for k, v in h.items()}, d)
+PY
+expect_error meta-rank-wraps "'lora_rank' is 4294967300, out of range" -- info --checkpoint "$tmp/rank-wraps.safetensors"
+expect_error meta-head-wraps "'n_head' is 4294967298, out of range" -- info --checkpoint "$tmp/head-wraps.safetensors"
+expect_error meta-head-string "'n_head' is \"2\", not an integer" -- info --checkpoint "$tmp/head-string.safetensors"
+expect_error meta-head-float "'n_head' is 4.5, not an integer" -- info --checkpoint "$tmp/head-float.safetensors"
+expect_error meta-layer-short "holds tensor 'h.1.ln_1.weight' of layer 1, but its config says n_layer 1" \
+  -- info --checkpoint "$tmp/one-layer.safetensors"
+expect_error extra-tensor "holds tensor 'extra'" -- info --checkpoint "$tmp/extra.safetensors"
+printf '{"n_head": 2}' >"$tmp/hf/config.json"
+expect_json hf-config-json "j['config']['n_head'] == 2" -- info --checkpoint "$tmp/hf/model.safetensors" --json
+printf '{"n_head": 2, "n_embd": 768}' >"$tmp/hf/config.json"
+expect_error hf-config-contradicts "'n_embd' is 768, but model.safetensors's wte.weight is (30,16)" \
+  -- info --checkpoint "$tmp/hf/model.safetensors"
+printf '[2]' >"$tmp/hf/config.json"
+expect_error hf-config-not-object "config.json: not a JSON object" -- info --checkpoint "$tmp/hf/model.safetensors"
+"$cli" dump --program line --out "$tmp/line.safetensors" >/dev/null 2>&1 || bad "dump --program line failed"
+expect_error lesson-dump-as-checkpoint "is a dump of the lesson program 'line', not a GPT-2 checkpoint" \
+  -- info --checkpoint "$tmp/line.safetensors"
+
+# 7. Messages name the right thing: the file and key, not a flag; true numbers; JSON that is JSON.
+expect_error file-not-flag "head-zero.safetensors: config metadata 'n_head'" -- info --checkpoint "$tmp/head-zero.safetensors"
+if grep -q -- "--heads" "$tmp/err"; then bad "a bad n_head in a file was blamed on --heads: $(cat "$tmp/err")"; else ok; fi
+expect_error file-bad-target "bad-target.safetensors: config metadata 'lora_targets': unknown LoRA target 'foo'" \
+  -- info --checkpoint "$tmp/bad-target.safetensors"
+expect_error file-dup-vocab "dup-vocab.safetensors: metadata 'vocab'" -- info --checkpoint "$tmp/dup-vocab.safetensors"
+expect_error overflow-size "6.4e+10 is too large" -- info --vocab 2000000000 --embd 2000000000
+if grep -q -- "-9223372036854775808" "$tmp/err"; then bad "an overflowed size was printed"; else ok; fi
+expect_json json-invalid-utf8 "j['out'].endswith('\ufffd.safetensors')" -- dump --out "$tmp/"$'\xff'".safetensors" --json
+
+# 8. Flags accepted that should not be.
+expect_error vocab-zero "--vocab" -- info --vocab 0
+expect_error max-entries-negative "--max-entries" -- check --max-entries -5
+expect_error save-empty "--save: an empty path" -- train --steps 1 --save ''
+expect_error checkpoint-empty "--checkpoint: an empty path" -- info --checkpoint ''
+expect_error seed-negative "'-1' is not a non-negative integer" -- info --seed -1
+expect_error lora-alpha-alone "--lora-alpha needs LoRA" -- info --lora-alpha 4
 
 echo "cli contract: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

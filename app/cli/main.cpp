@@ -8,13 +8,16 @@
 #include <cmath>
 #include <cstdio>
 #include <iostream>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <sstream>
 
 #include "gradscope/checkpoint.h"
 #include "gradscope/error.h"
+#include "gradscope/fileio.h"
 #include "gradscope/gradcheck.h"
+#include "gradscope/memory.h"
 #include "gradscope/lesson.h"
 #include "gradscope/program.h"
 #include "gradscope/rng.h"
@@ -53,17 +56,23 @@ struct Options {
   bool lessons_json = false;
 };
 
+// Flag values that name a file: an empty one is a mistake, not "no file".
+const CLI::Validator kFileName(
+    [](std::string& s) { return s.empty() ? std::string("an empty path names no file") : std::string(); }, "PATH");
+
+// One JSON object on stdout. Strings are UTF-8; bytes that are not (GPT-2's tokens can cut a
+// character in two) are replaced by U+FFFD, as the README says. Token ids are always exact.
+void print_json(const json& j) { std::cout << j.dump(-1, ' ', false, json::error_handler_t::replace) << "\n"; }
+
 // `lessons`: the path in order, or one file checked. Needs no model.
 int cmd_lessons(const Options& o) {
   if (!o.lessons_check.empty()) {
     const gs::Lesson l = gs::load_lesson(o.lessons_check);
     for (const std::string& w : l.warnings) fprintf(stderr, "gradscope-cli: warning: %s\n", w.c_str());
     if (o.lessons_json) {
-      std::cout << json{{"ok", true},      {"path", l.path},         {"id", l.id},
-                        {"title", l.title}, {"program", l.spec.program}, {"steps", l.steps.size()},
-                        {"warnings", l.warnings}}
-                       .dump()
-                << "\n";
+      print_json(json{{"ok", true},      {"path", l.path},         {"id", l.id},
+                      {"title", l.title}, {"program", l.spec.program}, {"steps", l.steps.size()},
+                      {"warnings", l.warnings}});
     } else {
       printf("%s: a valid lesson: %s (%s, program %s, %zu steps)%s\n", l.path.c_str(), l.title.c_str(), l.id.c_str(),
              l.spec.program.c_str(), l.steps.size(),
@@ -78,7 +87,7 @@ int cmd_lessons(const Options& o) {
     for (const auto& l : all)
       list.push_back({{"id", l.id}, {"title", l.title}, {"program", l.spec.program}, {"steps", l.steps.size()},
                       {"summary", l.summary}});
-    std::cout << json{{"lessons", list}}.dump() << "\n";
+    print_json(json{{"lessons", list}});
     return 0;
   }
   printf("lessons in %s (open one with: gradscope --lesson ID)\n", dir.c_str());
@@ -116,6 +125,7 @@ json targets_json(const gs::Batch& b) {
   for (int r = 0; r < b.B; ++r) rows.push_back(std::vector<int32_t>(b.y.begin() + r * b.T, b.y.begin() + (r + 1) * b.T));
   return rows;
 }
+
 
 void check_loss(double loss, const std::string& when) {
   if (!std::isfinite(loss))
@@ -162,7 +172,7 @@ int cmd_info_lesson(gs::Session<T>& s, const Options& o) {
     json j{{"program", c.program}, {"description", p.description()}, {"config", json::parse(c.json())},
            {"n_params", s.model->n_params()}, {"n_trainable", s.model->n_trainable()}, {"params", params},
            {"inputs", inputs}, {"n_ops", tape.size()}, {"loss", tape.loss()}, {"tokens", json::array()}};
-    std::cout << j.dump() << "\n";
+    print_json(j);
     return 0;
   }
   printf("program %s: %s\n", c.program.c_str(), p.description());
@@ -207,7 +217,7 @@ int cmd_info(gs::Session<T>& s, const Options& o) {
     json pieces = json::array();
     for (int t = 0; t < b.T; ++t) pieces.push_back(s.token_text(b.x[t]));
     j["token_text"] = pieces;
-    std::cout << j.dump() << "\n";
+    print_json(j);
     return 0;
   }
   printf("gradscope model (%s)\n", c.preset.c_str());
@@ -256,7 +266,7 @@ int cmd_ops(gs::Session<T>& s, const Options& o) {
                      {"bwd_flops_extra", op.flops.bwd_extra}, {"formula_forward", ti.forward},
                      {"formula_local", ti.local}, {"formula_backward", ti.backward}});
     }
-    std::cout << json{{"ops", ops}, {"program", tape.config().program}}.dump() << "\n";
+    print_json(json{{"ops", ops}, {"program", tape.config().program}});
     return 0;
   }
   printf("%s%s%s%s%s%s%s\n", pad("#", 5).c_str(), pad("name", 26).c_str(), pad("type", 14).c_str(),
@@ -306,7 +316,7 @@ int cmd_flops(gs::Session<T>& s, const Options& o) {
            {"bwd_saved_vs_full", full - tot.bwd()},
            {"bwd_fwd_ratio", tot.fwd ? double(tot.bwd()) / double(tot.fwd) : 0.0},
            {"ops", ops}};
-    std::cout << j.dump() << "\n";
+    print_json(j);
     return 0;
   }
   printf("%s%s%s%s%s\n", pad("name", 26).c_str(), pad("type", 14).c_str(), pad("fwd", 12).c_str(),
@@ -364,7 +374,7 @@ int cmd_check(gs::Session<T>& s, const Options& o) {
     json j{{"ops", ops},   {"params", params}, {"pass", r.pass},         {"eps", opt.eps},
            {"atol", opt.atol}, {"rtol", opt.rtol}, {"dtype", gs::dtype_name(tape.config().dtype)},
            {"loss", tape.loss()}};
-    std::cout << j.dump() << "\n";
+    print_json(j);
   } else {
     printf("finite differences: central, eps %g, pass when |a−n| ≤ %g + %g·|n|   (%s)\n", opt.eps, opt.atol, opt.rtol,
            gs::dtype_name(tape.config().dtype));
@@ -392,13 +402,18 @@ int cmd_check(gs::Session<T>& s, const Options& o) {
 template <class T>
 int cmd_train(gs::Session<T>& s, const Options& o) {
   if (o.steps <= 0) throw gs::Error("--steps must be a positive number");
-  o.opt.validate();
+  o.opt.validate(s.model->config().dtype);
+  if (!o.save.empty()) gs::io::check_destination(o.save);  // before the steps, not after
   auto& tape = *s.tape;
   std::vector<int32_t> stream;
   if (!o.corpus.empty()) {
     if (!s.tokenizer) throw gs::Error("--corpus needs the char tokenizer (not available for this vocabulary)");
     const std::string text = o.corpus == "default" ? gs::default_corpus() : gs::read_text_file(o.corpus);
-    stream = s.tokenizer->encode(text);
+    try {
+      stream = s.tokenizer->encode(text);
+    } catch (const gs::Error& e) {
+      throw gs::Error((o.corpus == "default" ? gs::asset_path("corpus.txt") : o.corpus) + ": " + e.what());
+    }
     if (stream.size() < size_t(tape.batch().T) + 1)
       throw gs::Error("the corpus has " + std::to_string(stream.size()) + " tokens, fewer than T+1");
   }
@@ -421,27 +436,36 @@ int cmd_train(gs::Session<T>& s, const Options& o) {
     tape.forward();
     check_loss(tape.loss(), "at step " + std::to_string(step));
     tape.backward();
-    gs::optimizer_step(*s.model, o.opt, step);
+    const gs::StepReport rep = gs::optimizer_step(*s.model, o.opt, step);
+    if (rep.nonfinite)
+      throw gs::Error("optimiser step " + std::to_string(step) + ": " + rep.text() +
+                      " (the learning rate or weight decay is too large for these weights)" +
+                      (o.save.empty() ? "" : "; nothing saved"));
     losses.push_back(tape.loss());
     if (!o.json) printf("step %4d  loss %.6f\n", step, tape.loss());
   }
   if (!o.save.empty()) {
+    // The weights about to be saved must give a finite loss too (the last step's loss was taken
+    // before that step): a checkpoint that cannot run is not written.
+    tape.forward();
+    check_loss(tape.loss(), "after the last step, with the weights to be saved; nothing saved");
     gs::save_checkpoint(o.save, *s.model, s.tokenizer ? s.tokenizer->vocab_string() : "");
     if (!o.json) printf("saved %s\n", o.save.c_str());
   }
-  if (o.json) std::cout << json{{"losses", losses}, {"optimizer", o.opt.kind}, {"lr", o.opt.lr}}.dump() << "\n";
+  if (o.json) print_json(json{{"losses", losses}, {"optimizer", o.opt.kind}, {"lr", o.opt.lr}});
   return 0;
 }
 
 template <class T>
 int cmd_dump(gs::Session<T>& s, const Options& o) {
   if (o.out.empty()) throw gs::Error("dump needs --out FILE.safetensors");
+  gs::io::check_destination(o.out);  // before the work, not after
   s.tape->forward();
   check_loss(s.tape->loss(), "for this input");
   s.tape->backward();
   gs::write_dump(o.out, *s.tape, o.activations);
   if (o.json)
-    std::cout << json{{"out", o.out}, {"loss", s.tape->loss()}}.dump() << "\n";
+    print_json(json{{"out", o.out}, {"loss", s.tape->loss()}});
   else
     printf("wrote %s (loss %.9g)\n", o.out.c_str(), s.tape->loss());
   return 0;
@@ -473,13 +497,11 @@ int cmd_bench(gs::Session<T>& s, const Options& o) {
   const gs::Flops f = tape.total_flops();
   const double gflops = double(f.fwd + f.bwd()) / (med * 1e-3) / 1e9;
   if (o.json) {
-    std::cout << json{{"ms_per_step", med}, {"gflops", gflops}, {"threads", gs::threads()}, {"steps", o.bench_steps},
-                      {"min_ms", ms.front()}, {"max_ms", ms.back()}, {"flops_per_step", f.fwd + f.bwd()},
-                      {"stored_bytes", tape.stored_bytes()}, {"stored_bytes_min", tape.stored_bytes_min()},
-                      {"model_bytes", tape.model().bytes()}, {"peak_rss_bytes", peak_rss_bytes()},
-                      {"gemm", gs::gemm_backend()}}
-                     .dump()
-              << "\n";
+    print_json(json{{"ms_per_step", med}, {"gflops", gflops}, {"threads", gs::threads()}, {"steps", o.bench_steps},
+                    {"min_ms", ms.front()}, {"max_ms", ms.back()}, {"flops_per_step", f.fwd + f.bwd()},
+                    {"stored_bytes", tape.stored_bytes()}, {"stored_bytes_min", tape.stored_bytes_min()},
+                    {"model_bytes", tape.model().bytes()}, {"peak_rss_bytes", peak_rss_bytes()},
+                    {"gemm", gs::gemm_backend()}});
   } else {
     printf("forward+backward: median %.3f ms over %d steps (min %.3f, max %.3f), %.2f GFLOP/s, %d threads, "
            "matmuls by %s\n",
@@ -509,6 +531,8 @@ int run(const std::string& cmd, const Options& o, const gs::ResolvedSpec& r) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Ctrl+C or a kill during `dump --out` / `train --save` removes the temporary file first.
+  gs::io::remove_temporaries_on_signals();
   CLI::App app{"gradscope-cli: a program's forward and backward pass (GPT-2 or a lesson model), op by op, "
                "without a screen"};
   app.require_subcommand(1, 1);
@@ -531,16 +555,18 @@ int main(int argc, char** argv) {
                                                               {"bench", bench}};
   for (auto& [name, sub] : subs) add_common_options(sub, o);
   check->add_option("--eps", o.eps, "finite-difference step (default 1e-6 in f64, 1e-3 in f32)");
-  check->add_option("--max-entries", o.max_entries, "entries checked per tensor (0: all; default 24)");
+  check->add_option("--max-entries", o.max_entries, "entries checked per tensor (0: all; default 24)")
+      ->check(CLI::Range(0, std::numeric_limits<int>::max()));
   check->add_flag("--no-params", o.no_params, "skip the per-parameter checks");
   check->add_option("--mistake", o.mistakes, "plant a backprop mistake: OP=KIND (e.g. h.0.attn.softmax=dropped_term)");
   train->add_option("--steps", o.steps, "optimiser steps")->required();
   train->add_option("--lr", o.opt.lr, "learning rate (default 1e-3)");
   train->add_option("--optimizer", o.opt.kind, "sgd | adamw (default adamw)");
   train->add_option("--weight-decay", o.opt.weight_decay, "AdamW decoupled weight decay (default 0)");
-  train->add_option("--save", o.save, "write a checkpoint after the last step");
-  train->add_option("--corpus", o.corpus, "gpt2: train on random windows of a text file ('default': assets/corpus.txt)");
-  dump->add_option("--out", o.out, "output .safetensors file")->required();
+  train->add_option("--save", o.save, "write a checkpoint after the last step")->check(kFileName);
+  train->add_option("--corpus", o.corpus, "gpt2: train on random windows of a text file ('default': assets/corpus.txt)")
+      ->check(kFileName);
+  dump->add_option("--out", o.out, "output .safetensors file")->required()->check(kFileName);
   dump->add_flag("--activations", o.activations, "also every op's output (act.*) and its gradient (resid.*)");
   bench->add_option("--steps", o.bench_steps, "timed steps (default 5)");
 
@@ -569,12 +595,26 @@ int main(int argc, char** argv) {
                       std::to_string(spec.threads));
     gs::set_threads(spec.threads);
     const gs::ResolvedSpec r = gs::resolve(spec);
+    if (cmd == "check" && r.config.is_gpt2()) {
+      // Beyond the model and its tape (checked by resolve): a perturbed copy of the largest
+      // operand and the entries sampled from it (indices and flags).
+      const gs::Config& c = r.config;
+      const double largest = std::max({double(c.vocab_size) * c.n_embd, double(c.batch) * c.seq_len * c.vocab_size,
+                                       double(c.batch) * c.n_head * c.seq_len * c.seq_len,
+                                       4.0 * c.batch * c.seq_len * c.n_embd, 4.0 * c.n_embd * c.n_embd});
+      gs::check_memory(c.estimated_bytes() + largest * ((c.dtype == gs::DType::f64 ? 8 : 4) + 9),
+                       "running check on this model (its tape and a perturbed copy of its largest tensor)");
+    }
+    if (!r.config.lora() && (spec.lora_alpha || spec.lora_targets))
+      throw gs::Error(std::string(spec.lora_alpha ? "--lora-alpha" : "--lora-targets") +
+                      " needs LoRA: give --lora-rank R (R > 0)");
     return r.config.dtype == gs::DType::f64 ? run<double>(cmd, o, r) : run<float>(cmd, o, r);
   } catch (const gs::Error& e) {
     fprintf(stderr, "gradscope-cli: error: %s\n", e.what());
     return 2;
   } catch (const std::bad_alloc&) {
-    fprintf(stderr, "gradscope-cli: error: out of memory building this model (try a smaller preset, batch or T)\n");
+    fprintf(stderr, "gradscope-cli: error: out of memory (this machine could not give what the command needs; try a "
+                    "smaller preset, batch or T)\n");
     return 2;
   } catch (const std::exception& e) {
     fprintf(stderr, "gradscope-cli: error: %s\n", e.what());

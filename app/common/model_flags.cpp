@@ -1,5 +1,7 @@
 #include "model_flags.h"
 
+#include <limits>
+
 #include "gradscope/error.h"
 #include "gradscope/lesson.h"
 #include "gradscope/program.h"
@@ -19,6 +21,22 @@ bool ModelFlags::any_given() const {
     if (o->count() > 0) return true;
   return false;
 }
+
+namespace {
+
+// Checks whose messages state the rule. An empty path names no file (it is not "no file"), and
+// "-1" for an unsigned flag would wrap around to 2^64 − 1.
+const CLI::Validator kPath([](std::string& s) { return s.empty() ? std::string("an empty path names no file") : ""; },
+                           "PATH");
+const CLI::Validator kUnsigned(
+    [](std::string& s) {
+      return s.empty() || s.find_first_not_of("0123456789") != std::string::npos
+                 ? "'" + s + "' is not a non-negative integer (0 … 18446744073709551615)"
+                 : std::string();
+    },
+    "UINT");
+
+}  // namespace
 
 std::string programs_help() {
   std::string s = "Programs (--program NAME; default gpt2):\n";
@@ -51,11 +69,11 @@ void add_model_options(CLI::App& app, ModelFlags& f, const std::string& group, b
   add(app.add_option("--layers", s.layers, "gpt2: n_layer L"));
   add(app.add_option("--heads", s.heads, "gpt2: n_head H"));
   add(app.add_option("--embd", s.embd, "gpt2: n_embd C"));
-  add(app.add_option("--vocab", s.vocab, "gpt2: vocab_size V"));
+  add(app.add_option("--vocab", s.vocab, "gpt2: vocab_size V"))->check(CLI::Range(1, std::numeric_limits<int>::max()));
   add(app.add_option("--ctx", s.ctx, "gpt2: n_ctx (max positions)"));
   add(app.add_option("--seq", s.seq, "gpt2: sequence length T"));
   add(app.add_option("--batch", s.batch, "gpt2: batch size B"));
-  add(app.add_option("--seed", s.seed, "initialisation and token seed"));
+  add(app.add_option("--seed", s.seed, "initialisation and token seed"))->check(kUnsigned);
   add(app.add_option("--dtype", s.dtype, "f32 | f64 (default: f64 for tiny and the lesson programs, else f32)"))
       ->check(CLI::IsMember({"f32", "f64"}));
   auto* text = add(app.add_option("--text", s.text, "gpt2: input text, read by the tokenizer"));
@@ -65,12 +83,14 @@ void add_model_options(CLI::App& app, ModelFlags& f, const std::string& group, b
   add(app.add_option("--lora-alpha", s.lora_alpha, "LoRA alpha (default: r)"));
   add(app.add_option("--lora-targets", s.lora_targets, "gpt2: attn.c_attn,attn.c_proj,mlp.c_fc,mlp.c_proj"));
   add(app.add_option("--checkpoint", s.checkpoint,
-                     "gpt2: a checkpoint: gradscope or Hugging Face .safetensors, or llm.c .bin"));
+                     "gpt2: a checkpoint: gradscope or Hugging Face .safetensors, or llm.c .bin"))
+      ->check(kPath);
   if (with_threads) add(app.add_option("--threads", s.threads, "threads (default: all cores)"));
   add(app.add_option("--tokenizer", s.tokenizer,
                      "gpt2: char | gpt2 (default: char where the model has a character vocabulary)"));
   add(app.add_option("--vocab-dir", s.vocab_dir,
-                     "gpt2: GPT-2's vocabulary: encoder.json + vocab.bpe, or vocab.json + merges.txt"));
+                     "gpt2: GPT-2's vocabulary: encoder.json + vocab.bpe, or vocab.json + merges.txt"))
+      ->check(kPath);
 }
 
 ModelSpec effective_spec(const ModelFlags& f) {

@@ -23,6 +23,8 @@
 #include <algorithm>
 #include <cctype>
 #include <cfloat>
+#include <cmath>
+#include <cstdlib>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -39,6 +41,7 @@
 #include "gl_objects.h"
 #include "gradscope/config.h"
 #include "gradscope/error.h"
+#include "gradscope/fileio.h"
 #include "gradscope/session.h"
 #include "model_flags.h"
 
@@ -68,6 +71,19 @@ struct Args {
 };
 
 std::string glfw_error;  // the last GLFW error, for the one-line messages
+
+// Flag checks whose messages state the rule (CLI11's PositiveNumber prints DBL_MAX in full); the
+// model flags' own checks are in the shared parser (app/common/model_flags.cpp).
+const CLI::Validator kPath([](std::string& s) { return s.empty() ? std::string("an empty path names no file") : ""; },
+                           "PATH");
+const CLI::Validator kPositiveNumber(
+    [](std::string& s) {
+      char* end = nullptr;
+      const double v = std::strtod(s.c_str(), &end);
+      return end && *end == 0 && !s.empty() && v > 0 && std::isfinite(v) ? std::string()
+                                                                        : "'" + s + "' is not a positive finite number";
+    },
+    "X > 0");
 
 // Ctrl+C or a kill ends the main loop normally, so the layout (imgui.ini) is saved.
 volatile std::sig_atomic_t stop_requested = 0;
@@ -180,18 +196,20 @@ int main(int argc, char** argv) {
   cli.add_option("--train", a.train, "run N optimiser steps once the model is there, off the UI thread")
       ->check(CLI::Range(1, 100000))
       ->group(display);
-  cli.add_option("--lr", a.lr, "learning rate of --train (default 1e-3)")->check(CLI::PositiveNumber)->group(display);
+  cli.add_option("--lr", a.lr, "learning rate of --train (default 1e-3)")->check(kPositiveNumber)->group(display);
   cli.add_option("--optimizer", a.optimizer, "sgd | adamw (default), for --train")
       ->check(CLI::IsMember({"sgd", "adamw"}))
       ->group(display);
-  cli.add_option("--screenshot", a.screenshot, "render a few frames at --step N, write FILE.png and exit")->group(scripted);
+  cli.add_option("--screenshot", a.screenshot, "render a few frames at --step N, write FILE.png and exit")
+      ->check(kPath)
+      ->group(scripted);
   cli.add_option("--screenshot-after-ms", a.after_ms,
                  "with --screenshot: keep rendering for MS milliseconds first, while the model is built (and "
                  "trained) off the UI thread, so the picture shows what the app shows then (e.g. a progress bar)")
       ->check(CLI::Range(0, 600000))
       ->group(scripted);
   cli.add_option("--frames", a.frames, "render N frames, print the mean and p95 frame time, exit")
-      ->check(CLI::PositiveNumber)
+      ->check(CLI::Range(1, 1000000))
       ->group(scripted);
   cli.add_option("--mouse", a.mouse, "hold the pointer at X,Y (window pixels), e.g. to capture a tooltip")->group(scripted);
   gs::flags::add_model_options(cli, a.model, model, false);
@@ -244,6 +262,13 @@ int main(int argc, char** argv) {
   }
   if (!a.screenshot.empty() && !a.step && a.model.lesson.empty())
     return fail("--screenshot needs --step N (which step to show), or --lesson with its --lesson-step");
+  if (!a.screenshot.empty()) {
+    try {
+      gs::io::check_destination(a.screenshot);  // before any frame: /dev/full, a directory … say so now
+    } catch (const gs::Error& e) {
+      return fail(e.what());
+    }
+  }
   if (a.after_ms && a.screenshot.empty()) return fail("--screenshot-after-ms needs --screenshot FILE.png");
   std::vector<std::string> show = split_list(a.show);
   if (!a.mistakes.empty()) show.push_back("Planted mistakes");

@@ -117,10 +117,12 @@ ResolvedSpec resolve(const ModelSpec& spec) {
   Config c = preset_config(spec.preset);
   c.dtype = resolve_dtype(spec);
   std::string vocab_chars;
+  Config stored_config;  // what the checkpoint says it is
   if (!spec.checkpoint.empty()) {
     r.checkpoint = std::make_shared<st::File>(read_checkpoint(spec.checkpoint));
     r.checkpoint_path = spec.checkpoint;
     const CheckpointHeader h = checkpoint_header(*r.checkpoint, spec.checkpoint);
+    stored_config = h.config;
     auto same = [&](const char* flag, const std::optional<int>& given, int stored) {
       if (given && *given != stored)
         throw Error(std::string(flag) + " " + std::to_string(*given) + " disagrees with the checkpoint's " +
@@ -204,6 +206,7 @@ ResolvedSpec resolve(const ModelSpec& spec) {
     c.seq_len = static_cast<int>((stream->size() - 1) / c.batch);
     if (c.seq_len < 1) throw Error("the input is too short for batch " + std::to_string(c.batch));
   }
+  if (r.checkpoint) check_checkpoint_tensors(*r.checkpoint, stored_config, c, spec.checkpoint);  // before building
   c.validate();
   c.check_fits_in_memory();
   r.batch = stream ? batch_from_stream(*stream, c.batch, c.seq_len, c.vocab_size)

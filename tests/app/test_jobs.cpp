@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <mutex>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "app_test_util.h"
@@ -178,6 +179,23 @@ TEST(jobs, a_bad_spec_or_file_leaves_everything_as_it_was) {
   expect_unchanged("missing file", "missing.safetensors");
   std::filesystem::remove(junk);
   std::filesystem::remove(bin);
+
+  // Paths that are not regular files are refused at once: a FIFO (whose open would wait for a
+  // writer forever, and whose job could never be joined) and a directory.
+  const std::string fifo = temp_path("fifo.safetensors");
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  s.checkpoint = fifo;
+  run(c, req::Rebuild{s});
+  expect_unchanged("a FIFO", "is a FIFO");
+  std::filesystem::remove(fifo);
+  s.checkpoint = std::filesystem::temp_directory_path().string();
+  run(c, req::Rebuild{s});
+  expect_unchanged("a directory", "is a directory");
+
+  // Saving over a device node is refused, and the node stays what it was.
+  run(c, req::SaveCheckpoint{"/dev/null"});
+  expect_unchanged("save over /dev/null", "not a regular file");
+  EXPECT_TRUE(std::filesystem::is_character_file("/dev/null"));
 
   // Saving where no directory is: the file is not there, the model is.
   run(c, req::SaveCheckpoint{"/nonexistent-dir/x.safetensors"});

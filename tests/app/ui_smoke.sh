@@ -79,13 +79,38 @@ case $case_ in
     done
     ;;
   bad_arguments)
-    for args in "--window 12" "--screenshot $tmp/y.png" "--frames 0" "--text ABC" "--preset huge"; do
+    for args in "--window 12" "--screenshot $tmp/y.png" "--frames 0" "--text ABC" "--preset huge" "--lr 0 --frames 1" \
+                "--seed -1 --frames 1" "--checkpoint= --frames 1" "--screenshot= --step 1" "--screenshot /dev/full --step 1"; do
       # shellcheck disable=SC2086
       run_x $args >"$tmp/out" 2>"$tmp/err"
       rc=$?
       [ $rc -eq 2 ] || fail "'$args': exit $rc, expected 2"
       one_line "$tmp/err"
+      # The rule, not a 309-digit bound (CLI11's PositiveNumber prints DBL_MAX in full).
+      if grep -Eq '[0-9]{30}' "$tmp/err"; then fail "'$args': $(cat "$tmp/err")"; fi
     done
+    ;;
+  checkpoint_not_a_file)
+    # A FIFO (whose open would wait for a writer forever), a directory and a file that is not a
+    # checkpoint: one line, exit 2, no picture, and the app ends (timeout: it must not hang), both
+    # when the model is loaded before the window and when it is loaded in the background.
+    mkfifo "$tmp/fifo.safetensors"
+    mkdir "$tmp/dir.safetensors"
+    printf 'garbage' >"$tmp/junk.safetensors"
+    for f in fifo dir junk; do
+      for wait_ms in "" 60000; do
+        extra=()
+        [ -n "$wait_ms" ] && extra=(--screenshot-after-ms "$wait_ms")
+        timeout 120 xvfb-run -a -s "-screen 0 ${W}x${H}x24" "$bin" --checkpoint "$tmp/$f.safetensors" \
+          --screenshot "$tmp/c.png" --step 0 "${extra[@]}" >"$tmp/out" 2>"$tmp/err"
+        rc=$?
+        [ $rc -eq 2 ] || fail "$f ${wait_ms:+(background)}: exit $rc, expected 2 (124: it hung)"
+        one_line "$tmp/err"
+        grep -q "$f.safetensors" "$tmp/err" || fail "$f: does not name the file: $(cat "$tmp/err")"
+        [ ! -e "$tmp/c.png" ] || fail "$f: wrote a screenshot"
+      done
+    done
+    grep -q "model not changed" "$tmp/err" || fail "the background load does not say the model stayed: $(cat "$tmp/err")"
     ;;
   frames)
     run_x --frames 30 >"$tmp/out" 2>"$tmp/err" || { cat "$tmp/err"; fail "exit"; }

@@ -54,9 +54,10 @@ struct Config {
   // settings; for a lesson program, its sizes (and r, α for lora_linear).
   std::string json() const;
   // A generous estimate of the bytes a model and its tape take (parameters, gradients, AdamW
-  // moments, every stored value, gradient and share).
+  // moments, every stored value, gradient and share; LoRA's adapters and their values too).
   double estimated_bytes() const;
-  // Throws gs::Error when estimated_bytes() exceeds most of this machine's memory.
+  double lora_params() const;  // entries of every LoRA A and B (0 without LoRA)
+  // Throws gs::Error when estimated_bytes() exceeds most of this machine's memory (gs::check_memory).
   void check_fits_in_memory() const;
 };
 
