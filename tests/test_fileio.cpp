@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "gradscope/error.h"
+#include "test_util.h"
 
 namespace gs::io {
 namespace {
@@ -80,9 +81,11 @@ TEST(FileIo, ReadRefusesWhatIsNotARegularFile) {
   ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
   // No writer: an ordinary open() would wait forever; this one says what it is at once.
   EXPECT_TRUE(throws_error([&] { Reader r(fifo); }, fifo, "is a FIFO (named pipe), not a regular file"));
-  EXPECT_TRUE(throws_error([&] { Reader r("/dev/zero"); }, "/dev/zero", "is a character device, not a regular file"));
+  const std::string dev = test::character_device();
+  ASSERT_FALSE(dev.empty()) << "no character device node on this machine";
+  EXPECT_TRUE(throws_error([&] { Reader r(dev); }, dev, "is a character device, not a regular file"));
   EXPECT_TRUE(throws_error([&] { Reader r(s.dir.string()); }, s.dir.string(), "is a directory, not a regular file"));
-  fs::create_symlink("/dev/urandom", s.at("link"));
+  fs::create_symlink(dev, s.at("link"));
   EXPECT_TRUE(throws_error([&] { Reader r(s.at("link")); }, s.at("link"), "is a character device"));
   fs::create_symlink("loop2", s.at("loop1"));
   fs::create_symlink("loop1", s.at("loop2"));
@@ -130,10 +133,13 @@ TEST(FileIo, TextFilesHaveALimit) {
 
 TEST(FileIo, WriteRefusesWhatIsNotARegularFile) {
   const Scratch s;
-  EXPECT_TRUE(throws_error([&] { write_text("/dev/null", "x"); }, "/dev/null",
+  // A device node is refused and stays what it is (/dev/null was once replaced by a regular
+  // file when written as root; /dev/full reported success).
+  const std::string dev = test::character_device();
+  ASSERT_FALSE(dev.empty()) << "no character device node on this machine";
+  EXPECT_TRUE(throws_error([&] { write_text(dev, "x"); }, dev,
                            "is a character device, not a regular file; only regular files are written"));
-  EXPECT_TRUE(throws_error([&] { write_text("/dev/full", "x"); }, "/dev/full", "is a character device"));
-  EXPECT_TRUE(fs::is_character_file("/dev/null"));
+  EXPECT_TRUE(fs::is_character_file(dev)) << dev;
   EXPECT_TRUE(throws_error([&] { write_text(s.dir.string(), "x"); }, s.dir.string(), "is a directory"));
   EXPECT_TRUE(throws_error([&] { write_text(s.at("sub/"), "x"); }, s.at("sub/"), "ends in '/'"));
   EXPECT_TRUE(throws_error([&] { write_text(s.at("."), "x"); }, s.at("."), "names a directory"));

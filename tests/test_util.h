@@ -1,6 +1,8 @@
 #pragma once
 // Small builders shared by the engine tests.
+#include <filesystem>
 #include <memory>
+#include <string>
 
 #include "gradscope/model.h"
 #include "gradscope/program.h"
@@ -55,6 +57,17 @@ void randomize(Built<T>& b, uint64_t seed, double std = 0.3) {
     for (auto& x : p.data) x = static_cast<T>(x + rng.normal(0.0, std));
   b.tape->forward();
   b.tape->backward();
+}
+
+// A character device node to try writing over. /dev/null is one on any ordinary machine, but a
+// sandbox (or an old tool run as root) can leave a regular file there; then the first device node
+// that is still one stands in, and "" means the machine has none (the case is skipped).
+inline std::string character_device() {
+  for (const char* p : {"/dev/null", "/dev/full", "/dev/zero", "/dev/urandom", "/dev/random", "/dev/tty"}) {
+    std::error_code ec;
+    if (std::filesystem::is_character_file(p, ec)) return p;
+  }
+  return "";
 }
 
 inline Config small_config(int L, int H, int C, int V, int n_ctx, int T, int B) {

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../test_util.h"
 #include "app_test_util.h"
 #include "controller.h"
 #include "format.h"
@@ -193,9 +194,11 @@ TEST(jobs, a_bad_spec_or_file_leaves_everything_as_it_was) {
   expect_unchanged("a directory", "is a directory");
 
   // Saving over a device node is refused, and the node stays what it was.
-  run(c, req::SaveCheckpoint{"/dev/null"});
-  expect_unchanged("save over /dev/null", "not a regular file");
-  EXPECT_TRUE(std::filesystem::is_character_file("/dev/null"));
+  const std::string dev = gs::test::character_device();
+  ASSERT_FALSE(dev.empty()) << "no character device node on this machine";
+  run(c, req::SaveCheckpoint{dev});
+  expect_unchanged("save over " + dev, "not a regular file");
+  EXPECT_TRUE(std::filesystem::is_character_file(dev)) << dev;
 
   // Saving where no directory is: the file is not there, the model is.
   run(c, req::SaveCheckpoint{"/nonexistent-dir/x.safetensors"});
