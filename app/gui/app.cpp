@@ -17,6 +17,9 @@ namespace gs::app {
 
 App::App(const Controller& c, HeatmapProvider& heatmaps) : c_(c), heatmaps_(heatmaps), panels_(make_panels()) {
   if (!heatmaps_.error().empty()) add_warning(heatmaps_.error());
+  detached_.assign(panels_.size(), 0);
+  was_open_.assign(panels_.size(), 0);
+  applied_.assign(panels_.size(), Rect{});
 }
 
 void App::add_warning(const std::string& w) {
@@ -44,27 +47,66 @@ bool App::update_style() {
 void App::presenter_layout() {
   // Transport and inspector only, across the whole width: the largest maps for a projector.
   reset_layout_ = true;
-  for (auto& p : panels_) p->open = std::string(p->title()) == "Transport" || std::string(p->title()) == "Op inspector";
+  for (auto& p : panels_) p->open = p->role() == Role::top || p->role() == Role::main;
 }
 
-bool App::show_panels(const std::vector<std::string>& titles, std::string& err) {
+int App::panel_index(const std::string& title) const {
   auto lower = [](std::string x) {
     for (char& ch : x) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
     return x;
   };
-  std::vector<Panel*> found;
+  // Spaces around a title do not count ("graph, FLOPs").
+  const size_t a = title.find_first_not_of(' '), b = title.find_last_not_of(' ');
+  const std::string t = a == std::string::npos ? std::string() : lower(title.substr(a, b - a + 1));
+  for (size_t i = 0; i < panels_.size(); ++i)
+    if (lower(panels_[i]->title()) == t) return static_cast<int>(i);
+  return -1;
+}
+
+bool App::show_panels(const std::vector<std::string>& titles, std::string& err) {
+  std::vector<int> found;
   for (const std::string& t : titles) {
-    auto it = std::find_if(panels_.begin(), panels_.end(), [&](const auto& p) { return lower(p->title()) == lower(t); });
-    if (it == panels_.end()) {
+    const int i = panel_index(t);
+    if (i < 0) {
       err = "--show: no panel '" + t + "' (panels:";
-      for (size_t i = 0; i < panels_.size(); ++i) err += std::string(i ? ", " : " ") + panels_[i]->title();
+      for (size_t k = 0; k < panels_.size(); ++k) err += std::string(k ? ", " : " ") + panels_[k]->title();
       err += ")";
       return false;
     }
-    found.push_back(it->get());
+    found.push_back(i);
   }
-  for (Panel* p : found) p->open = true;
+  for (int i : found) panels_[i]->open = true;
   return true;
+}
+
+bool App::show_only(const std::vector<std::string>& titles, std::string& err) {
+  std::vector<char> keep(panels_.size(), 0);
+  for (const std::string& t : titles) {
+    const int i = panel_index(t);
+    if (i < 0) {
+      err = "no panel '" + t + "' (panels:";
+      for (size_t k = 0; k < panels_.size(); ++k) err += std::string(k ? ", " : " ") + panels_[k]->title();
+      err += ")";
+      return false;
+    }
+    keep[i] = 1;
+  }
+  for (size_t i = 0; i < panels_.size(); ++i) {
+    const Role r = panels_[i]->role();
+    panels_[i]->open = keep[i] || r == Role::top || r == Role::main;
+  }
+  reset_layout_ = true;
+  return true;
+}
+
+void App::take_panels_wanted() {
+  const PanelsWanted& w = c_.panels_wanted();
+  if (w.serial == panels_serial_) return;
+  panels_serial_ = w.serial;
+  std::string err;
+  const bool ok = w.only ? show_only(w.titles, err) : show_panels(w.titles, err);
+  if (!ok) add_warning(err);
+  reset_layout_ = true;
 }
 
 // [SECTION] keys
@@ -104,15 +146,45 @@ void App::keys(RequestQueue& q) {
 void App::menu(RequestQueue& q) {
   if (!ImGui::BeginMainMenuBar()) return;
   if (ImGui::BeginMenu("View")) {
+    Settings s = c_.settings();
     for (auto& p : panels_) ImGui::MenuItem(p->title(), nullptr, &p->open);
+    ImGui::Separator();
+    const bool presenter = s.arrangement == Arrangement::presenter;
+    if (ImGui::MenuItem("Standard layout", nullptr, !presenter)) {
+      s.arrangement = Arrangement::standard;
+      q.push(req::SetSettings{s});
+      reset_layout_ = true;
+      for (auto& p : panels_) p->open = p->open || p->role() == Role::left || p->role() == Role::top || p->role() == Role::main;
+    }
+    if (ImGui::IsItemHovered()) ImGui::SetTooltip("model & input and the tape on the left, the transport on top, the op inspector in the middle");
+    if (ImGui::MenuItem("Presenter layout", nullptr, presenter)) {
+      s.arrangement = Arrangement::presenter;
+      q.push(req::SetSettings{s});
+      presenter_layout();
+    }
+    if (ImGui::IsItemHovered())
+      ImGui::SetTooltip("for a projector: a compact transport and the op inspector across the width; panels you open go beside it");
+    ImGui::Separator();
+    ImGui::TextDisabled("panels beside the inspector");
+    if (ImGui::RadioButton("in a column", s.side == SideMode::column)) {
+      s.side = SideMode::column;
+      q.push(req::SetSettings{s});
+      reset_layout_ = true;
+    }
+    if (ImGui::IsItemHovered()) ImGui::SetTooltip("each open panel in the column at the right, one above the other");
+    if (ImGui::RadioButton("as tabs", s.side == SideMode::tabs)) {
+      s.side = SideMode::tabs;
+      q.push(req::SetSettings{s});
+      reset_layout_ = true;
+    }
+    if (ImGui::IsItemHovered()) ImGui::SetTooltip("the open panels share one place at the right, one tab each");
     ImGui::Separator();
     if (ImGui::MenuItem("Reset layout")) {
       reset_layout_ = true;
-      for (auto& p : panels_) p->open = p->open || p->left_column() || std::string(p->title()) == "Transport" ||
-                                         std::string(p->title()) == "Op inspector";
+      for (auto& p : panels_)
+        p->open = p->open || (!presenter && p->role() == Role::left) || p->role() == Role::top || p->role() == Role::main;
     }
-    if (ImGui::MenuItem("Presenter layout", nullptr, false)) presenter_layout();
-    if (ImGui::IsItemHovered()) ImGui::SetTooltip("only the transport and the op inspector, full width");
+    if (ImGui::IsItemHovered()) ImGui::SetTooltip("every panel back in its place (a panel dragged out rejoins the layout)");
     ImGui::EndMenu();
   }
   if (ImGui::BeginMenu("Settings")) {
@@ -155,7 +227,7 @@ void App::menu(RequestQueue& q) {
 
 // [SECTION] layout
 
-void App::place(const Panel& p) {
+WorkArea App::work_area() const {
   const ImGuiViewport* vp = ImGui::GetMainViewport();
   // The work area: below the menu bar, above the status bar. Computed here rather than read
   // from the viewport's WorkPos/WorkSize, which take the bars in only from the next frame (and
@@ -167,11 +239,83 @@ void App::place(const Panel& p) {
   a.w = vp->Size.x;
   a.h = std::max(100.0f, vp->Size.y - top - bottom);
   a.line = ImGui::GetFrameHeightWithSpacing();
-  a.left_column = std::any_of(panels_.begin(), panels_.end(), [](const auto& q) { return q->open && q->left_column(); });
-  const Rect r = p.home(a);
-  const ImGuiCond cond = reset_layout_ ? ImGuiCond_Always : ImGuiCond_FirstUseEver;
-  ImGui::SetNextWindowPos(ImVec2(r.x, r.y), cond);
-  ImGui::SetNextWindowSize(ImVec2(r.w, r.h), cond);
+  return a;
+}
+
+// Every window's rectangle for this frame (layout.h), from the panels open now. A panel the
+// user moved or resized since the last frame leaves the layout (until Reset layout).
+void App::lay_out() {
+  ImGuiContext& g = *ImGui::GetCurrentContext();
+  std::vector<LayoutPanel> in(panels_.size());
+  for (size_t i = 0; i < panels_.size(); ++i) {
+    Panel& p = *panels_[i];
+    if (reset_layout_ || !p.open) detached_[i] = 0;
+    const Role role = p.role();
+    const bool fixed = role == Role::main || role == Role::top;
+    if (!fixed && p.open && !detached_[i] && !applied_[i].empty()) {
+      if (ImGuiWindow* w = ImGui::FindWindowByName(p.title())) {
+        const bool moving = g.MovingWindow && g.MovingWindow->RootWindow == w;
+        const bool resized =
+            std::fabs(w->SizeFull.x - applied_[i].w) > 1.0f || std::fabs(w->SizeFull.y - applied_[i].h) > 1.0f;
+        if (moving || resized) detached_[i] = 1;
+      }
+    }
+    in[i] = {p.title(), role, p.open, detached_[i] != 0};
+  }
+  LayoutOptions o;
+  o.arrangement = c_.settings().arrangement;
+  o.side = c_.settings().side;
+  layout_ = compute_layout(work_area(), o, in);
+}
+
+void App::place(size_t i) {
+  const Panel& p = *panels_[i];
+  const Rect& r = layout_.rects[i];
+  if (!r.empty() && !detached_[i]) {
+    ImGui::SetNextWindowPos(ImVec2(r.x, r.y), ImGuiCond_Always);
+    ImGui::SetNextWindowSize(ImVec2(r.w, r.h), ImGuiCond_Always);
+    applied_[i] = r;
+    return;
+  }
+  applied_[i] = Rect{};
+  if (detached_[i]) return;  // where the user left it
+  // Floating, or out of the tab strip: its home the first time.
+  const Rect h = p.home(work_area());
+  ImGui::SetNextWindowPos(ImVec2(h.x, h.y), ImGuiCond_FirstUseEver);
+  ImGui::SetNextWindowSize(ImVec2(h.w, h.h), ImGuiCond_FirstUseEver);
+}
+
+// The side panels as tabs of one window beside the inspector.
+void App::draw_tabs(PanelContext& ctx) {
+  if (!layout_.tabs || layout_.tab_panels.empty()) return;
+  const Rect& r = layout_.side;
+  ImGui::SetNextWindowPos(ImVec2(r.x, r.y), ImGuiCond_Always);
+  ImGui::SetNextWindowSize(ImVec2(r.w, r.h), ImGuiCond_Always);
+  const ImGuiWindowFlags host = ImGuiWindowFlags_NoTitleBar | ImGuiWindowFlags_NoMove | ImGuiWindowFlags_NoResize |
+                                ImGuiWindowFlags_NoCollapse | ImGuiWindowFlags_NoSavedSettings |
+                                ImGuiWindowFlags_NoScrollbar | ImGuiWindowFlags_NoScrollWithMouse;
+  if (ImGui::Begin("##side panels", nullptr, host) &&
+      ImGui::BeginTabBar("side", ImGuiTabBarFlags_FittingPolicyScroll | ImGuiTabBarFlags_Reorderable)) {
+    for (int i : layout_.tab_panels) {
+      Panel& p = *panels_[i];
+      // A panel just opened comes to the front.
+      const ImGuiTabItemFlags f = !was_open_[i] ? ImGuiTabItemFlags_SetSelected : 0;
+      const bool shown = ImGui::BeginTabItem(p.title(), &p.open, f);
+      if (ImGui::BeginPopupContextItem()) {
+        if (ImGui::MenuItem("Take out of the tabs")) detached_[i] = 1;
+        if (ImGui::IsItemHovered()) ImGui::SetTooltip("a window of its own, to move anywhere (View ▸ Reset layout puts it back)");
+        ImGui::EndPopup();
+      }
+      if (shown) {
+        ImGui::BeginChild(p.title(), ImVec2(0, 0), false, p.window_flags());
+        p.draw_body(c_, ctx);
+        ImGui::EndChild();
+        ImGui::EndTabItem();
+      }
+    }
+    ImGui::EndTabBar();
+  }
+  ImGui::End();
 }
 
 // [SECTION] status bar
@@ -256,11 +400,27 @@ void App::draw(RequestQueue& q) {
   menu(q);
   PanelContext ctx{q, heatmaps_, fonts_, *palette_, c_.settings().font_scale};
   status_bar(ctx);
-  for (auto& p : panels_) {
-    if (!p->open) continue;
-    place(*p);
-    p->draw(c_, ctx);
+  take_panels_wanted();
+  lay_out();
+  const bool presenter = c_.settings().arrangement == Arrangement::presenter;
+  for (size_t i = 0; i < panels_.size(); ++i) {
+    Panel& p = *panels_[i];
+    if (!p.open) continue;
+    if (layout_.tabs && !detached_[i] &&
+        std::find(layout_.tab_panels.begin(), layout_.tab_panels.end(), static_cast<int>(i)) != layout_.tab_panels.end())
+      continue;  // drawn in the tab strip
+    place(i);
+    // The inspector and the transport hold the middle: they neither move nor resize (the
+    // others make room), and in the presenter layout they give up their title bars too.
+    int extra = 0;
+    if (p.role() == Role::main || p.role() == Role::top) {
+      extra = ImGuiWindowFlags_NoMove | ImGuiWindowFlags_NoResize | ImGuiWindowFlags_NoCollapse;
+      if (presenter) extra |= ImGuiWindowFlags_NoTitleBar;
+    }
+    p.draw(c_, ctx, extra);
   }
+  draw_tabs(ctx);
+  for (size_t i = 0; i < panels_.size(); ++i) was_open_[i] = panels_[i]->open;
   reset_layout_ = false;
   if (show_keys_) {
     ImGui::SetNextWindowSize(ImVec2(ImGui::GetFontSize() * 24, 0), ImGuiCond_FirstUseEver);

@@ -49,7 +49,7 @@ case $case_ in
   screenshot_forward)
     # --presenter: transport and op inspector only, so the maps checked are the inspector's.
     run_x --presenter --screenshot "$tmp/f.png" --step 12 >"$tmp/out" 2>"$tmp/err" || { cat "$tmp/err"; fail "exit $?"; }
-    grep -q "step 12 of [0-9]*: forward 12/" "$tmp/out" || fail "unexpected stdout: $(cat "$tmp/out")"
+    grep -q "step 12 of [0-9]*: forward · op 11: " "$tmp/out" || fail "unexpected stdout: $(cat "$tmp/out")"
     png_ok "$tmp/f.png" sequential
     ;;
   screenshot_backward)
@@ -118,7 +118,7 @@ case $case_ in
   help)
     # Every flag is documented in --help (no display needed).
     "$bin" --help >"$tmp/out" 2>"$tmp/err" || fail "--help: exit $?"
-    for flag in --step --window --font-scale --theme --presenter --show --train --lr --optimizer --screenshot --screenshot-after-ms \
+    for flag in --step --window --font-scale --theme --presenter --side --show --train --lr --optimizer --screenshot --screenshot-after-ms \
                 --frames --mouse --preset --text --tokenizer --vocab-dir --seq --dtype --seed --checkpoint \
                 --lora-rank --lora-alpha --lora-targets --mistake; do
       grep -q -- "$flag " "$tmp/out" || fail "--help does not document $flag"

@@ -17,11 +17,6 @@ class AttentionPanel final : public Panel {
  public:
   AttentionPanel() { open = false; }
   const char* title() const override { return "Attention"; }
-  Rect home(const WorkArea& a) const override {
-    const float l = layout::left_width(a), t = layout::top_height(a);
-    // Over the op inspector: two T×T maps side by side.
-    return {a.x + l + 3 * a.line, a.y + t, std::max((a.w - l) * 0.85f, 20.0f * a.line), a.h - t};
-  }
 
   void contents(const Controller& c, PanelContext& ctx) override {
     if (!c.session().is_gpt2()) {

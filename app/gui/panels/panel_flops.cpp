@@ -53,11 +53,6 @@ class FlopsPanel final : public Panel {
  public:
   FlopsPanel() { open = false; }
   const char* title() const override { return "FLOPs"; }
-  Rect home(const WorkArea& a) const override {
-    const float l = layout::left_width(a), t = layout::top_height(a);
-    return {a.x + l + 2 * a.line, a.y + t + 2 * a.line, std::max((a.w - l) * 0.8f, 20.0f * a.line),
-            a.h - t - 2 * a.line};
-  }
 
   void contents(const Controller& c, PanelContext& ctx) override {
     refresh(c);

@@ -77,11 +77,6 @@ class GraphPanel final : public Panel {
  public:
   GraphPanel() { open = false; }
   const char* title() const override { return "Graph"; }
-  Rect home(const WorkArea& a) const override {
-    const float l = layout::left_width(a), t = layout::top_height(a);
-    const float w = std::max((a.w - l) * 0.36f, std::min(a.w - l, 18.0f * a.line));
-    return {a.x + a.w - w, a.y + t, w, a.h - t};
-  }
 
   int window_flags() const override { return ImGuiWindowFlags_NoScrollbar | ImGuiWindowFlags_NoScrollWithMouse; }
   void contents(const Controller& c, PanelContext& ctx) override {

@@ -38,10 +38,7 @@ struct LdCache {
 class InspectorPanel final : public Panel {
  public:
   const char* title() const override { return "Op inspector"; }
-  Rect home(const WorkArea& a) const override {
-    const float l = layout::left_width(a), t = layout::top_height(a);
-    return {a.x + l, a.y + t, a.w - l, a.h - t};
-  }
+  Role role() const override { return Role::main; }
 
   void contents(const Controller& c, PanelContext& ctx) override {
     c.session().visit([&](const auto& s) { body(c, ctx, s); });

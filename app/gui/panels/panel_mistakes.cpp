@@ -20,11 +20,6 @@ class MistakesPanel final : public Panel {
  public:
   MistakesPanel() { open = false; }
   const char* title() const override { return "Planted mistakes"; }
-  Rect home(const WorkArea& a) const override {
-    const float l = layout::left_width(a), t = layout::top_height(a);
-    const float w = (a.w - l) * 0.6f;
-    return {a.x + l + 5 * a.line, a.y + t + a.line, std::max(w, 22.0f * a.line), a.h - t - a.line};
-  }
 
   void contents(const Controller& c, PanelContext& ctx) override {
     if (c.spec_generation() != gen_) {

@@ -31,7 +31,6 @@ class ModelPanel final : public Panel {
  public:
   const char* title() const override { return "Model & input"; }
   bool left_column() const override { return true; }
-  Rect home(const WorkArea& a) const override { return {a.x, a.y, layout::left_width(a), layout::model_height(a)}; }
 
   bool needs_model() const override { return false; }
   void contents(const Controller& c, PanelContext& ctx) override {

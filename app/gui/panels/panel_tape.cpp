@@ -27,10 +27,6 @@ class TapePanel final : public Panel {
  public:
   const char* title() const override { return "Tape"; }
   bool left_column() const override { return true; }
-  Rect home(const WorkArea& a) const override {
-    const float m = layout::model_height(a);
-    return {a.x, a.y + m, layout::left_width(a), a.h - m};
-  }
 
   void contents(const Controller& c, PanelContext& ctx) override {
     refresh(c);

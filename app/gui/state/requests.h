@@ -11,6 +11,7 @@
 #include "gradscope/ops.h"
 #include "gradscope/session.h"
 #include "gradscope/train.h"
+#include "layout.h"
 
 namespace gs::app {
 
@@ -22,6 +23,15 @@ struct Settings {
   Theme theme = Theme::dark;
   double play_speed = 4.0;   // steps per second while playing
   bool boost_small = false;  // gradient maps on a signed-√ colour scale, so small entries show
+  // Where the windows go (layout.h): the standard or the presenter arrangement, and the side
+  // panels in a column or as tabs (View menu).
+  Arrangement arrangement = Arrangement::standard;
+  SideMode side = SideMode::column;
+  // The inspector's gradient columns on one symmetric colour scale where they have one shape
+  // (else each map on its own ±max|x|).
+  bool shared_scale = true;
+  // Formulas shown in full in the inspector (else only the current half's, on one line).
+  bool formulas_open = true;
   static constexpr float kMinFontScale = 0.6f, kMaxFontScale = 3.0f;
   static constexpr double kMinSpeed = 0.25, kMaxSpeed = 60.0;
 };
@@ -51,12 +61,19 @@ struct RunChecks { int op = -1; bool with_params = false; bool background = fals
 struct CheckOp { int op = -1; CheckOptions opt; };  // one op at chosen options, in the background
 struct SweepEps { int op = -1; bool is_param = false; int slot = -1; int64_t index = -1; };  // error vs ε of one entry
 struct CancelChecks {};                       // stop a background "every op" check
+// Which panels are on screen (a lesson step, View ▸ Reset layout): the panels of these titles
+// open (any case); with `only`, every other panel but the transport and the inspector closes.
+// The layout is reset either way (a dragged-out panel goes back in). Controller::panels_wanted().
+struct ShowPanels { std::vector<std::string> titles; bool only = true; };
+// An entry picked in a map (a click; the chain rule stays written out for it). index −1: none.
+struct PinEntry { std::string tensor; int64_t index = -1; };
 }  // namespace req
 
 using Request = std::variant<req::Step, req::JumpTo, req::FocusOp, req::SelectRow, req::Hover, req::SetPlaying,
                              req::TogglePlaying, req::SetSettings, req::Rebuild, req::SaveCheckpoint,
                              req::OptimizerStep, req::Train, req::PlantMistake, req::RunChecks,
-                             req::CheckOp, req::SweepEps, req::CancelChecks, req::CancelJob>;
+                             req::CheckOp, req::SweepEps, req::CancelChecks, req::CancelJob, req::ShowPanels,
+                             req::PinEntry>;
 
 class RequestQueue {
  public:
