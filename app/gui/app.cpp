@@ -159,6 +159,7 @@ void App::menu(RequestQueue& q) {
     if (ImGui::IsItemHovered()) ImGui::SetTooltip("model & input and the tape on the left, the transport on top, the op inspector in the middle");
     if (ImGui::MenuItem("Presenter layout", nullptr, presenter)) {
       s.arrangement = Arrangement::presenter;
+      s.formulas_open = false;  // one line: the maps get the height
       q.push(req::SetSettings{s});
       presenter_layout();
     }
@@ -320,7 +321,7 @@ void App::draw_tabs(PanelContext& ctx) {
 
 // [SECTION] status bar
 
-float App::status_height() const { return ImGui::GetFrameHeight() + ImGui::GetStyle().WindowPadding.y; }
+float App::status_height() const { return ImGui::GetFrameHeight() + 6.0f; }  // a row and its 3 px padding
 
 void App::status_bar(PanelContext& ctx) {
   const float h = status_height();
@@ -341,15 +342,6 @@ void App::status_bar(PanelContext& ctx) {
       const ImVec2 p = ImGui::GetWindowPos(), sz = ImGui::GetWindowSize();
       ImGui::GetWindowDrawList()->AddRectFilled(p, ImVec2(p.x + sz.x, p.y + sz.y), ImGui::ColorConvertFloat4ToU32(bg));
     }
-    // Right side first, to know how much room the message has.
-    std::string right;
-    if (c_.has_session()) {
-      const Config& cfg = c_.session().config();
-      right = c_.model_label() + " · " + dtype_name(cfg.dtype) + " · " +
-              (cfg.lora() ? "LoRA r" + std::to_string(cfg.lora_rank) : std::string("full")) + " · loss " +
-              num_short(c_.session().loss()) + " · " + c_.weights_source();
-    }
-    const float rw = ImGui::CalcTextSize(right.c_str()).x;
     const float avail = ImGui::GetContentRegionAvail().x;
     ImGui::AlignTextToFramePadding();
     std::string left;
@@ -366,6 +358,35 @@ void App::status_bar(PanelContext& ctx) {
     } else if (!c_.busy()) {
       left = c_.status();
     }
+    const float job_w = c_.busy() ? ImGui::GetFontSize() * 20 : 0.0f;
+    // The right side: what the model is. Where the message needs the room, the least needed
+    // parts go first (the model and its loss stay).
+    std::string right;
+    if (c_.has_session()) {
+      const Config& cfg = c_.session().config();
+      std::vector<std::string> parts = {c_.model_label(), "loss " + num_short(c_.session().loss()), c_.weights_source(),
+                                        dtype_name(cfg.dtype),
+                                        cfg.lora() ? "LoRA r" + std::to_string(cfg.lora_rank) : std::string("full")};
+      const float need = ImGui::CalcTextSize(left.c_str()).x + job_w + 40.0f;
+      auto join = [&] {
+        std::string r = parts[0];
+        for (size_t i = 1; i < parts.size(); ++i) r += " · " + parts[i];
+        return r;
+      };
+      while (parts.size() > 2 && ImGui::CalcTextSize(join().c_str()).x + need > avail) parts.pop_back();
+      right = join();
+    }
+    const float rw = ImGui::CalcTextSize(right.c_str()).x;
+    // A message longer than its room is cut at a word, with an ellipsis (all of it in the tooltip).
+    const float room = std::max(0.0f, avail - rw - 20.0f - job_w);
+    const bool cut = !left.empty() && ImGui::CalcTextSize(left.c_str()).x > room;
+    if (cut) {
+      while (!left.empty() && ImGui::CalcTextSize((left + " …").c_str()).x > room) {
+        const size_t sp = left.find_last_of(' ');
+        left.resize(sp == std::string::npos ? 0 : sp);
+      }
+      left += " …";
+    }
     const ImVec2 p0 = ImGui::GetCursorScreenPos();
     ImGui::PushClipRect(p0, ImVec2(p0.x + std::max(0.0f, avail - rw - 20.0f), p0.y + h), true);
     // A running job first: bar, what it does, cancel.
@@ -375,8 +396,9 @@ void App::status_bar(PanelContext& ctx) {
     }
     if (!left.empty()) colored_text(col, "%s", left.c_str());
     ImGui::PopClipRect();
-    if (ImGui::IsItemHovered() && (alarm || !c_.error().empty() || !warnings_.empty())) {
+    if (ImGui::IsItemHovered() && (alarm || cut || !c_.error().empty() || !warnings_.empty())) {
       ImGui::BeginTooltip();
+      if (cut && c_.error().empty() && warnings_.empty() && !alarm) ImGui::TextUnformatted(c_.status().c_str());
       if (alarm) ImGui::TextUnformatted(c_.health().c_str());
       if (!c_.error().empty()) ImGui::TextUnformatted(c_.error().c_str());
       for (const auto& w : warnings_) ImGui::TextUnformatted(w.c_str());
@@ -396,6 +418,7 @@ void App::status_bar(PanelContext& ctx) {
 
 void App::draw(RequestQueue& q) {
   heatmaps_.set_boost(c_.settings().boost_small);
+  maps_frame_begin();
   keys(q);
   menu(q);
   PanelContext ctx{q, heatmaps_, fonts_, *palette_, c_.settings().font_scale};
@@ -421,6 +444,8 @@ void App::draw(RequestQueue& q) {
   }
   draw_tabs(ctx);
   for (size_t i = 0; i < panels_.size(); ++i) was_open_[i] = panels_[i]->open;
+  // The pointer left every map: nothing is hovered any more (the linked highlights go out).
+  if (!map_hovered_this_frame() && c_.selection().hover_index >= 0) q.push(req::Hover{"", -1});
   reset_layout_ = false;
   if (show_keys_) {
     ImGui::SetNextWindowSize(ImVec2(ImGui::GetFontSize() * 24, 0), ImGuiCond_FirstUseEver);

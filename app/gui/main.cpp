@@ -303,7 +303,10 @@ int main(int argc, char** argv) {
     gs::app::Settings st = controller.settings();
     st.font_scale = a.font_scale;
     st.theme = a.theme == "light" ? gs::app::Theme::light_high_contrast : gs::app::Theme::dark;
-    if (a.presenter) st.arrangement = gs::app::Arrangement::presenter;
+    if (a.presenter) {
+      st.arrangement = gs::app::Arrangement::presenter;
+      st.formulas_open = false;  // one line: the maps get the height
+    }
     st.side = a.side == "tabs" ? gs::app::SideMode::tabs : gs::app::SideMode::column;
     controller.apply(gs::app::req::SetSettings{st});
   }

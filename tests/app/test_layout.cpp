@@ -71,7 +71,7 @@ void check(const WorkArea& a, const LayoutOptions& o, const std::vector<LayoutPa
     for (size_t j = i + 1; j < ps.size(); ++j)
       EXPECT_FALSE(overlaps(r, L.rects[j])) << what << ": " << ps[i].title << " overlaps " << ps[j].title;
     // A panel big enough to read: a few rows of text and some width.
-    EXPECT_GE(r.h, 1.9f * a.line) << what << ": " << ps[i].title;
+    EXPECT_GE(r.h, 1.5f * a.line) << what << ": " << ps[i].title;  // a row of widgets and its padding
     EXPECT_GE(r.w, std::min(5.5f * a.line, a.w / 4.0f)) << what << ": " << ps[i].title;
   }
   if (L.tabs) {

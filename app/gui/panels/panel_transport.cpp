@@ -1,6 +1,7 @@
 // Transport: where the cursor is (big), stepping and playing, and a scrubber over all 2N steps.
 // The optimiser lives in the Training panel (one set of controls). In the presenter layout the
-// buttons and the title share one line, so the inspector under it gets the height.
+// buttons and the scrubber share one row and the inspector's title says where the cursor is,
+// so the maps under it get the height.
 #include <algorithm>
 #include <cmath>
 
@@ -20,9 +21,9 @@ class TransportPanel final : public Panel {
 
   void contents(const Controller& c, PanelContext& ctx) override {
     if (c.settings().arrangement == Arrangement::presenter) {
+      // One row: the buttons and the scrubber; the inspector under it carries the title.
       buttons(c, ctx, true);
       ImGui::SameLine(0, ImGui::GetFontSize());
-      title_line(c, ctx);
     } else {
       title_line(c, ctx);
       buttons(c, ctx, false);
@@ -65,8 +66,10 @@ class TransportPanel final : public Panel {
       // NaN or ±∞ in the model: said at once, whatever the cursor (the status bar says what).
       colored_text(ctx.palette.bad, "⚠ loss %s", num(loss).c_str());
       if (ImGui::IsItemHovered()) ImGui::SetTooltip("%s", c.health().c_str());
-    } else if (c.forward_done(c.n_ops() - 1)) {
+    } else if (c.forward_done(c.n_ops() - 1) && ImGui::GetContentRegionAvail().x > ImGui::CalcTextSize("loss 0.000").x) {
       ImGui::TextDisabled("loss %s", num_short(loss).c_str());
+    } else if (c.forward_done(c.n_ops() - 1)) {
+      ImGui::NewLine();
     } else if (ImGui::GetContentRegionAvail().x > ImGui::CalcTextSize("loss: once forward ends").x) {
       ImGui::TextDisabled("loss: once forward ends");
     } else {

@@ -6,8 +6,14 @@ namespace gs::app {
 
 namespace {
 
+// A position of the text: T (its role from its place: one T is a position, two are query and
+// key), or Tq / Tk, a query or key position said outright (a Jacobian over one row's keys).
+bool is_position(const std::string& letter) { return letter == "T" || letter == "Tq" || letter == "Tk"; }
+
 std::string name_of(const std::string& letter, int t_seen, int t_total) {
   if (letter == "T") return t_total >= 2 ? (t_seen == 0 ? "query" : "key") : "position";
+  if (letter == "Tq") return "query";
+  if (letter == "Tk") return "key";
   static const struct {
     const char* letter;
     const char* name;
@@ -41,7 +47,7 @@ Axes axes_of(const Shape& shape, const std::vector<std::string>& letters) {
   a.info = describe_axes(shape, letters);
   for (size_t d = 0; d < a.info.size(); ++d) {
     if (a.info[d].letter == "B") a.batch = static_cast<int>(d);
-    if (a.info[d].letter == "T") a.t_axes.push_back(static_cast<int>(d));
+    if (is_position(a.info[d].letter)) a.t_axes.push_back(static_cast<int>(d));
   }
   return a;
 }
@@ -65,7 +71,7 @@ Label label_of(const Axes& a, int d, int64_t i, int64_t batch, const TokenText& 
   const AxisInfo& ax = a.info[d];
   Label l;
   l.main = std::to_string(i);
-  if (ax.letter == "T" && t_has_tokens(tok, ax)) {
+  if (is_position(ax.letter) && t_has_tokens(tok, ax)) {
     int32_t id = 0;
     if (token_at(tok, batch, i, id)) {
       l.main = glyph(tok, id);
@@ -86,14 +92,14 @@ Label label_of(const Axes& a, int d, int64_t i, int64_t batch, const TokenText& 
 std::string quoted(const std::string& g) { return "'" + g + "'"; }
 
 // One axis of an entry in words.
-std::string axis_words(const Axes& a, int d, int64_t i, int64_t batch, const TokenText& tok) {
+std::string axis_words(const Axes& a, int d, int64_t i, int64_t batch, const TokenText& tok, bool targets = true) {
   const AxisInfo& ax = a.info[d];
   std::string s = ax.name + " " + std::to_string(i);
-  if (ax.letter == "T" && t_has_tokens(tok, ax)) {
+  if (is_position(ax.letter) && t_has_tokens(tok, ax)) {
     int32_t id = 0, y = -1;
     if (token_at(tok, batch, i, id, &y)) {
       s += " " + quoted(glyph(tok, id));
-      if (a.t_axes.size() == 1 && y >= 0) s += ", predicts " + quoted(glyph(tok, y));
+      if (targets && a.t_axes.size() == 1 && y >= 0) s += ", predicts " + quoted(glyph(tok, y));
     }
   } else if (ax.letter == "V" && tok.glyph && tok.vocab > 0 && ax.size == tok.vocab) {
     s = "token " + quoted(glyph(tok, static_cast<int32_t>(i))) + " (id " + std::to_string(i) + ")";
@@ -104,13 +110,14 @@ std::string axis_words(const Axes& a, int d, int64_t i, int64_t batch, const Tok
   return s;
 }
 
-std::string words(const Axes& a, const std::vector<int64_t>& idx, size_t upto, const char* sep, const TokenText& tok) {
+std::string words(const Axes& a, const std::vector<int64_t>& idx, size_t upto, const char* sep, const TokenText& tok,
+                  bool targets = true) {
   const int64_t batch = a.batch >= 0 ? idx[a.batch] : 0;
   std::string s;
   for (size_t d = 0; d < upto; ++d) {
     if (a.info[d].size <= 1) continue;  // a batch of one, a single head: nothing to tell apart
     if (!s.empty()) s += sep;
-    s += axis_words(a, static_cast<int>(d), idx[d], batch, tok);
+    s += axis_words(a, static_cast<int>(d), idx[d], batch, tok, targets);
   }
   return s;
 }
@@ -139,68 +146,104 @@ std::vector<AxisInfo> describe_axes(const Shape& shape, const std::vector<std::s
 std::string shape_words(const Shape& shape, const std::vector<std::string>& letters) {
   if (letters.size() != shape.size()) return "";
   std::string s;
-  for (size_t d = 0; d < shape.size(); ++d) s += (d ? " · " : "") + letters[d] + " " + std::to_string(shape[d]);
+  for (size_t d = 0; d < shape.size(); ++d)
+    s += (d ? " · " : "") + (is_position(letters[d]) ? std::string("T") : letters[d]) + " " + std::to_string(shape[d]);
   return s;
+}
+
+MapLabels::MapLabels(const Shape& shape, const std::vector<std::string>& letters, bool transposed, const TokenText& tok)
+    : shape_(shape), letters_(letters), transposed_(transposed), tok_(tok), no_text_(tok) {
+  const Axes a = axes_of(shape, letters);
+  info_ = a.info;
+  batch_ = a.batch;
+  no_text_.T = 0;  // the vocabulary still names a V axis
+  if (shape.empty()) return;
+  const int last = static_cast<int>(shape.size()) - 1;
+  int64_t lead = 1;
+  for (int d = 0; d < last; ++d) lead *= shape[d];
+  rows_ = transposed ? shape.back() : lead;
+  cols_ = transposed ? lead : shape.back();
+  if (!transposed && last >= 2) block_ = shape[last - 1];
+  if (block_ > 0 && block_ >= rows_) block_ = 0;  // one block: nothing to mark
+  const std::string lead_letter = last > 0 ? info_[last - 1].letter : "", last_letter = info_[last].letter;
+  row_letter_ = transposed ? last_letter : lead_letter;
+  col_letter_ = transposed ? lead_letter : last_letter;
+}
+
+Label MapLabels::last_label(int64_t c) const {
+  // The last dimension: the same labels on every row. A token axis there reads the text of
+  // batch row 0 only when there is one batch row (else plain positions).
+  const Axes a{info_, batch_, {}};
+  const bool one_batch = batch_ < 0 || shape_[batch_] == 1 || tok_.B == 1;
+  return label_of(a, static_cast<int>(shape_.size()) - 1, c, 0, one_batch ? tok_ : no_text_);
+}
+
+Label MapLabels::lead_label(int64_t r) const {
+  const int last = static_cast<int>(shape_.size()) - 1;
+  if (last <= 0) return {};
+  const Axes a{info_, batch_, {}};
+  Shape lead(shape_.begin(), shape_.end() - 1);
+  const std::vector<int64_t> idx = unflatten(lead, r);
+  const int64_t batch = batch_ >= 0 && batch_ < last ? idx[batch_] : 0;
+  return label_of(a, last - 1, idx[last - 1], batch, tok_);
+}
+
+Label MapLabels::row(int64_t r) const {
+  if (shape_.empty() || r < 0 || r >= rows_) return {};
+  return transposed_ ? last_label(r) : lead_label(r);
+}
+
+Label MapLabels::col(int64_t c) const {
+  if (shape_.empty() || c < 0 || c >= cols_) return {};
+  return transposed_ ? lead_label(c) : last_label(c);
+}
+
+std::string MapLabels::block(int64_t r, bool short_form) const {
+  const int last = static_cast<int>(shape_.size()) - 1;
+  if (transposed_ || last < 2 || r < 0 || r >= rows_) return "";
+  Shape lead(shape_.begin(), shape_.end() - 1);
+  const std::vector<int64_t> idx = unflatten(lead, r);
+  const int inner = last - 1;
+  if (idx[inner] != 0) return "";
+  std::string b;
+  for (int d = 0; d < inner; ++d) {
+    if (shape_[d] <= 1) continue;
+    if (short_form) {
+      const std::string& n = info_[d].name;
+      b += (b.empty() ? "" : " ") + (n == "head" ? std::string("h") : n == "batch row" ? std::string("b") : n + " ") +
+           std::to_string(idx[d]);
+    } else {
+      b += (b.empty() ? "" : " · ") + info_[d].name + " " + std::to_string(idx[d]);
+    }
+  }
+  return b;
+}
+
+std::string MapLabels::rows_title() const {
+  const int last = static_cast<int>(shape_.size()) - 1;
+  if (last < 0) return "";
+  if (transposed_) return info_[last].name;
+  return last > 0 ? info_[last - 1].name : "";
+}
+
+std::string MapLabels::cols_title() const {
+  const int last = static_cast<int>(shape_.size()) - 1;
+  if (last < 0) return "";
+  if (transposed_) return last > 0 ? info_[last - 1].name : "";
+  return info_[last].name;
 }
 
 GridLabels grid_labels(const Shape& shape, const std::vector<std::string>& letters, bool transposed, const TokenText& tok) {
   GridLabels g;
   if (shape.empty()) return g;
-  const Axes a = axes_of(shape, letters);
-  const int last = static_cast<int>(shape.size()) - 1;
-  const int64_t cols = shape.back();
-  int64_t rows = 1;
-  for (int d = 0; d < last; ++d) rows *= shape[d];
-  // The last dimension: the same labels on every row. A token axis there reads the text of
-  // batch row 0 only when there is one batch row (else plain positions).
-  const bool one_batch = a.batch < 0 || shape[a.batch] == 1 || tok.B == 1;
-  TokenText no_text = tok;  // the vocabulary still names a V axis
-  no_text.T = 0;
-  std::vector<Label> last_labels(static_cast<size_t>(cols));
-  for (int64_t c = 0; c < cols; ++c) last_labels[c] = label_of(a, last, c, 0, one_batch ? tok : no_text);
-  // The leading dimensions: the innermost names each row, the outer ones mark blocks.
-  std::vector<Label> lead_labels;
-  std::vector<std::string> blocks;
-  if (last > 0) {
-    lead_labels.resize(static_cast<size_t>(rows));
-    blocks.assign(static_cast<size_t>(rows), "");
-    Shape lead(shape.begin(), shape.end() - 1);
-    const int inner = last - 1;
-    for (int64_t r = 0; r < rows; ++r) {
-      const std::vector<int64_t> idx = unflatten(lead, r);
-      const int64_t batch = a.batch >= 0 && a.batch < last ? idx[a.batch] : 0;
-      lead_labels[r] = label_of(a, inner, idx[inner], batch, tok);
-      if (idx[inner] == 0 && inner > 0) {
-        std::string b;
-        for (int d = 0; d < inner; ++d)
-          if (shape[d] > 1) b += (b.empty() ? "" : " · ") + a.info[d].name + " " + std::to_string(idx[d]);
-        blocks[r] = b;
-      }
-    }
+  const MapLabels m(shape, letters, transposed, tok);
+  g.rows_title = m.rows_title();
+  g.cols_title = m.cols_title();
+  for (int64_t r = 0; r < m.rows(); ++r) {
+    g.rows.push_back(m.row(r));
+    g.blocks.push_back(m.block(r));
   }
-  if (!transposed) {
-    g.cols = std::move(last_labels);
-    g.cols_title = a.info[last].name;
-    if (last > 0) {
-      g.rows = std::move(lead_labels);
-      g.blocks = std::move(blocks);
-      g.rows_title = a.info[last - 1].name;
-    }
-  } else {
-    g.rows = std::move(last_labels);
-    g.rows_title = a.info[last].name;
-    g.blocks.assign(g.rows.size(), "");
-    if (last > 0) {
-      g.cols = std::move(lead_labels);
-      g.cols_title = a.info[last - 1].name;
-    } else {
-      g.cols = {Label{}};
-    }
-  }
-  if (g.rows.empty()) {
-    g.rows.assign(1, Label{});
-    g.blocks.assign(1, "");
-  }
+  for (int64_t c = 0; c < m.cols(); ++c) g.cols.push_back(m.col(c));
   return g;
 }
 
@@ -216,7 +259,7 @@ std::string row_words(const Shape& shape, const std::vector<std::string>& letter
   Shape lead(shape.begin(), shape.end() - 1);
   std::vector<int64_t> idx = unflatten(lead, row);
   idx.push_back(0);
-  return words(a, idx, shape.size() - 1, ", ", tok);
+  return words(a, idx, shape.size() - 1, ", ", tok, false);
 }
 
 }  // namespace gs::app

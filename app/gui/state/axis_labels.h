@@ -5,6 +5,9 @@
 // every row and column of the map (a position with its token, a head, a channel, a character of
 // the vocabulary …), and an entry or a row in words ("head 0 · query 7 'e' · key 3 'm'").
 //
+// Letters besides the programs' own: Tq and Tk, a query or a key position said outright (the
+// views label a Jacobian over one row's keys {"Tk","Tk"}).
+//
 // A map flattens every dimension but the last into its rows (tensor_grid.h): the innermost of
 // those names each row, the outer ones (batch rows, heads) mark blocks of rows.
 #include <cstdint>
@@ -52,6 +55,38 @@ struct GridLabels {
 };
 // Labels of the map of a tensor (transposed: the map of its 2-D flattening, transposed).
 GridLabels grid_labels(const Shape& shape, const std::vector<std::string>& axes, bool transposed, const TokenText& tok);
+
+// The same one label at a time, for a view that draws only some (a map of 50257 rows):
+// row `r` / column `c` of the map, and the block a row starts ("" when it starts none), in
+// words ("head 1") and short ("h1").
+class MapLabels {
+ public:
+  MapLabels(const Shape& shape, const std::vector<std::string>& axes, bool transposed, const TokenText& tok);
+  int64_t rows() const { return rows_; }
+  int64_t cols() const { return cols_; }
+  Label row(int64_t r) const;
+  Label col(int64_t c) const;
+  std::string block(int64_t r, bool short_form = false) const;
+  // Every how many rows a new block starts (0: no blocks), e.g. T for (B,H,T,d).
+  int64_t block_rows() const { return block_; }
+  // The letters of the rows' and the columns' dimension ("T", "C"), for a corner mark.
+  const std::string& row_letter() const { return row_letter_; }
+  const std::string& col_letter() const { return col_letter_; }
+  std::string rows_title() const;
+  std::string cols_title() const;
+
+ private:
+  Label lead_label(int64_t r) const;
+  Label last_label(int64_t c) const;
+  Shape shape_;
+  std::vector<std::string> letters_;
+  std::vector<AxisInfo> info_;
+  bool transposed_ = false;
+  TokenText tok_, no_text_;
+  int batch_ = -1;
+  int64_t rows_ = 1, cols_ = 1, block_ = 0;
+  std::string row_letter_, col_letter_;
+};
 
 // Entry `flat` in words: "position 3 ('m', predicts 'o') · channel 5"; "head 1 · query 7 'e' · key 2 'h'".
 std::string entry_words(const Shape& shape, const std::vector<std::string>& axes, int64_t flat, const TokenText& tok);

@@ -33,8 +33,8 @@ Role effective_role(Role r, Arrangement arr) {
 
 float top_strip_height(const WorkArea& a, Arrangement arr) {
   // standard: a title bar, the big title line, the buttons, the scrubber (4.4 rows of widgets);
-  // presenter: no title bar, buttons and title on one line, the scrubber under them.
-  return (arr == Arrangement::presenter ? 2.65f : 4.4f) * a.line;
+  // presenter: no title bar, the buttons and the scrubber on one row.
+  return (arr == Arrangement::presenter ? 1.55f : 4.4f) * a.line;
 }
 
 namespace {

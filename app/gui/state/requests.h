@@ -32,6 +32,9 @@ struct Settings {
   bool shared_scale = true;
   // Formulas shown in full in the inspector (else only the current half's, on one line).
   bool formulas_open = true;
+  // "Find the broken op": no view says which op a mistake was planted in (the tape, the
+  // inspector, the graph, the Planted mistakes panel), until the class names it or it is revealed.
+  bool hide_mistakes = false;
   static constexpr float kMinFontScale = 0.6f, kMaxFontScale = 3.0f;
   static constexpr double kMinSpeed = 0.25, kMaxSpeed = 60.0;
 };
