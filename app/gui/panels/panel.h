@@ -78,5 +78,6 @@ std::unique_ptr<Panel> make_flops_panel();
 std::unique_ptr<Panel> make_training_panel();
 std::unique_ptr<Panel> make_attention_panel();
 std::unique_ptr<Panel> make_mistakes_panel();
+std::unique_ptr<Panel> make_predictions_panel();
 
 }  // namespace gs::app

@@ -163,9 +163,22 @@ class InspectorPanel final : public Panel {
     // (In the presenter layout the maps come first: the shares are a scroll away.)
     if (!sums_.empty() && !presenter_)
       below += (2.2f + static_cast<float>(sums_.size())) * line + ImGui::GetStyle().ItemSpacing.y * 2;
-    const float table_h = std::max(ImGui::GetContentRegionAvail().y - below, 9.0f * line);
+    // What the plan missed last frame at this op and size (wrapped words, spacing) comes off
+    // this frame's plan, so the table ends where it should.
+    const ImVec2 win = ImGui::GetWindowSize();
+    const uint64_t fit_key = (c.version() * 1000003u + static_cast<uint64_t>(k) * 2 + backward) * 1000003u +
+                             static_cast<uint64_t>(win.x) * 4099u + static_cast<uint64_t>(win.y) +
+                             static_cast<uint64_t>(ctx.scale * 100) + (presenter_ ? 7u : 0u);
+    if (fit_key != fit_key_) {
+      fit_key_ = fit_key;
+      fix_ = 0;
+    }
+    const float table_h = std::max(ImGui::GetContentRegionAvail().y - below - fix_, 9.0f * line);
     std::vector<Column> cols = backward ? backward_columns(c, ctx, tape, k, ld, row) : forward_columns(c, ctx, tape, k);
+    const float y0 = ImGui::GetCursorPosY();
     draw_table(c, ctx, tape, k, cols, table_h, row);
+    const float excess = ImGui::GetCursorPosY() - y0 - table_h;
+    if (excess > 1.0f && fix_ < table_h) fix_ += excess;
     pinned_box(c, ctx);
     if (show_predictions(tape, k)) predictions_strip(c, ctx, tape);
     shares(c, ctx, tape, k);
@@ -1284,6 +1297,8 @@ class InspectorPanel final : public Panel {
   }
 
   bool presenter_ = false;
+  uint64_t fit_key_ = 0;
+  float fix_ = 0;  // pixels the plan of the table came short by, at this op and size
   LdCache<float> ld_f_;
   LdCache<double> ld_d_;
   uint64_t shares_version_ = ~uint64_t{0};

@@ -33,6 +33,7 @@ std::vector<std::unique_ptr<Panel>> make_panels() {
   p.push_back(make_training_panel());    // loss curve, gradient norm per layer, optimiser
   p.push_back(make_attention_panel());   // attention maps per head over the tokens
   p.push_back(make_mistakes_panel());    // plant a backprop mistake and find it
+  p.push_back(make_predictions_panel()); // what the model predicts, before and after a step
   return p;
 }
 
