@@ -226,9 +226,12 @@ class InspectorPanel final : public Panel {
     ImGui::PushTextWrapPos(0);
     ImGui::TextUnformatted(ti.plain);
     ImGui::PopTextWrapPos();
-    if (op.mistake != Mistake::none && !c.settings().hide_mistakes)
+    if (op.mistake != Mistake::none && !c.settings().hide_mistakes) {
+      ImGui::PushTextWrapPos(0);
       colored_text(ctx.palette.warn, "⚑ planted mistake in this op's backward: %s — %s", info(op.mistake).name,
                    info(op.mistake).description);
+      ImGui::PopTextWrapPos();
+    }
     if (c.at_start()) colored_text(ctx.palette.dim, "the next op: nothing computed yet — step forward (→) to run it");
   }
 
@@ -248,19 +251,21 @@ class InspectorPanel final : public Panel {
     const bool checking = c.analysis().op_busy() && c.analysis().op_requested() && c.analysis().op_requested()->op == k;
     const char* button = checking ? "checking …" : "check this op";
     const float sp = ImGui::GetStyle().ItemSpacing.x;
-    const float need_mark = ImGui::CalcTextSize(("finite differences: " + mark).c_str()).x + sp +
+    const float need_mark = ImGui::CalcTextSize(("finite differences: " + mark).c_str()).x + 3 * sp +
                             ImGui::CalcTextSize(button).x + 2 * ImGui::GetStyle().FramePadding.x;
     const float need_flops = ImGui::CalcTextSize(flops).x + 2 * sp;
-    float avail = ImGui::GetContentRegionAvail().x;
-    if (avail > need_mark + need_flops) {
-      ImGui::SameLine(0, 2 * sp);
+    // Each where it fits on the line (measured after moving there), the mark before the FLOPs.
+    ImGui::SameLine(0, 2 * sp);
+    if (ImGui::GetContentRegionAvail().x > need_mark + need_flops) {
       ImGui::TextDisabled("%s", flops);
-      avail -= need_flops;
-    }
-    if (avail > need_mark) {
       ImGui::SameLine(0, 2 * sp);
-    } else if (presenter_) {
-      return;  // no room: the tape and the Finite differences panel have it
+    }
+    if (ImGui::GetContentRegionAvail().x < need_mark) {
+      if (presenter_) {
+        ImGui::NewLine();
+        return;  // no room: the tape and the Finite differences panel have it
+      }
+      ImGui::NewLine();
     }
     ImGui::TextUnformatted("finite differences:");
     ImGui::SameLine();

@@ -50,6 +50,13 @@ class PredictionsPanel final : public Panel {
                           "it predicts after");
       ImGui::PopTextWrapPos();
     }
+    if (c.session().is_gpt2() && c.spec().checkpoint.empty() && c.optimizer_steps() == 0) {
+      ImGui::PushTextWrapPos(0);
+      colored_text(ctx.palette.warn, "The weights are random (untrained): every next token is about as likely as any "
+                                     "other, and the loss is near log V = %s.",
+                   num_short(std::log(static_cast<double>(now_.classes))).c_str());
+      ImGui::PopTextWrapPos();
+    }
     if (!c.forward_done(c.n_ops() - 1))
       ImGui::TextDisabled("(the forward pass is computed already; the cursor has not got to the loss yet)");
     ImGui::SetNextItemWidth(ImGui::GetFontSize() * 5);

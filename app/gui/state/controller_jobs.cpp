@@ -270,9 +270,14 @@ void Controller::take_job(JobResult& r) {
       break;
     }
     case JobKind::mistake:
-      after_change(in.mistake == Mistake::none
-                       ? "restored the correct backward of " + session_.op_name(in.op)
-                       : std::string("planted '") + gs::info(in.mistake).name + "' in " + session_.op_name(in.op));
+      // While the class looks for the broken op, the status bar does not say where it is.
+      if (settings_.hide_mistakes)
+        after_change(in.mistake == Mistake::none ? "restored a correct backward"
+                                                 : "a mistake is planted in one op's backward: check the ops to find it");
+      else
+        after_change(in.mistake == Mistake::none
+                         ? "restored the correct backward of " + session_.op_name(in.op)
+                         : std::string("planted '") + gs::info(in.mistake).name + "' in " + session_.op_name(in.op));
       break;
     case JobKind::save: break;
   }
