@@ -115,6 +115,38 @@ case $case_ in
     grep -q "of 100: backward" "$tmp/out" || fail "LoRA tape should have 50 ops: $(cat "$tmp/out")"
     png_ok "$tmp/l.png" diverging
     ;;
+  presenter_1280)
+    # A projector: 1280×720 with large text. The inspector's maps are on screen (their colours
+    # are in the picture) forward and backward.
+    W=1280 H=720
+    total=$(total_steps)
+    [ -n "$total" ] || fail "could not read 2N"
+    run_x --presenter --window 1280x720 --font-scale 1.6 --screenshot "$tmp/f.png" --step 12 >"$tmp/out" 2>"$tmp/err" \
+      || { cat "$tmp/err"; fail "forward: exit"; }
+    png_ok "$tmp/f.png" sequential
+    run_x --presenter --window 1280x720 --font-scale 1.6 --screenshot "$tmp/b.png" --step $((total - 8)) >"$tmp/out" \
+      2>"$tmp/err" || { cat "$tmp/err"; fail "backward: exit"; }
+    grep -q ": backward · op " "$tmp/out" || fail "unexpected stdout: $(cat "$tmp/out")"
+    png_ok "$tmp/b.png" diverging
+    ;;
+  layouts)
+    # Each layout with secondary panels open beside the inspector: its maps are still drawn.
+    total=$(total_steps)
+    [ -n "$total" ] || fail "could not read 2N"
+    i=0
+    for layout in "--show|Graph,FLOPs,Predictions" "--side|tabs|--show|Graph,FLOPs,Training,Attention" \
+                  "--presenter|--show|Graph,Predictions" "--presenter|--side|tabs|--show|FLOPs,Finite differences"; do
+      i=$((i + 1))
+      IFS='|' read -r -a args <<<"$layout"
+      run_x "${args[@]}" --screenshot "$tmp/l$i.png" --step $((total - 8)) >"$tmp/out" 2>"$tmp/err" \
+        || { cat "$tmp/err"; fail "'$layout': exit"; }
+      png_ok "$tmp/l$i.png" diverging
+    done
+    run_x --side rows --screenshot "$tmp/x.png" --step 1 >"$tmp/out" 2>"$tmp/err"
+    rc=$?
+    [ $rc -eq 2 ] || fail "--side rows: exit $rc, expected 2"
+    one_line "$tmp/err"
+    ;;
   help)
     # Every flag is documented in --help (no display needed).
     "$bin" --help >"$tmp/out" 2>"$tmp/err" || fail "--help: exit $?"
