@@ -257,6 +257,8 @@ float map_overhead(PanelContext& ctx, const TensorViewOptions& opt, bool labels)
 float map_natural_height(PanelContext& ctx, int64_t rows, int64_t cols, float width) {
   const int r = static_cast<int>(std::min<int64_t>(rows, 512)), c = static_cast<int>(std::min<int64_t>(cols, 512));
   const Cells cs = cell_size(ctx, r, c, width, 1e6f);
+  // A small tensor shows its numbers in its cells: a row of text each at least.
+  if (static_cast<int64_t>(r) * c <= 64) return r * std::max(cs.ch, ctx.fonts.mono->FontSize * 0.78f * 1.5f);
   return r * cs.ch;
 }
 
@@ -328,22 +330,25 @@ TensorViewResult tensor_view(const Controller& c, PanelContext& ctx, const std::
     const float maxh = std::max(24.0f * ctx.scale, (opt.max_height > 0 ? opt.max_height : 260.0f * ctx.scale));
     Cells cs = cell_size(ctx, g.rows, g.cols, Wm, maxh);
     float cw = cs.cw, ch = cs.ch;
-    // A small tensor (a lesson model's) shows its numbers in the cells, when they fit there.
+    // A small tensor (a lesson model's) shows its numbers in the cells, when they fit there (in
+    // the labels' smaller size where the text's does not fit).
     bool numbers = false;
+    float num_px = mono->FontSize;
     if (!g.pooled() && g.rows * g.cols <= 64) {
-      float need_w = 0;
-      ImGui::PushFont(mono);
+      float widest = 0;
       for (int r = 0; r < g.rows; ++r)
         for (int k = 0; k < g.cols; ++k)
-          need_w = std::max(need_w, ImGui::CalcTextSize(num_short(t.at(t.flat_index(r, k))).c_str()).x);
-      const float need_h = ImGui::GetTextLineHeight() * 1.5f;
-      ImGui::PopFont();
-      need_w += 10.0f * ctx.scale;
-      if (need_w * g.cols <= Wm) {
+          widest = std::max(widest, mono->CalcTextSizeA(mono->FontSize, FLT_MAX, 0,
+                                                        num_short(t.at(t.flat_index(r, k))).c_str()).x);
+      for (const float f : {1.0f, 0.78f}) {
+        const float need_w = widest * f + 10.0f * ctx.scale, need_h = mono->FontSize * f * 1.5f;
+        if (need_w * g.cols > Wm) continue;
         numbers = true;
+        num_px = mono->FontSize * f;
         cw = std::max(cw, std::min(need_w * 1.4f, Wm / g.cols));
         ch = std::max(ch, need_h);
         ch = std::max(need_h, std::min(ch, maxh / g.rows));
+        break;
       }
     }
     const ImVec2 size(std::max(1.0f, g.cols * cw), std::max(1.0f, g.rows * ch));
@@ -365,17 +370,15 @@ TensorViewResult tensor_view(const Controller& c, PanelContext& ctx, const std::
     dl->AddRect(ImVec2(p0.x - 1, p0.y - 1), ImVec2(p0.x + size.x + 1, p0.y + size.y + 1), frame);
     if (numbers) {
       // White on a dark shadow: readable on every colour of both maps.
-      ImGui::PushFont(mono);
       const float sh = std::max(1.0f, ctx.scale);
       for (int r = 0; r < g.rows; ++r)
         for (int k = 0; k < g.cols; ++k) {
           const std::string v = num_short(t.at(t.flat_index(r, k)));
-          const ImVec2 ts = ImGui::CalcTextSize(v.c_str());
+          const ImVec2 ts = mono->CalcTextSizeA(num_px, FLT_MAX, 0, v.c_str());
           const ImVec2 at(p0.x + k * cw + (cw - ts.x) * 0.5f, p0.y + r * ch + (ch - ts.y) * 0.5f);
-          dl->AddText(ImVec2(at.x + sh, at.y + sh), IM_COL32(0, 0, 0, 230), v.c_str());
-          dl->AddText(at, IM_COL32(255, 255, 255, 255), v.c_str());
+          dl->AddText(mono, num_px, ImVec2(at.x + sh, at.y + sh), IM_COL32(0, 0, 0, 230), v.c_str());
+          dl->AddText(mono, num_px, at, IM_COL32(255, 255, 255, 255), v.c_str());
         }
-      ImGui::PopFont();
     }
     const ImU32 label_col = ImGui::GetColorU32(ImGuiCol_Text), dim = ctx.palette.dim;
     // Heads (or batch rows) of a 4-d tensor are separate blocks of rows: mark where each starts.

@@ -149,7 +149,7 @@ class InspectorPanel final : public Panel {
     header(c, ctx, tape, k);
     formulas(c, ctx, tape, k, c.at_start() ? -1 : backward ? 2 : 0);
     tokens_line(c, ctx, tape);
-    scale_toggle(c, ctx, !text_.empty() && text_.glyph);
+    scale_toggle(c, ctx, tape, k, !text_.empty() && text_.glyph);
     const int row = row_of(c, tape, k);
     const LocalDerivative<T>& ld = local(c, tape, k, row);
     links(c, ctx, tape, k, ld, row);
@@ -911,8 +911,20 @@ class InspectorPanel final : public Panel {
 
   // One colour scale for the gradient maps that have one shape, or each its own: one click, at
   // the end of the line above the table.
-  void scale_toggle(const Controller& c, PanelContext& ctx, bool same_line) {
+  template <class T>
+  void scale_toggle(const Controller& c, PanelContext& ctx, const Tape<T>& tape, int k, bool same_line) {
     if (!c.in_backward()) return;
+    // Only where two gradient maps of this op have one shape.
+    const Op<T>& op = tape.op(k);
+    std::vector<Shape> shapes;
+    auto add = [&](const Tensor<T>& g) {
+      if (!g.empty() && g.size() > 1) shapes.push_back(g.shape);
+    };
+    add(tape.value(op.out).grad);
+    for (const auto& d : op.din) add(d);
+    for (const auto& d : op.dpar) add(d);
+    std::sort(shapes.begin(), shapes.end());
+    if (std::adjacent_find(shapes.begin(), shapes.end()) == shapes.end()) return;
     Settings s = c.settings();
     bool on = s.shared_scale;
     const char* label = "one colour scale";
