@@ -12,6 +12,7 @@ namespace gs::app {
 namespace {
 
 bool g_map_hovered = false;
+constexpr float kMapSpacing = 3.0f;  // vertical pixels (× the text size) between a map's lines
 
 // The stats under a map: shape in letters and numbers, min/max, mean/norm, what is unusual.
 // Compact: one line (shape, and what is unusual); the numbers in the tooltip of that line.
@@ -245,13 +246,13 @@ bool cell_of(const TensorRef& t, const DisplayGrid& g, int64_t flat, int& r, int
 }  // namespace
 
 float map_overhead(PanelContext& ctx, const TensorViewOptions& opt, bool labels) {
-  const float line = ImGui::GetTextLineHeightWithSpacing(), sp = ImGui::GetStyle().ItemSpacing.y;
+  const float sp = kMapSpacing * ctx.scale, line = ImGui::GetTextLineHeight() + sp;
   const float small = ImGui::GetTextLineHeight() * 0.8f + sp;
   float h = line;                                                     // caption
   if (opt.legend) h += opt.compact ? small : line;                    // colour scale
   if (opt.stats) h += opt.compact ? small : 3.2f * line;              // shape (and numbers)
   if (labels) h += label_px(ctx) + 4.0f * ctx.scale;  // column labels
-  return h + ImGui::GetStyle().ItemSpacing.y;
+  return h + ImGui::GetStyle().ItemSpacing.y;  // the spacing after the map (the caller's)
 }
 
 float map_natural_height(PanelContext& ctx, int64_t rows, int64_t cols, float width) {
@@ -266,12 +267,21 @@ TensorViewResult tensor_view(const Controller& c, PanelContext& ctx, const std::
                              ColorMode mode, uint64_t version, const TensorViewOptions& opt) {
   TensorViewResult res;
   const float y_start = ImGui::GetCursorPosY();
+  // One map is one thing: its caption, labels, legend and shape sit close together.
+  ImGui::PushStyleVar(ImGuiStyleVar_ItemSpacing, ImVec2(ImGui::GetStyle().ItemSpacing.x, kMapSpacing * ctx.scale));
   ImGui::PushID(t.data);
   ImGui::PushID(caption.c_str());
   const float W = std::max(40.0f, opt.width > 0 ? opt.width : ImGui::GetContentRegionAvail().x);
   ImGui::PushTextWrapPos(ImGui::GetCursorPosX() + W);
   ImGui::TextUnformatted(caption.c_str());
   ImGui::PopTextWrapPos();
+  if (opt.caption_tip && ImGui::IsItemHovered()) {
+    ImGui::BeginTooltip();
+    ImGui::PushTextWrapPos(ImGui::GetFontSize() * 28);
+    ImGui::TextUnformatted(opt.caption_tip);
+    ImGui::PopTextWrapPos();
+    ImGui::EndTooltip();
+  }
   const std::string key = opt.hover_key.empty() ? caption : opt.hover_key;
   static const TokenText kNoText;
   const TokenText& text = opt.text ? *opt.text : kNoText;
@@ -342,7 +352,7 @@ TensorViewResult tensor_view(const Controller& c, PanelContext& ctx, const std::
                                                         num_short(t.at(t.flat_index(r, k))).c_str()).x);
       for (const float f : {1.0f, 0.78f}) {
         const float need_w = widest * f + 10.0f * ctx.scale, need_h = mono->FontSize * f * 1.5f;
-        if (need_w * g.cols > Wm) continue;
+        if (need_w * g.cols > Wm || need_h * g.rows > maxh) continue;  // the numbers must fit both ways
         numbers = true;
         num_px = mono->FontSize * f;
         cw = std::max(cw, std::min(need_w * 1.4f, Wm / g.cols));
@@ -503,6 +513,7 @@ TensorViewResult tensor_view(const Controller& c, PanelContext& ctx, const std::
   }
   ImGui::PopID();
   ImGui::PopID();
+  ImGui::PopStyleVar();
   res.height = ImGui::GetCursorPosY() - y_start;
   return res;
 }

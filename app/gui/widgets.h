@@ -42,6 +42,7 @@ struct TensorViewOptions {
   int64_t pinned = -1;              // the entry picked (a click), outlined
   double range = 0;                 // > 0: a diverging map on ±range, shared with other maps
   std::string zero_reason;          // why the tensor is all zero, said beside "all zero"
+  const char* caption_tip = nullptr;  // what the caption's words mean, on hovering it
   // More lines in the hover tooltip for an entry (flat index): the chain rule's arithmetic.
   std::function<void(int64_t)> tooltip;
 };

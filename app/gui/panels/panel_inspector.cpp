@@ -56,6 +56,16 @@ constexpr const char* kOutgoingTip =
 constexpr const char* kGradientTip =
     "∂L/∂(a parameter) = local derivative with respect to the parameter × incoming residual: what the optimiser "
     "uses to change that parameter. Hover an entry for its arithmetic; click to keep it.";
+constexpr const char* kShareTip =
+    "This op's share: the value is read by several ops, and each sends back its own part of ∂L/∂value (its outgoing "
+    "residual). The value's gradient is the sum of the shares (the table under the maps adds them up).";
+constexpr const char* kSumTip =
+    "Σ of shares: this op's output is read by several ops; each sends back a share, and the incoming residual is "
+    "their sum (the table under the maps adds them up).";
+constexpr const char* kActsAsTip =
+    "\"acts as ·Wᵀ\": a matmul's local derivative is a whole matrix, not one number per entry. It is applied by "
+    "multiplying: the incoming residual times Wᵀ (the same W the forward pass used, transposed) gives the outgoing "
+    "residual.";
 constexpr const char* kSharesTip =
     "A value read by several ops gets one share of its gradient from each of them (this op's share is its outgoing "
     "residual); its full gradient ∂L/∂value is their sum. Backprop adds them up (+=), never overwrites.";
@@ -81,11 +91,11 @@ struct Item {
 };
 struct Column {
   const char* header = "";
+  const char* tip = "";
+  std::vector<Item> items = {};
+  bool row_picker = false;
   const char* shorter = nullptr;  // where the header does not fit
   const char* shortest = nullptr;
-  const char* tip = "";
-  std::vector<Item> items;
-  bool row_picker = false;
 };
 
 class InspectorPanel final : public Panel {
@@ -178,7 +188,10 @@ class InspectorPanel final : public Panel {
     const float y0 = ImGui::GetCursorPosY();
     draw_table(c, ctx, tape, k, cols, table_h, row);
     const float excess = ImGui::GetCursorPosY() - y0 - table_h;
-    if (excess > 1.0f && fix_ < table_h) fix_ += excess;
+    if (excess > 1.0f && fix_ < table_h)
+      fix_ += excess;
+    else if (excess < -line && fix_ > 0)  // room to give back (a line of slack, so it does not swing)
+      fix_ = std::max(0.0f, fix_ + excess + 0.5f * line);
     pinned_box(c, ctx);
     if (show_predictions(tape, k)) predictions_strip(c, ctx, tape);
     shares(c, ctx, tape, k);
@@ -340,6 +353,13 @@ class InspectorPanel final : public Panel {
       else
         ImGui::TextDisabled("%s", text[i]);
       ImGui::PopTextWrapPos();
+      if (std::string(text[i]).find("acts as") != std::string::npos && ImGui::IsItemHovered()) {
+        ImGui::BeginTooltip();
+        ImGui::PushTextWrapPos(ImGui::GetFontSize() * 28);
+        ImGui::TextUnformatted(kActsAsTip);
+        ImGui::PopTextWrapPos();
+        ImGui::EndTooltip();
+      }
     }
     ImGui::EndTable();
     if (lit == 2) {
@@ -354,7 +374,7 @@ class InspectorPanel final : public Panel {
   // GPT-2's text, one small box per token: what is read at each position and what should come
   // next. The position under the pointer in any map is lit.
   template <class T>
-  void tokens_line(const Controller& c, PanelContext& ctx, const Tape<T>& tape) {
+  void tokens_line(const Controller&, PanelContext& ctx, const Tape<T>& tape) {
     if (text_.empty() || !text_.glyph) return;
     ImFont* mono = ctx.fonts.mono;
     const float px = mono->FontSize * 0.85f, pad = 3.0f * ctx.scale;
@@ -810,8 +830,8 @@ class InspectorPanel final : public Panel {
       return std::all_of(B.begin(), B.end(), [](T v) { return v == T(0); });
     };
     const char* why =
-        "LoRA starts B at 0, so ∂L/∂U = (α/r)·∂L/∂Y′·Bᵀ is 0 and A learns nothing at the first step; B's own gradient "
-        "is not 0, so one optimiser step moves B and A's gradient follows";
+        "B starts at 0 (LoRA's init), so ∂L/∂U = (α/r)·∂L/∂Y′·Bᵀ = 0; after one optimiser step B is not 0 and this "
+        "fills in";
     if (op.type == OpType::lora_up && id.part == Part::outgoing && id.slot == 1 && B_is_zero(op)) return why;
     if (op.type == OpType::lora_down) {
       const Value<T>& U = tape.value(op.out);
@@ -850,9 +870,12 @@ class InspectorPanel final : public Panel {
                                                      st.ItemSpacing.y;
           fixed += 2 * st.ItemSpacing.y;  // the spacing after the item
           it.compact = o.compact;
+          // A map's caption sits closer to it than other lines do (the map's own spacing).
+          const float map_cap = it.caption.empty() ? 0.0f : ImGui::CalcTextSize(it.caption.c_str(), nullptr, false, col_w).y;
+          const float one_line = ImGui::GetTextLineHeight();
           switch (it.kind) {
             case Item::map:
-              fixed += map_overhead(ctx, o, it.axes != nullptr) - line + cap;
+              fixed += map_overhead(ctx, o, it.axes != nullptr) - one_line + map_cap;
               it.height = map_natural_height(ctx, it.t.rows(), it.t.cols(), col_w - 3.0f * ImGui::GetFontSize());
               want += it.height;
               ++maps;
@@ -971,6 +994,8 @@ class InspectorPanel final : public Panel {
     o.mark_row = it.mark_row;
     o.range = it.range;
     o.zero_reason = it.zero_reason;
+    if (it.caption.find("Σ of") != std::string::npos) o.caption_tip = kSumTip;
+    else if (it.caption.find("share)") != std::string::npos) o.caption_tip = kShareTip;
     auto m = marks_.find(it.id);
     if (m != marks_.end()) o.marks = &m->second;
     const Selection& sel = c.selection();
@@ -1211,13 +1236,17 @@ class InspectorPanel final : public Panel {
       ImGui::TableNextColumn();
       for (size_t i = 0; i < s.parts.size(); ++i) {
         const SharePart& sh = s.parts[i];
+        const bool ready = c.backward_done(sh.op);
+        std::string label = sh.user + (sh.op == k ? " (this op)" : "") + " " + (ready ? num_short(sh.norm) : "—");
         if (i) {
+          // The next share on this line where it fits, else on the next.
+          const float w = ImGui::CalcTextSize(("+ " + label).c_str()).x + 2 * ImGui::GetStyle().FramePadding.x +
+                          2 * ImGui::GetStyle().ItemSpacing.x;
           ImGui::SameLine();
+          if (ImGui::GetContentRegionAvail().x < w) ImGui::NewLine();
           ImGui::TextDisabled("+");
           ImGui::SameLine();
         }
-        const bool ready = c.backward_done(sh.op);
-        std::string label = sh.user + (sh.op == k ? " (this op)" : "") + " " + (ready ? num_short(sh.norm) : "—");
         ImGui::PushID(static_cast<int>(i));
         if (sh.op == k) ImGui::PushStyleColor(ImGuiCol_Text, ctx.palette.backward);
         else if (!ready) ImGui::PushStyleColor(ImGuiCol_Text, ImGui::GetColorU32(ImGuiCol_TextDisabled));

@@ -122,8 +122,20 @@ class PredictionsPanel final : public Panel {
   void guesses(const Controller& c, PanelContext& ctx, const RowPrediction& r) {
     for (int j = 0; j < std::min<int>(k_, static_cast<int>(r.top.size())); ++j) {
       const Candidate& cd = r.top[static_cast<size_t>(j)];
-      if (j) ImGui::SameLine();
       const std::string s = "'" + name(c, cd.id) + "' " + num_short(cd.p);
+      if (j) {
+        // As many as the column holds (all of them in the tooltip of the "…").
+        ImGui::SameLine();
+        if (ImGui::GetContentRegionAvail().x < ImGui::CalcTextSize((s + " ✓").c_str()).x) {
+          ImGui::TextDisabled("…");
+          if (ImGui::IsItemHovered()) {
+            ImGui::BeginTooltip();
+            for (const Candidate& o : r.top) ImGui::Text("'%s' %s", name(c, o.id).c_str(), num_short(o.p).c_str());
+            ImGui::EndTooltip();
+          }
+          break;
+        }
+      }
       if (cd.id == r.target)
         colored_text(ctx.palette.ok, "%s ✓", s.c_str());
       else

@@ -205,7 +205,13 @@ class TapePanel final : public Panel {
     ImGui::PopID();
     ImDrawList* dl = ImGui::GetWindowDrawList();
     const float right = ImGui::GetWindowPos().x + ImGui::GetWindowWidth();
-    dl->PushClipRect(ImVec2(p.x, p.y), ImVec2(right, p.y + ImGui::GetTextLineHeight() + 2), false);
+    // Across the columns, but not above or below what the table shows (its frozen header, its
+    // scroll bar): the column's own clip vertically.
+    const ImVec2 cmin = dl->GetClipRectMin(), cmax = dl->GetClipRectMax();
+    dl->PushClipRect(ImVec2(p.x, std::max(p.y, cmin.y)),
+                     ImVec2(std::min(right, ImGui::GetWindowPos().x + ImGui::GetWindowContentRegionMax().x),
+                            std::min(p.y + ImGui::GetTextLineHeight() + 2, cmax.y)),
+                     false);
     dl->AddText(p, ImGui::GetColorU32(ImGuiCol_Text), label);
     dl->PopClipRect();
     (void)ctx;
