@@ -25,11 +25,17 @@ class App {
   bool quit_requested() const { return quit_; }
   const Palette& palette() const { return *palette_; }
 
-  // Only the transport and the op inspector, across the whole width (View ▸ Presenter layout).
+  // Only the transport and the op inspector, across the whole width (View ▸ Presenter layout;
+  // the arrangement itself is Settings::arrangement, which the caller sets).
   void presenter_layout();
   // Opens the panels of these titles (any case; --show). Returns false, with `err` naming the
   // unknown title and the known ones, when one is not a panel; nothing is opened then.
   bool show_panels(const std::vector<std::string>& titles, std::string& err);
+  // Exactly these panels besides the transport and the inspector, laid out again (a lesson
+  // step; req::ShowPanels reaches this through the controller). Same errors as show_panels.
+  bool show_only(const std::vector<std::string>& titles, std::string& err);
+  // The rectangles of the last frame (tests of the running app, screenshots).
+  const Layout& layout() const { return layout_; }
   // A line the status bar keeps showing (a shader or font problem).
   void add_warning(const std::string& w);
   // The start screen (Lessons ▸ Lessons …): the path of lessons.
@@ -43,10 +49,15 @@ class App {
   void menu(RequestQueue& q);
   void status_bar(PanelContext& ctx);
   float status_height() const;
-  void place(const Panel& p);
   // In a lesson: the windows its step asks for (and the transport and the lesson), once per step.
   void lesson_layout();
   Panel* panel(const char* title);
+  WorkArea work_area() const;
+  void lay_out();
+  void place(size_t i);
+  void draw_tabs(PanelContext& ctx);
+  void take_panels_wanted();
+  int panel_index(const std::string& title) const;
 
   const Controller& c_;
   HeatmapProvider& heatmaps_;
@@ -57,9 +68,15 @@ class App {
   std::vector<std::unique_ptr<Panel>> panels_;
   std::vector<std::string> warnings_;
   bool reset_layout_ = false;
+  Layout layout_;
+  std::vector<char> detached_;   // per panel: dragged or resized out of the layout
+  std::vector<char> was_open_;   // per panel, last frame (a newly opened tab is selected)
+  std::vector<Rect> applied_;    // per panel: the rectangle set last frame (empty: none)
+  uint64_t panels_serial_ = 0;   // Controller::panels_wanted() taken in
   bool quit_ = false;
   bool show_keys_ = false;
   std::string lesson_key_;  // the lesson step the windows were last arranged for
+  int focus_ = -1;          // the panel in the middle instead of the inspector (a lesson step's first view)
 };
 
 }  // namespace gs::app

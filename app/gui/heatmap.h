@@ -21,14 +21,18 @@ struct Heatmap {
   TensorStats stats;
   ColorMode mode = ColorMode::sequential;
   double lo = 0, hi = 0;    // ends of the colour scale
+  bool shared = false;      // the scale was given (shared with other maps), not the map's own
 };
 
 class HeatmapProvider {
  public:
   virtual ~HeatmapProvider() = default;
   // The heatmap of t, drawn when first asked for and cached by (data pointer, shape, version,
-  // transposed, mode): an unchanged tensor is never uploaded again.
-  virtual const Heatmap& get(const TensorRef& t, ColorMode mode, uint64_t version) = 0;
+  // transposed, mode, range): an unchanged tensor is never uploaded again. `range` > 0 puts a
+  // diverging map on the scale ±range (one scale shared by maps that are compared), else each
+  // map has its own ±max|x|.
+  virtual const Heatmap& get(const TensorRef& t, ColorMode mode, uint64_t version, double range) = 0;
+  const Heatmap& get(const TensorRef& t, ColorMode mode, uint64_t version) { return get(t, mode, version, 0.0); }
   // A 1-row ramp of the colour map from its low end to its high end (for legends).
   virtual const Heatmap& legend(ColorMode mode) = 0;
   // Diverging maps on a signed-√ scale (small entries show); part of the cache key.

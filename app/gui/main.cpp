@@ -1,6 +1,6 @@
 // gradscope: watch backpropagation through a real GPT-2, one op at a time.
 //
-//   gradscope [MODEL options] [--step N] [--window WxH] [--font-scale X] [--theme dark|light] [--presenter]
+//   gradscope [MODEL options] [--step N] [--window WxH] [--font-scale X] [--theme dark|light] [--presenter] [--side tabs]
 //             [--show "Graph,FLOPs"] [--train N [--lr X] [--optimizer sgd|adamw]]
 //   gradscope --screenshot FILE.png --step N      render a few real frames, write a PNG, exit
 //   gradscope --screenshot FILE.png --step N --screenshot-after-ms MS
@@ -55,6 +55,7 @@ struct Args {
   float font_scale = 1.0f;
   std::string theme = "dark";
   bool presenter = false;
+  std::string side = "column";  // secondary panels: column | tabs
   std::string mouse;  // "X,Y": the pointer held there (scripted screenshots of tooltips)
   std::string show;   // "Graph,FLOPs": panels to open
   std::optional<int> after_ms;  // screenshot after this many ms of frames
@@ -185,7 +186,13 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(gs::app::Settings::kMinFontScale, gs::app::Settings::kMaxFontScale))
       ->group(display);
   cli.add_option("--theme", a.theme, "dark | light (high contrast)")->check(CLI::IsMember({"dark", "light"}))->group(display);
-  cli.add_flag("--presenter", a.presenter, "start in the presenter layout (transport and op inspector only)")
+  cli.add_flag("--presenter", a.presenter,
+               "start in the presenter layout: a compact transport and the op inspector across the width (panels "
+               "opened with --show go beside it)")
+      ->group(display);
+  cli.add_option("--side", a.side, "column | tabs: the panels beside the inspector one above the other (default), or "
+                                   "as tabs of one place")
+      ->check(CLI::IsMember({"column", "tabs"}))
       ->group(display);
   std::string panel_titles;  // the dispatch list's, so the help never drifts from it
   for (const auto& p : gs::app::make_panels()) panel_titles += (panel_titles.empty() ? "" : ", ") + std::string(p->title());
@@ -345,6 +352,11 @@ int main(int argc, char** argv) {
     gs::app::Settings st = controller.settings();
     st.font_scale = a.font_scale;
     st.theme = a.theme == "light" ? gs::app::Theme::light_high_contrast : gs::app::Theme::dark;
+    if (a.presenter) {
+      st.arrangement = gs::app::Arrangement::presenter;
+      st.formulas_open = false;  // one line: the maps get the height
+    }
+    st.side = a.side == "tabs" ? gs::app::SideMode::tabs : gs::app::SideMode::column;
     controller.apply(gs::app::req::SetSettings{st});
   }
   auto step_error = [&](int step) {

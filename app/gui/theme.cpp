@@ -106,8 +106,9 @@ const Palette& apply_theme(Theme t, float scale) {
     c[ImGuiCol_HeaderHovered] = ImVec4(0.70f, 0.80f, 1.0f, 1.0f);
     c[ImGuiCol_HeaderActive] = ImVec4(0.60f, 0.74f, 1.0f, 1.0f);
     c[ImGuiCol_CheckMark] = black;
-    c[ImGuiCol_SliderGrab] = ImVec4(0.10f, 0.25f, 0.60f, 1.0f);
-    c[ImGuiCol_SliderGrabActive] = black;
+    // A light grab: the slider's value is written over it in black.
+    c[ImGuiCol_SliderGrab] = ImVec4(0.55f, 0.70f, 0.95f, 1.0f);
+    c[ImGuiCol_SliderGrabActive] = ImVec4(0.40f, 0.58f, 0.92f, 1.0f);
     c[ImGuiCol_Separator] = ImVec4(0.25f, 0.25f, 0.25f, 1.0f);
     c[ImGuiCol_TableHeaderBg] = ImVec4(0.86f, 0.86f, 0.86f, 1.0f);
     c[ImGuiCol_TableBorderStrong] = black;

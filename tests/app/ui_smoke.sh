@@ -49,7 +49,7 @@ case $case_ in
   screenshot_forward)
     # --presenter: transport and op inspector only, so the maps checked are the inspector's.
     run_x --presenter --screenshot "$tmp/f.png" --step 12 >"$tmp/out" 2>"$tmp/err" || { cat "$tmp/err"; fail "exit $?"; }
-    grep -q "step 12 of [0-9]*: forward 12/" "$tmp/out" || fail "unexpected stdout: $(cat "$tmp/out")"
+    grep -q "step 12 of [0-9]*: forward · op 11: " "$tmp/out" || fail "unexpected stdout: $(cat "$tmp/out")"
     png_ok "$tmp/f.png" sequential
     ;;
   screenshot_backward)
@@ -143,10 +143,42 @@ case $case_ in
     grep -q "of 100: backward" "$tmp/out" || fail "LoRA tape should have 50 ops: $(cat "$tmp/out")"
     png_ok "$tmp/l.png" diverging
     ;;
+  presenter_1280)
+    # A projector: 1280×720 with large text. The inspector's maps are on screen (their colours
+    # are in the picture) forward and backward.
+    W=1280 H=720
+    total=$(total_steps)
+    [ -n "$total" ] || fail "could not read 2N"
+    run_x --presenter --window 1280x720 --font-scale 1.6 --screenshot "$tmp/f.png" --step 12 >"$tmp/out" 2>"$tmp/err" \
+      || { cat "$tmp/err"; fail "forward: exit"; }
+    png_ok "$tmp/f.png" sequential
+    run_x --presenter --window 1280x720 --font-scale 1.6 --screenshot "$tmp/b.png" --step $((total - 8)) >"$tmp/out" \
+      2>"$tmp/err" || { cat "$tmp/err"; fail "backward: exit"; }
+    grep -q ": backward · op " "$tmp/out" || fail "unexpected stdout: $(cat "$tmp/out")"
+    png_ok "$tmp/b.png" diverging
+    ;;
+  layouts)
+    # Each layout with secondary panels open beside the inspector: its maps are still drawn.
+    total=$(total_steps)
+    [ -n "$total" ] || fail "could not read 2N"
+    i=0
+    for layout in "--show|Graph,FLOPs,Predictions" "--side|tabs|--show|Graph,FLOPs,Training,Attention" \
+                  "--presenter|--show|Graph,Predictions" "--presenter|--side|tabs|--show|FLOPs,Finite differences"; do
+      i=$((i + 1))
+      IFS='|' read -r -a args <<<"$layout"
+      run_x "${args[@]}" --screenshot "$tmp/l$i.png" --step $((total - 8)) >"$tmp/out" 2>"$tmp/err" \
+        || { cat "$tmp/err"; fail "'$layout': exit"; }
+      png_ok "$tmp/l$i.png" diverging
+    done
+    run_x --side rows --screenshot "$tmp/x.png" --step 1 >"$tmp/out" 2>"$tmp/err"
+    rc=$?
+    [ $rc -eq 2 ] || fail "--side rows: exit $rc, expected 2"
+    one_line "$tmp/err"
+    ;;
   help)
     # Every flag is documented in --help (no display needed).
     "$bin" --help >"$tmp/out" 2>"$tmp/err" || fail "--help: exit $?"
-    for flag in --step --window --font-scale --theme --presenter --show --train --lr --optimizer --screenshot --screenshot-after-ms \
+    for flag in --step --window --font-scale --theme --presenter --side --show --train --lr --optimizer --screenshot --screenshot-after-ms \
                 --frames --mouse --preset --text --tokenizer --vocab-dir --seq --dtype --seed --checkpoint \
                 --lora-rank --lora-alpha --lora-targets --mistake; do
       grep -q -- "$flag " "$tmp/out" || fail "--help does not document $flag"
@@ -221,7 +253,7 @@ case $case_ in
     # A step of its own, headless; presenter size.
     W=1280 H=720 run_x --window 1280x720 --font-scale 1.6 --lesson 02-the-table --lesson-step 6 --screenshot "$tmp/l.png" \
       >"$tmp/out" 2>"$tmp/err" || { cat "$tmp/err"; fail "screenshot: exit"; }
-    grep -q ": backward 4/4: y1" "$tmp/out" || fail "lesson step 6 is not at y1's backward: $(cat "$tmp/out")"
+    grep -q "step 8 of 8: backward · op 0: y1" "$tmp/out" || fail "lesson step 6 is not at y1's backward: $(cat "$tmp/out")"
     # Bad lesson input: one line, exit 2, no picture.
     printf 'title = "t"\nprogram = "line"\n[[step]]\ntext = "x"\nat = "forward nope"\n' >"$tmp/bad.toml"
     for args in "--lesson $tmp/bad.toml" "--lesson 99-nothing" "--lesson 01-one-weight --lesson-step 99" \

@@ -94,9 +94,10 @@ void HeatmapRenderer::draw(Entry& e, const app::DisplayGrid& g, int cell_px, boo
   e.map.texture = e.colour.imgui_id();
 }
 
-const app::Heatmap& HeatmapRenderer::get(const app::TensorRef& t, app::ColorMode mode, uint64_t version) {
+const app::Heatmap& HeatmapRenderer::get(const app::TensorRef& t, app::ColorMode mode, uint64_t version, double range) {
   const bool boost = boost_ && mode == app::ColorMode::diverging;
-  Key key{t.data, t.shape, version, t.transposed, static_cast<int>(mode), boost};
+  if (mode != app::ColorMode::diverging || !(range > 0) || !std::isfinite(range)) range = 0;
+  Key key{t.data, t.shape, version, t.transposed, static_cast<int>(mode), boost, range};
   auto it = cache_.find(key);
   if (it != cache_.end()) {
     it->second.last_used = frame_;
@@ -107,6 +108,11 @@ const app::Heatmap& HeatmapRenderer::get(const app::TensorRef& t, app::ColorMode
   e.map.mode = mode;
   e.map.stats = app::compute_stats(t);
   scale_of(e.map.stats, mode, e.map.lo, e.map.hi);
+  if (range > 0) {
+    e.map.lo = -range;
+    e.map.hi = range;
+    e.map.shared = true;
+  }
   app::DisplayGrid g = app::reduce_for_display(t, kMaxSide);
   draw(e, g, cell_pixels(g.rows, g.cols), boost);
   g.values.clear();

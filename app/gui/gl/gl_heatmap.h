@@ -18,7 +18,8 @@ class HeatmapRenderer final : public app::HeatmapProvider {
   explicit HeatmapRenderer(const std::string& shader_dir);
   ~HeatmapRenderer() override;
 
-  const app::Heatmap& get(const app::TensorRef& t, app::ColorMode mode, uint64_t version) override;
+  const app::Heatmap& get(const app::TensorRef& t, app::ColorMode mode, uint64_t version, double range) override;
+  using app::HeatmapProvider::get;
   const app::Heatmap& legend(app::ColorMode mode) override;
   const std::string& error() const override { return error_; }
   ImDrawCallback font_filter() const override;
@@ -30,7 +31,7 @@ class HeatmapRenderer final : public app::HeatmapProvider {
   int64_t uploads() const { return uploads_; }  // total texture uploads (stays flat when idle)
 
  private:
-  using Key = std::tuple<const void*, std::vector<int64_t>, uint64_t, bool, int, bool>;
+  using Key = std::tuple<const void*, std::vector<int64_t>, uint64_t, bool, int, bool, double>;
   struct Entry {
     app::Heatmap map;
     Texture data, colour;

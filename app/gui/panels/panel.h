@@ -10,6 +10,7 @@
 #include "controller.h"
 #include "fonts.h"
 #include "heatmap.h"
+#include "layout.h"
 #include "requests.h"
 #include "theme.h"
 
@@ -24,26 +25,14 @@ struct PanelContext {
   float scale = 1.0f;  // the font scale: multiply pixel sizes by it
 };
 
-// Where a panel opens the first time (or after View ▸ Reset layout), in pixels.
-struct Rect {
-  float x = 0, y = 0, w = 0, h = 0;
-};
-// The work area between the menu bar and the status bar; `line` is one row of widgets.
-struct WorkArea {
-  float x = 0, y = 0, w = 0, h = 0;
-  float line = 30;
-  bool left_column = true;  // some left-column panel is open (else the others take the width)
-};
-
-// The default arrangement: a left column (model & input over the tape), a strip along the top
-// (transport), the op inspector filling the rest. New panels may cascade over it.
+// Sizes for a floating panel's home() and the panels' own proportions (the layout itself is
+// layout.h's compute_layout: Rect, WorkArea and Role come from there).
 namespace layout {
 inline float left_width(const WorkArea& a) {
   if (!a.left_column) return 0.0f;
-  return std::clamp(a.w * 0.25f, std::min(a.w * 0.4f, 12.0f * a.line), 20.0f * a.line);
+  return std::clamp(a.w * 0.25f, std::min(a.w * 0.4f, 12.0f * a.line), std::max(std::min(a.w * 0.4f, 12.0f * a.line), 20.0f * a.line));
 }
-inline float top_height(const WorkArea& a) { return std::min(a.h * 0.45f, 5.6f * a.line); }
-inline float model_height(const WorkArea& a) { return a.h * 0.45f; }
+inline float top_height(const WorkArea& a) { return std::min(a.h * 0.45f, 4.4f * a.line); }
 }  // namespace layout
 
 class Panel {
@@ -51,16 +40,27 @@ class Panel {
   virtual ~Panel() = default;
   // The window title, unique; also its entry in the View menu.
   virtual const char* title() const = 0;
+  // Where it goes on screen (layout.h): the inspector is `main`, the transport `top`, model &
+  // input and the tape `left`; every other panel is a secondary view, `side` (beside the
+  // inspector, in the side column or the tab strip), unless it says otherwise. A lesson's text
+  // says `lesson`: a column at the left edge that never covers the inspector. To put a set of
+  // panels on screen (a lesson step), push req::ShowPanels{{"Graph", "FLOPs"}}: they open,
+  // the others close, and the screen is laid out again.
+  virtual Role role() const { return left_column() ? Role::left : Role::side; }
+  // Where a `floating` panel opens the first time (the others are placed by compute_layout; one
+  // dragged out of the layout stays where it was dropped).
   virtual Rect home(const WorkArea& a) const { return {a.x + a.w * 0.3f, a.y + a.h * 0.2f, a.w * 0.4f, a.h * 0.5f}; }
-  // Draws the window: Begin, "no model" when the panel needs one and there is none, else
-  // contents(), then End.
-  void draw(const Controller& c, PanelContext& ctx);
+  // Draws the window: Begin (with `extra_flags` besides window_flags()), "no model" when the
+  // panel needs one and there is none, else contents(), then End.
+  void draw(const Controller& c, PanelContext& ctx, int extra_flags = 0);
+  // What draw() puts between Begin and End: for a panel shown inside another window (a tab).
+  void draw_body(const Controller& c, PanelContext& ctx);
   // What the window shows, between Begin and End.
   virtual void contents(const Controller& c, PanelContext& ctx) = 0;
   // False: contents() runs without a model too (it shows what it can).
   virtual bool needs_model() const { return true; }
   virtual int window_flags() const { return 0; }
-  // Lives in the default layout's left column (model & input, tape).
+  // Lives in the left column (model & input, tape): the same as role() Role::left.
   virtual bool left_column() const { return false; }
   bool open = true;
 };
@@ -82,5 +82,6 @@ std::unique_ptr<Panel> make_lesson_panel();
 std::unique_ptr<Panel> make_lessons_panel();
 std::unique_ptr<Panel> make_wiggle_panel();
 std::unique_ptr<Panel> make_update_panel();
+std::unique_ptr<Panel> make_predictions_panel();
 
 }  // namespace gs::app

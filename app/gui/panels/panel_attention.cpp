@@ -17,11 +17,6 @@ class AttentionPanel final : public Panel {
  public:
   AttentionPanel() { open = false; }
   const char* title() const override { return "Attention"; }
-  Rect home(const WorkArea& a) const override {
-    const float l = layout::left_width(a), t = layout::top_height(a);
-    // Over the op inspector: two T×T maps side by side.
-    return {a.x + l + 3 * a.line, a.y + t, std::max((a.w - l) * 0.85f, 20.0f * a.line), a.h - t};
-  }
 
   void contents(const Controller& c, PanelContext& ctx) override {
     if (!c.session().is_gpt2()) {
@@ -100,7 +95,10 @@ class AttentionPanel final : public Panel {
     const bool has_grad = !val.grad.empty();
     Tensor<T> dP{has_grad ? val.grad.data + off : nullptr, {Tn, Tn}};
 
-    ImGui::TextDisabled("row i: query position i reads keys 0 … i (the causal mask hides later ones); each row of P sums to 1");
+    ImGui::PushTextWrapPos(0);
+    ImGui::TextDisabled("row i: query position i reads keys 0 … i (the causal mask hides the later ones, hatched); each "
+                        "row of P sums to 1");
+    ImGui::PopTextWrapPos();
     const float W = ImGui::GetContentRegionAvail().x;
     const bool side = W > 26.0f * ImGui::GetFontSize();
     const float map_w = side ? W * 0.5f - ImGui::GetStyle().ItemSpacing.x : W;
@@ -157,6 +155,19 @@ class AttentionPanel final : public Panel {
       dl->AddText(img, ctx.palette.bad, "no heatmap (shader error)");
     dl->AddRect(ImVec2(img.x - 1, img.y - 1), ImVec2(img.x + size.x + 1, img.y + size.y + 1),
                 ImGui::GetColorU32(ImGuiCol_Border));
+    // The future keys a query may not see, hatched as the inspector hatches the masked scores.
+    if (cell >= 4.0f) {
+      const ImU32 hatch = IM_COL32(150, 150, 160, 200), under = IM_COL32(60, 60, 66, 255);
+      const float step = std::max(3.0f, cell / 4.0f), thick = std::max(1.0f, ctx.scale);
+      for (int i = 0; i < Tn; ++i)
+        for (int j = i + 1; j < Tn; ++j) {
+          const ImVec2 a(img.x + j * cell, img.y + i * cell), b(a.x + cell, a.y + cell);
+          dl->AddRectFilled(a, b, under);
+          dl->PushClipRect(a, b, true);
+          for (float o = -cell; o < cell; o += step) dl->AddLine(ImVec2(a.x + o, b.y), ImVec2(a.x + o + cell, a.y), hatch, thick);
+          dl->PopClipRect();
+        }
+    }
     // Labels: every one when they fit, else every n-th.
     const int every = std::max(1, static_cast<int>(std::ceil(line * 0.9f / cell)));
     const ImU32 text = ImGui::GetColorU32(ImGuiCol_Text), dim = ctx.palette.dim;

@@ -53,11 +53,6 @@ class FlopsPanel final : public Panel {
  public:
   FlopsPanel() { open = false; }
   const char* title() const override { return "FLOPs"; }
-  Rect home(const WorkArea& a) const override {
-    const float l = layout::left_width(a), t = layout::top_height(a);
-    return {a.x + l + 2 * a.line, a.y + t + 2 * a.line, std::max((a.w - l) * 0.8f, 20.0f * a.line),
-            a.h - t - 2 * a.line};
-  }
 
   void contents(const Controller& c, PanelContext& ctx) override {
     refresh(c);
@@ -108,10 +103,12 @@ class FlopsPanel final : public Panel {
     const double ratio = f.total.fwd > 0 ? static_cast<double>(f.total.bwd()) / static_cast<double>(f.total.fwd) : 0;
     ImGui::PushFont(ctx.fonts.big);
     colored_text(ctx.palette.forward, "forward %s", human(static_cast<double>(f.total.fwd)).c_str());
+    const std::string bwd = "backward " + human(static_cast<double>(f.total.bwd()));
     ImGui::SameLine();
-    colored_text(ctx.palette.backward, "   backward %s", human(static_cast<double>(f.total.bwd())).c_str());
+    if (ImGui::GetContentRegionAvail().x < ImGui::CalcTextSize(("   " + bwd).c_str()).x) ImGui::NewLine();
+    colored_text(ctx.palette.backward, "   %s", bwd.c_str());
     ImGui::PopFont();
-    ImGui::Text("backward / forward = %.2f", ratio);
+    ImGui::TextWrapped("backward / forward = %.2f", ratio);
     ImGui::SameLine();
     help_marker("A matmul (m,n)@(n,p) costs 2mnp forward. Backward it needs two: one for the input's gradient and one "
                 "for the weight's, so about twice the forward. Element-wise ops cost a few FLOPs per entry; residual "
@@ -134,6 +131,8 @@ class FlopsPanel final : public Panel {
     const int64_t t5 = 11 * B * T * C, t6 = 4 * B * T * C * V;
     const int64_t mine = L * (t1 + t2 + t3 + t4) + t5 + t6;
     ImGui::Spacing();
+    // Every line wraps: the panel is often a narrow column beside the inspector.
+    ImGui::PushTextWrapPos(0);
     ImGui::TextUnformatted("the closed form of \"Backpropagating through GPT-2\" for the backward pass:");
     ImGui::PushFont(ctx.fonts.mono);
     ImGui::Text("  L(48BTC² + 8BHT²d + 5BHT² + 98BTC) + 11BTC + 4BTCV");
@@ -142,6 +141,7 @@ class FlopsPanel final : public Panel {
     ImGui::Text("  = %lld·(%s + %s + %s + %s) + %s + %s", (long long)L, grouped(t1).c_str(), grouped(t2).c_str(),
                 grouped(t3).c_str(), grouped(t4).c_str(), grouped(t5).c_str(), grouped(t6).c_str());
     ImGui::Text("  = %s", grouped(f.closed).c_str());
+    ImGui::PopTextWrapPos();
     if (mine != f.closed) {
       ImGui::SameLine();
       colored_text(ctx.palette.warn, "  (recomputed here: %s)", grouped(mine).c_str());
@@ -149,10 +149,10 @@ class FlopsPanel final : public Panel {
     ImGui::PopFont();
 
     const bool equal = f.total.bwd_seed == f.closed;
+    ImGui::PushTextWrapPos(0);
     ImGui::TextUnformatted("sum over the ops \"Backpropagating through GPT-2\" counts:");
-    ImGui::SameLine();
     ImGui::PushFont(ctx.fonts.mono);
-    ImGui::TextUnformatted(grouped(f.total.bwd_seed).c_str());
+    ImGui::Text("  %s", grouped(f.total.bwd_seed).c_str());
     ImGui::PopFont();
     ImGui::SameLine();
     if (equal)
@@ -162,6 +162,7 @@ class FlopsPanel final : public Panel {
                                      "formula) are never computed");
     else
       colored_text(ctx.palette.bad, "✗ differs from the closed form by %s", grouped(f.total.bwd_seed - f.closed).c_str());
+    ImGui::PopTextWrapPos();
 
     std::string left_out = "what the post leaves out, counted too: " + grouped(f.total.bwd_extra);
     for (size_t i = 0; i < f.extras.size(); ++i)
@@ -184,7 +185,9 @@ class FlopsPanel final : public Panel {
       ImGui::PopFont();
       compare_bar(ctx, "full fine-tuning", f.full_ft, f.full_ft, with_alpha(ctx.palette.backward, 0.5f));
       compare_bar(ctx, "LoRA", f.total.bwd(), f.full_ft, ctx.palette.backward);
+      ImGui::PushTextWrapPos(0);
       ImGui::TextDisabled("a frozen W needs only ∂L/∂X = ∂L/∂Y·Wᵀ (2mnp), not also ∂L/∂W = Xᵀ·∂L/∂Y (another 2mnp)");
+      ImGui::PopTextWrapPos();
     }
   }
 

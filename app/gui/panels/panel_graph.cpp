@@ -77,11 +77,6 @@ class GraphPanel final : public Panel {
  public:
   GraphPanel() { open = false; }
   const char* title() const override { return "Graph"; }
-  Rect home(const WorkArea& a) const override {
-    const float l = layout::left_width(a), t = layout::top_height(a);
-    const float w = std::max((a.w - l) * 0.36f, std::min(a.w - l, 18.0f * a.line));
-    return {a.x + a.w - w, a.y + t, w, a.h - t};
-  }
 
   int window_flags() const override { return ImGuiWindowFlags_NoScrollbar | ImGuiWindowFlags_NoScrollWithMouse; }
   void contents(const Controller& c, PanelContext& ctx) override {
@@ -228,7 +223,8 @@ class GraphPanel final : public Panel {
     const float fit_h = (size.y - 2 * fs) / (layout_.height * fs);
     if (fit_pending_) {
       fit_pending_ = false;
-      if (std::min(fit_w, fit_h) >= 0.45f) fit_all_ = true;
+      // The whole graph where its words stay readable; else the width, following the cursor.
+      if (std::min(fit_w, fit_h) >= 0.75f) fit_all_ = true;
       else fit_width_ = true;
     }
     if (fit_all_) {
@@ -485,11 +481,13 @@ class GraphPanel final : public Panel {
     const ImU32 text = ImGui::GetColorU32(fdone || current ? ImGuiCol_Text : ImGuiCol_TextDisabled);
     const ImVec4 clip(a.x, a.y, b.x - 0.2f * u, b.y);
     dl->AddText(ui, fs, ImVec2(a.x + 0.35f * u, a.y + 0.15f * u), text, n.label.c_str(), nullptr, 0, &clip);
-    dl->AddText(mono, fs * 0.72f, ImVec2(a.x + 0.35f * u, a.y + 1.25f * u), with_alpha(text, 0.65f), f.type.c_str(),
-                nullptr, 0, &clip);
+    // The op's type under its name, where it can be read (zoomed out too far, only the name).
+    if (fs * 0.8f >= 8.0f)
+      dl->AddText(mono, fs * 0.8f, ImVec2(a.x + 0.35f * u, a.y + 1.2f * u), with_alpha(text, 0.85f), f.type.c_str(),
+                  nullptr, 0, &clip);
     // Marks: a planted mistake, the finite-difference result.
     float rx = b.x - 0.35f * u;
-    if (f.mistake != Mistake::none) {
+    if (f.mistake != Mistake::none && !c.settings().hide_mistakes) {
       const char* flag = "⚑";
       const float w = ui->CalcTextSizeA(fs, FLT_MAX, 0, flag).x;
       rx -= w;
@@ -567,7 +565,8 @@ class GraphPanel final : public Panel {
     ImGui::PushFont(ctx.fonts.mono);
     ImGui::Text("FLOPs forward %s  backward %s", f.fwd.c_str(), f.bwd.c_str());
     ImGui::PopFont();
-    if (f.mistake != Mistake::none) colored_text(ctx.palette.warn, "⚑ planted mistake: %s", info(f.mistake).name);
+    if (f.mistake != Mistake::none && !c.settings().hide_mistakes)
+      colored_text(ctx.palette.warn, "⚑ planted mistake: %s", info(f.mistake).name);
     const char* state = c.backward_done(k) ? "its backward has run" : c.forward_done(k) ? "its forward has run"
                                                                                          : "not run yet";
     ImGui::TextDisabled("%s — click to go there", state);

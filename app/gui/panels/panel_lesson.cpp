@@ -19,11 +19,8 @@ class LessonPanel final : public Panel {
   LessonPanel() { open = false; }
   const char* title() const override { return "Lesson"; }
   bool needs_model() const override { return false; }
-  Rect home(const WorkArea& a) const override {
-    // A column at the right, beside the inspector.
-    const float w = std::clamp(a.w * 0.28f, 16.0f * a.line, 26.0f * a.line);
-    return {a.x + a.w - w, a.y, w, a.h};
-  }
+  // A column at the left edge, full height, beside everything else (layout.h).
+  Role role() const override { return Role::lesson; }
 
   void contents(const Controller& c, PanelContext& ctx) override {
     const Lesson* L = c.current_lesson();
@@ -36,8 +33,10 @@ class LessonPanel final : public Panel {
     ImGui::PushFont(ctx.fonts.big);
     ImGui::TextWrapped("%s", L->title.c_str());
     ImGui::PopFont();
-    ImGui::TextDisabled("lesson %d of %zu · step %d of %d · %s", st.lesson + 1, st.path.size(), st.step + 1, n,
-                        L->spec.program.c_str());
+    ImGui::PushStyleColor(ImGuiCol_Text, ImGui::GetColorU32(ImGuiCol_TextDisabled));
+    ImGui::TextWrapped("lesson %d of %zu · step %d of %d · %s", st.lesson + 1, st.path.size(), st.step + 1, n,
+                       L->spec.program.c_str());
+    ImGui::PopStyleColor();
     // Where in the lesson: one dot per step.
     ImDrawList* dl = ImGui::GetWindowDrawList();
     const float r = 4.0f * ctx.scale, gap = 13.0f * ctx.scale;
@@ -84,14 +83,20 @@ class LessonPanel final : public Panel {
     const bool last = st.step + 1 == n && st.lesson + 1 == static_cast<int>(st.path.size());
     ImGui::BeginDisabled(first);
     if (ImGui::Button("◀ Back")) ctx.requests.push(req::LessonBack{});
+    if (ImGui::IsItemHovered()) ImGui::SetTooltip("Page Up");
     ImGui::EndDisabled();
     ImGui::SameLine();
     ImGui::BeginDisabled(last);
     const bool next_lesson = st.step + 1 == n;
     if (ImGui::Button(next_lesson ? "Next lesson ▶" : "Next ▶")) ctx.requests.push(req::LessonNext{});
+    if (ImGui::IsItemHovered()) ImGui::SetTooltip("Page Down");
     ImGui::EndDisabled();
+    // The keys beside the buttons where they fit (the buttons' tooltips say them anyway).
     ImGui::SameLine();
-    ImGui::TextDisabled("PgUp PgDn");
+    if (ImGui::GetContentRegionAvail().x >= ImGui::CalcTextSize("PgUp PgDn").x)
+      ImGui::TextDisabled("PgUp PgDn");
+    else
+      ImGui::NewLine();
     if (ImGui::SmallButton("leave to explore")) ctx.requests.push(req::LeaveLesson{});
     if (ImGui::IsItemHovered())
       ImGui::SetTooltip("every view and control, on this lesson's model; Lessons ▸ Back to the lesson returns here");
@@ -122,6 +127,8 @@ class LessonsPanel final : public Panel {
   LessonsPanel() { open = false; }
   const char* title() const override { return "Lessons"; }
   bool needs_model() const override { return false; }
+  // The start screen: over the middle, where its home() puts it; it closes when a lesson opens.
+  Role role() const override { return Role::floating; }
   Rect home(const WorkArea& a) const override {
     const float w = std::min(a.w * 0.7f, 46.0f * a.line), h = std::min(a.h * 0.85f, 24.0f * a.line);
     return {a.x + (a.w - w) * 0.5f, a.y + (a.h - h) * 0.3f, w, h};

@@ -4,8 +4,14 @@
 // differences (req::RunChecks, off the UI thread) and the panel walks back from the loss to
 // the first op where the analytic and numeric gradients disagree, and by how much. "repair"
 // restores the correct backward. Nothing here is faked: the numbers are the core's checks.
+//
+// "Find the broken op" (Settings::hide_mistakes): a mistake is planted at random and no view says
+// where; the class checks ops, walks back from the loss, and names the op it thinks is broken;
+// the panel says whether it is, and why not (its check passes, or it only inherits a wrong
+// gradient), until the class finds it or the teacher reveals it.
 #include <algorithm>
 #include <cmath>
+#include <random>
 
 #include "analysis.h"
 #include "format.h"
@@ -20,17 +26,19 @@ class MistakesPanel final : public Panel {
  public:
   MistakesPanel() { open = false; }
   const char* title() const override { return "Planted mistakes"; }
-  Rect home(const WorkArea& a) const override {
-    const float l = layout::left_width(a), t = layout::top_height(a);
-    const float w = (a.w - l) * 0.6f;
-    return {a.x + l + 5 * a.line, a.y + t + a.line, std::max(w, 22.0f * a.line), a.h - t - a.line};
-  }
 
   void contents(const Controller& c, PanelContext& ctx) override {
     if (c.spec_generation() != gen_) {
       gen_ = c.spec_generation();
       op_ = -1;
       kind_ = Mistake::none;
+    }
+    mode(c, ctx);
+    if (c.settings().hide_mistakes) {
+      c.session().visit([&](const auto& s) { find_mode(c, ctx, *s.tape); });
+      ImGui::Separator();
+      findings(c, ctx);
+      return;
     }
     c.session().visit([&](const auto& s) {
       picker(c, ctx, *s.tape);
@@ -42,6 +50,116 @@ class MistakesPanel final : public Panel {
   }
 
  private:
+  // [SECTION] find the broken op
+  void mode(const Controller& c, PanelContext& ctx) {
+    Settings s = c.settings();
+    bool hide = s.hide_mistakes;
+    if (ImGui::Checkbox("find the broken op", &hide)) {
+      s.hide_mistakes = hide;
+      ctx.requests.push(req::SetSettings{s});
+      verdict_.clear();
+    }
+    ImGui::SameLine();
+    help_marker("A game for the class: no view says which op the mistake is in (the tape, the inspector and the graph "
+                "show no ⚑). Check ops, walk back from the loss to the first op whose check fails, and name it.");
+    ImGui::Separator();
+  }
+
+  template <class T>
+  void find_mode(const Controller& c, PanelContext& ctx, const Tape<T>& tape) {
+    std::vector<int> planted_ops;
+    for (int k = 0; k < tape.size(); ++k)
+      if (tape.op(k).mistake != Mistake::none) planted_ops.push_back(k);
+    ImGui::PushTextWrapPos(0);
+    if (planted_ops.empty())
+      ImGui::TextUnformatted("No mistake is planted. Plant one in an op picked at random; nobody sees which.");
+    else
+      colored_text(ctx.palette.warn, "⚑ A mistake is planted in one op's backward. Which one?");
+    ImGui::PopTextWrapPos();
+    ImGui::BeginDisabled(c.busy() || c.analysis().all_busy());
+    if (ImGui::Button(planted_ops.empty() ? "plant one at random" : "plant another at random")) {
+      // Every (op, kind) the op types support, one of them by chance.
+      std::vector<std::pair<int, Mistake>> all;
+      for (int k = 0; k < tape.size(); ++k)
+        for (int m = 1; m < kNumMistakes; ++m)
+          if (tape.supports(k, static_cast<Mistake>(m))) all.push_back({k, static_cast<Mistake>(m)});
+      if (!all.empty()) {
+        for (int k : planted_ops) ctx.requests.push(req::PlantMistake{k, Mistake::none});
+        const auto [k, m] = all[std::uniform_int_distribution<size_t>(0, all.size() - 1)(rng_)];
+        plant(ctx, k, m);
+        verdict_.clear();
+      }
+    }
+    ImGui::EndDisabled();
+    if (planted_ops.empty()) return;
+    // The class's guess.
+    guess_ = std::clamp(guess_, 0, tape.size() - 1);
+    ImGui::AlignTextToFramePadding();
+    ImGui::TextUnformatted("the broken op is");
+    ImGui::SameLine();
+    ImGui::SetNextItemWidth(std::min(ImGui::GetContentRegionAvail().x * 0.5f, 18.0f * ImGui::GetFontSize()));
+    char preview[160];
+    snprintf(preview, sizeof preview, "%d  %s", guess_, tape.op(guess_).name.c_str());
+    if (ImGui::BeginCombo("##guess", preview, ImGuiComboFlags_HeightLarge)) {
+      ImGuiListClipper clip;
+      clip.Begin(tape.size());
+      while (clip.Step())
+        for (int i = clip.DisplayStart; i < clip.DisplayEnd; ++i) {
+          char item[160];
+          snprintf(item, sizeof item, "%3d  %s", i, tape.op(i).name.c_str());
+          ImGui::PushID(i);
+          if (ImGui::Selectable(item, guess_ == i)) guess_ = i;
+          ImGui::PopID();
+        }
+      ImGui::EndCombo();
+    }
+    ImGui::SameLine();
+    if (ImGui::Button("is it this one?")) judge(c, ctx, tape, planted_ops);
+    ImGui::SameLine();
+    if (ImGui::SmallButton("the cursor's op")) guess_ = std::clamp(c.selection().op, 0, tape.size() - 1);
+    ImGui::SameLine();
+    if (ImGui::SmallButton("reveal")) {
+      Settings s = c.settings();
+      s.hide_mistakes = false;
+      ctx.requests.push(req::SetSettings{s});
+      verdict_.clear();
+    }
+    if (!verdict_.empty()) {
+      ImGui::PushTextWrapPos(0);
+      colored_text(verdict_ok_ ? ctx.palette.ok : ctx.palette.warn, "%s", verdict_.c_str());
+      ImGui::PopTextWrapPos();
+    }
+  }
+
+  template <class T>
+  void judge(const Controller& c, PanelContext& ctx, const Tape<T>& tape, const std::vector<int>& planted_ops) {
+    const int g = guess_;
+    const std::string name = "op " + std::to_string(g) + " (" + tape.op(g).name + ")";
+    verdict_ok_ = false;
+    if (std::find(planted_ops.begin(), planted_ops.end(), g) != planted_ops.end()) {
+      verdict_ok_ = true;
+      verdict_ = "Yes: " + name + " had '" + info(tape.op(g).mistake).name + "' planted: it " +
+                 info(tape.op(g).mistake).description + ". Repair it in this panel.";
+      Settings s = c.settings();
+      s.hide_mistakes = false;  // found: every view may say it now
+      ctx.requests.push(req::SetSettings{s});
+      return;
+    }
+    const OpCheck* oc = c.check(g);
+    const int first = first_failure_from_loss(c.n_ops(), [&](int k) { return c.check(k); });
+    if (!oc)
+      verdict_ = "Not known yet: check " + name + " first (the inspector's \"check this op\", or check every op).";
+    else if (oc->checked == 0)
+      verdict_ = "No: " + name + " has nothing to check (no gradient flows back through it).";
+    else if (oc->pass)
+      verdict_ = "No: " + name + "'s check passes, so its backward is right.";
+    else if (first >= 0 && g < first)
+      verdict_ = "No: " + name + " fails, but only because a wrong gradient reaches it. Walking back from the loss, "
+                 "which op fails first?";
+    else
+      verdict_ = "No: not " + name + ".";
+  }
+
   void plant(PanelContext& ctx, int op, Mistake m) {
     ctx.requests.push(req::PlantMistake{op, m});
     ctx.requests.push(req::RunChecks{-1, false, true});
@@ -95,7 +213,9 @@ class MistakesPanel final : public Panel {
       ImGui::PushID(static_cast<int>(m));
       if (ImGui::RadioButton(info(m).name, kind_ == m)) kind_ = m;
       ImGui::SameLine();
+      ImGui::PushTextWrapPos(0);
       ImGui::TextDisabled("— %s", info(m).description);
+      ImGui::PopTextWrapPos();
       ImGui::PopID();
     }
     const bool already = tape.op(k).mistake == kind_;
@@ -164,14 +284,31 @@ class MistakesPanel final : public Panel {
       ImGui::SameLine();
       if (ImGui::SmallButton("check every op")) ctx.requests.push(req::RunChecks{-1, false, true});
     }
-    const int first = first_failure_from_loss(n, [&](int k) { return c.check(k); });
+    const bool hide = c.settings().hide_mistakes;
+    const int first = hide ? -1 : first_failure_from_loss(n, [&](int k) { return c.check(k); });
     const OpCheck* fc = first >= 0 ? c.check(first) : nullptr;
+    if (hide) {
+      int failing = 0;
+      for (int k = 0; k < n; ++k)
+        if (const OpCheck* o = c.check(k); o && o->checked > 0 && !o->pass) ++failing;
+      ImGui::PushTextWrapPos(0);
+      ImGui::Text("%d checked op%s fail. The ops after the broken one pass (the gradient reaches it intact); the ops "
+                  "before it fail too (its wrong gradient reaches them).",
+                  failing, failing == 1 ? "" : "s");
+      ImGui::PopTextWrapPos();
+      walk(c, ctx, -1);
+      return;
+    }
     ImGui::PushFont(ctx.fonts.big);
     if (!fc) {
+      ImGui::PushTextWrapPos(0);
       colored_text(ctx.palette.ok, "✓ analytic and numeric gradients agree at every checked op");
+      ImGui::PopTextWrapPos();
       ImGui::PopFont();
     } else {
+      ImGui::PushTextWrapPos(0);
       colored_text(ctx.palette.bad, "✗ first disagreement from the loss: %s", fc->name.c_str());
+      ImGui::PopTextWrapPos();
       ImGui::PopFont();
       ImGui::PushFont(ctx.fonts.mono);
       ImGui::Text("max |analytic − numeric| %.3e   max rel err %.3e   (%lld entries)", fc->max_abs_err, fc->max_rel_err,
@@ -251,6 +388,10 @@ class MistakesPanel final : public Panel {
   }
 
   uint64_t gen_ = ~uint64_t{0};
+  int guess_ = 0;
+  std::string verdict_;
+  bool verdict_ok_ = false;
+  std::mt19937 rng_{std::random_device{}()};
   int op_ = -1;  // −1: the cursor's op
   Mistake kind_ = Mistake::none;
   int scrolled_to_ = -2;

@@ -32,7 +32,6 @@ class ModelPanel final : public Panel {
  public:
   const char* title() const override { return "Model & input"; }
   bool left_column() const override { return true; }
-  Rect home(const WorkArea& a) const override { return {a.x, a.y, layout::left_width(a), layout::model_height(a)}; }
 
   bool needs_model() const override { return false; }
   void contents(const Controller& c, PanelContext& ctx) override {
@@ -583,6 +582,16 @@ class ModelPanel final : public Panel {
     ImGui::TextDisabled("params %s, trainable %s, %d ops", human(double(counts.first)).c_str(),
                         human(double(counts.second)).c_str(), c.n_ops());
     ImGui::PopFont();
+    // Where the weights come from, plainly: only the tiny preset ships trained ones.
+    ImGui::PushTextWrapPos(0);
+    if (c.session().is_gpt2() && c.spec().checkpoint.empty() && c.optimizer_steps() == 0)
+      colored_text(ctx.palette.warn, "random weights (seed %llu): untrained, so its predictions are near chance. Only "
+                                     "the tiny preset comes trained (assets/tiny.safetensors); train this one in the "
+                                     "Training panel or load a checkpoint.",
+                   static_cast<unsigned long long>(cfg.seed));
+    else
+      ImGui::TextDisabled("weights: %s", c.weights_source().c_str());
+    ImGui::PopTextWrapPos();
   }
 
   uint64_t gen_ = ~uint64_t{0};

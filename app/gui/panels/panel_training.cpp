@@ -19,11 +19,6 @@ class TrainingPanel final : public Panel {
  public:
   TrainingPanel() { open = false; }
   const char* title() const override { return "Training"; }
-  Rect home(const WorkArea& a) const override {
-    const float l = layout::left_width(a), t = layout::top_height(a);
-    const float w = (a.w - l) * 0.6f;
-    return {a.x + l + 3 * a.line, a.y + t + 3 * a.line, std::max(w, 20.0f * a.line), a.h - t - 3 * a.line};
-  }
 
   void contents(const Controller& c, PanelContext& ctx) override {
     optimiser(c, ctx);

@@ -1,9 +1,12 @@
-// Transport: where the cursor is (big), stepping and playing, a scrubber over all 2N steps,
-// and the optimiser buttons.
+// Transport: where the cursor is (big), stepping and playing, and a scrubber over all 2N steps.
+// The optimiser lives in the Training panel (one set of controls). In the presenter layout the
+// buttons and the scrubber share one row and the inspector's title says where the cursor is,
+// so the maps under it get the height.
 #include <algorithm>
 #include <cmath>
 
 #include "format.h"
+#include "layout.h"
 #include "panel.h"
 #include "widgets.h"
 
@@ -11,28 +14,26 @@ namespace gs::app {
 
 namespace {
 
-// After SameLine(): go to a new line when less than `needed` pixels are left on this one.
-void wrap_unless_fits(float needed) {
-  if (ImGui::GetContentRegionAvail().x < needed) ImGui::NewLine();
-}
-
 class TransportPanel final : public Panel {
  public:
   const char* title() const override { return "Transport"; }
-  Rect home(const WorkArea& a) const override {
-    const float l = layout::left_width(a);
-    return {a.x + l, a.y, a.w - l, layout::top_height(a)};
-  }
+  Role role() const override { return Role::top; }
 
   void contents(const Controller& c, PanelContext& ctx) override {
-    title_line(c, ctx);
-    buttons(c, ctx);
+    if (c.settings().arrangement == Arrangement::presenter) {
+      // One row: the buttons and the scrubber; the inspector under it carries the title.
+      buttons(c, ctx, true);
+      ImGui::SameLine(0, ImGui::GetFontSize());
+    } else {
+      title_line(c, ctx);
+      buttons(c, ctx, false);
+    }
     scrubber(c, ctx);
-    optimiser(c, ctx);
   }
 
  private:
-  // "forward 12/84: h.0.attn.softmax" in large type, coloured by the half.
+  // "backward · op 28: h.1.attn.softmax" in large type, coloured by the half; the op's type,
+  // the step and the loss after it. Op k is the op's place on the tape, as the tape says.
   void title_line(const Controller& c, PanelContext& ctx) {
     const StepInfo s = c.info();
     const ImU32 col = s.step == 0 ? ctx.palette.dim : s.half == Half::forward ? ctx.palette.forward : ctx.palette.backward;
@@ -40,29 +41,44 @@ class TransportPanel final : public Panel {
     if (s.step == 0) {
       colored_text(col, "ready: nothing computed yet");
     } else {
-      colored_text(col, "%s %d/%d:", s.half == Half::forward ? "forward" : "backward", s.index, s.n);
+      colored_text(col, "%s · op %d:", s.half == Half::forward ? "forward" : "backward", s.op);
       ImGui::SameLine();
       ImGui::TextUnformatted(c.session().op_name(s.op).c_str());
     }
     ImGui::PopFont();
     const int k = s.step == 0 ? 0 : s.op;
-    ImGui::SameLine();
-    ImGui::TextDisabled("  %s%s  ", s.step == 0 ? "next: " : "", info(c.session().op_type(k)).name);
-    ImGui::SameLine();
+    char steps[64];
+    snprintf(steps, sizeof steps, "step %d of %d", c.step(), c.total_steps());
+    // The small words after the title, where they fit (else they are in the tooltip).
+    std::string small = std::string(s.step == 0 ? "next: " : "") + info(c.session().op_type(k)).name + "  ·  " + steps;
     const double loss = c.session().loss();
+    ImGui::SameLine();
+    if (ImGui::GetContentRegionAvail().x > ImGui::CalcTextSize(small.c_str()).x) {
+      ImGui::AlignTextToFramePadding();
+      ImGui::TextDisabled("%s", small.c_str());
+      if (ImGui::IsItemHovered())
+        ImGui::SetTooltip("2N steps: steps 1 … N run the N ops forward, in tape order; steps N+1 … 2N run them "
+                          "backward, from the loss back to the first op (here N = %d)",
+                          c.n_ops());
+      ImGui::SameLine();
+    }
     if (!c.health().empty()) {
       // NaN or ±∞ in the model: said at once, whatever the cursor (the status bar says what).
       colored_text(ctx.palette.bad, "⚠ loss %s", num(loss).c_str());
       if (ImGui::IsItemHovered()) ImGui::SetTooltip("%s", c.health().c_str());
+    } else if (c.forward_done(c.n_ops() - 1) && ImGui::GetContentRegionAvail().x > ImGui::CalcTextSize("loss 0.000").x) {
+      ImGui::TextDisabled("loss %s", num_short(loss).c_str());
     } else if (c.forward_done(c.n_ops() - 1)) {
-      ImGui::TextDisabled("loss %s", num(loss).c_str());
-    } else {
+      ImGui::NewLine();
+    } else if (ImGui::GetContentRegionAvail().x > ImGui::CalcTextSize("loss: once forward ends").x) {
       ImGui::TextDisabled("loss: once forward ends");
+    } else {
+      ImGui::NewLine();
     }
   }
 
-  void buttons(const Controller& c, PanelContext& ctx) {
-    const float h = ImGui::GetFrameHeight() * 1.25f;
+  void buttons(const Controller& c, PanelContext& ctx, bool compact) {
+    const float h = ImGui::GetFrameHeight() * (compact ? 1.0f : 1.25f);
     const ImVec2 b(h * 1.6f, h);
     ImGui::BeginDisabled(c.at_start());
     if (ImGui::Button("|◀", b)) ctx.requests.push(req::JumpTo{0});
@@ -82,6 +98,7 @@ class TransportPanel final : public Panel {
     ImGui::SameLine();
     if (ImGui::Button(c.playing() ? "❚❚ pause" : "▶ play", ImVec2(0, h))) ctx.requests.push(req::TogglePlaying{});
     if (ImGui::IsItemHovered()) ImGui::SetTooltip("play / pause (Space)");
+    if (compact) return;  // the title follows on this line; speed in the tooltip of play
     ImGui::SameLine();
     Settings st = c.settings();
     float speed = static_cast<float>(st.play_speed);
@@ -93,11 +110,7 @@ class TransportPanel final : public Panel {
       st.play_speed = speed;
       ctx.requests.push(req::SetSettings{st});
     }
-    char steps[48];
-    snprintf(steps, sizeof steps, "   step %d of %d", c.step(), c.total_steps());
-    ImGui::SameLine();
-    if (ImGui::GetContentRegionAvail().x >= ImGui::CalcTextSize(steps).x) ImGui::TextDisabled("%s", steps);
-    else ImGui::NewLine();
+    if (ImGui::IsItemHovered()) ImGui::SetTooltip("how fast play steps through the ops");
   }
 
   // A slider over 0 … 2N on a bar that shows the forward half and the backward half.
@@ -136,54 +149,12 @@ class TransportPanel final : public Panel {
     ImGui::PushStyleColor(ImGuiCol_FrameBgActive, IM_COL32(255, 255, 255, 30));
     int s = c.step();
     if (ImGui::SliderInt("##scrub", &s, 0, total, "")) ctx.requests.push(req::JumpTo{s});
-    if (ImGui::IsItemHovered()) ImGui::SetTooltip("drag over all 2N = %d steps", total);
+    if (ImGui::IsItemHovered())
+      ImGui::SetTooltip("drag over all 2N = %d steps: the N = %d ops forward (blue), then backward from the loss "
+                        "(orange)",
+                        total, n);
     ImGui::PopStyleColor(3);
   }
-
-  void optimiser(const Controller& c, PanelContext& ctx) {
-    ImGui::Separator();
-    ImGui::AlignTextToFramePadding();
-    ImGui::TextUnformatted("optimiser");
-    ImGui::SameLine();
-    ImGui::SetNextItemWidth(ImGui::GetFontSize() * 6);
-    const char* kinds[] = {"adamw", "sgd"};
-    int kind = opt_.kind == "sgd" ? 1 : 0;
-    if (ImGui::Combo("##kind", &kind, kinds, 2)) opt_.kind = kinds[kind];
-    ImGui::SameLine();
-    ImGui::SetNextItemWidth(ImGui::GetFontSize() * 6);
-    ImGui::InputDouble("lr", &opt_.lr, 0, 0, "%.2g");
-    if (opt_.lr <= 0 || !std::isfinite(opt_.lr)) opt_.lr = 1e-3;
-    ImGui::SameLine();
-    if (ImGui::Button("optimizer step")) ctx.requests.push(req::OptimizerStep{opt_});
-    ImGui::SameLine();
-    wrap_unless_fits(ImGui::GetFontSize() * 15);
-    ImGui::SetNextItemWidth(ImGui::GetFontSize() * 5);
-    ImGui::InputInt("##n", &train_steps_, 0, 0);
-    train_steps_ = std::clamp(train_steps_, 1, 100000);
-    ImGui::SameLine();
-    char label[48];
-    snprintf(label, sizeof label, "train %d steps", train_steps_);
-    if (ImGui::Button(label)) ctx.requests.push(req::Train{train_steps_, opt_});
-    ImGui::SameLine();
-    if (c.busy() && c.job().kind == JobKind::train) {
-      // The steps run off the UI thread; the model above stays until they are done.
-      wrap_unless_fits(ImGui::GetFontSize() * 20);
-      job_progress(c, ctx, ImGui::GetFontSize() * 7, false);
-      return;
-    }
-    const auto& l = c.losses();
-    char done[96];
-    if (l.size() > 1)
-      snprintf(done, sizeof done, "  %d step%s: loss %s → %s", c.optimizer_steps(), c.optimizer_steps() == 1 ? "" : "s",
-               num_short(l.front()).c_str(), num_short(l.back()).c_str());
-    else
-      snprintf(done, sizeof done, "  no steps taken yet");
-    wrap_unless_fits(ImGui::CalcTextSize(done).x);
-    ImGui::TextDisabled("%s", done);
-  }
-
-  OptimizerOptions opt_;
-  int train_steps_ = 20;
 };
 
 }  // namespace

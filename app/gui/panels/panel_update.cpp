@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 
 #include "format.h"
 #include "panel.h"
@@ -36,8 +37,8 @@ class UpdatePanel final : public Panel {
         showing_taken_ = true;
         u_ = describe_step(c.before_last_step(), c.session(), c.last_step_options());
       }
-      colored_text(ctx.palette.backward, "The step just taken (%s, η = %s)", u_.opt.kind.c_str(),
-                   num_short(u_.opt.lr).c_str());
+      colored_wrapped(ctx.palette.backward, "The step just taken (%s, η = %s)", u_.opt.kind.c_str(),
+                      num_short(u_.opt.lr).c_str());
       ImGui::SameLine();
       if (ImGui::SmallButton("preview the next step")) preview_ = true;
     } else {
@@ -86,24 +87,30 @@ class UpdatePanel final : public Panel {
     ImGui::PopFont();
     ImGui::PushFont(ctx.fonts.mono);
     ImGui::Text("change %s", num(actual).c_str());
-    ImGui::SameLine();
-    ImGui::TextDisabled("   first-order prediction g·Δθ = %s%s", num(u_.predicted).c_str(),
-                        opt_.kind == "sgd" ? "  (= −η·‖g‖²)" : "");
+    // The prediction beside the change where it fits, else under it.
+    char pred[160];
+    snprintf(pred, sizeof pred, "first-order prediction g·Δθ = %s%s", num(u_.predicted).c_str(),
+             opt_.kind == "sgd" ? "  (= −η·‖g‖²)" : "");
+    ImGui::SameLine(0, 3 * ImGui::GetFontSize());
+    if (ImGui::GetContentRegionAvail().x < ImGui::CalcTextSize(pred).x) ImGui::NewLine();
+    ImGui::PushStyleColor(ImGuiCol_Text, ImGui::GetColorU32(ImGuiCol_TextDisabled));
+    ImGui::TextWrapped("%s", pred);
+    ImGui::PopStyleColor();
     ImGui::PopFont();
     // How well the straight line predicted the real change.
     const double rel = std::abs(actual - u_.predicted) / std::max(1e-300, std::abs(u_.predicted));
     if (actual > 0)
-      colored_text(ctx.palette.bad, "the loss went up: this learning rate overshoots the bottom");
+      colored_wrapped(ctx.palette.bad, "the loss went up: this learning rate overshoots the bottom");
     else if (rel < 0.1)
-      colored_text(ctx.palette.ok, "the straight line predicts the change well (within %.0f%%)", 100 * rel);
+      colored_wrapped(ctx.palette.ok, "the straight line predicts the change well (within %.0f%%)", 100 * rel);
     else
-      colored_text(ctx.palette.warn, "the real change differs from the prediction by %.0f%%: the loss curves here", 100 * rel);
+      colored_wrapped(ctx.palette.warn, "the real change differs from the prediction by %.0f%%: the loss curves here", 100 * rel);
   }
 
   void params(PanelContext& ctx) {
     if (!ImGui::BeginTable("params", 5, ImGuiTableFlags_BordersInnerV | ImGuiTableFlags_RowBg |
                                             ImGuiTableFlags_SizingStretchProp | ImGuiTableFlags_ScrollY,
-                           ImVec2(0, std::min(ImGui::GetContentRegionAvail().y * 0.5f,
+                           ImVec2(0, std::min(ImGui::GetContentRegionAvail().y * 0.8f,
                                               (static_cast<float>(u_.rows.size()) + 1.4f) * ImGui::GetFrameHeight()))))
       return;
     ImGui::TableSetupScrollFreeze(0, 1);

@@ -125,13 +125,18 @@ class WigglePanel final : public Panel {
   void slider(const Controller& c, PanelContext& ctx) {
     float v = static_cast<float>(curve_.value);
     const float lo = static_cast<float>(curve_.xs.front()), hi = static_cast<float>(curve_.xs.back());
-    ImGui::SetNextItemWidth(-ImGui::GetFontSize() * 8);
+    // The slider takes the line, less the button beside it; in a narrow column the button goes under.
+    const ImGuiStyle& st = ImGui::GetStyle();
+    const float button = ImGui::CalcTextSize("recentre").x + 2 * st.FramePadding.x + st.ItemSpacing.x;
+    const float avail = ImGui::GetContentRegionAvail().x;
+    const bool beside = avail - button >= 10.0f * ImGui::GetFontSize();
+    ImGui::SetNextItemWidth(beside ? avail - button : avail);
     ImGui::PushFont(ctx.fonts.big);
     const bool moved = ImGui::SliderFloat("##value", &v, lo, hi, (param_ + " = %.4g").c_str());
     ImGui::PopFont();
     if (moved && !c.busy()) ctx.requests.push(req::SetValue{param_, index_, static_cast<double>(v)});
     if (ImGui::IsItemHovered()) ImGui::SetTooltip("drag: the model takes this value and the tape is computed again");
-    ImGui::SameLine();
+    if (beside) ImGui::SameLine();
     if (ImGui::Button("recentre")) half_width_ = 0;
     if (ImGui::IsItemHovered()) ImGui::SetTooltip("the slider's range around the value now");
   }
@@ -140,13 +145,13 @@ class WigglePanel final : public Panel {
     const WiggleCurve& w = curve_;
     ImGui::PushFont(ctx.fonts.mono);
     ImGui::Text("L = %s", num(w.loss).c_str());
-    colored_text(ctx.palette.backward, "∂L/∂%s = %s   (analytic, from the backward pass)", param_.c_str(),
-                 num(w.analytic).c_str());
-    colored_text(ctx.palette.forward, "(L(p+ε) − L(p−ε)) / 2ε = %s   (numeric, ε = %s)", num(w.numeric).c_str(),
-                 num_short(w.eps).c_str());
+    colored_wrapped(ctx.palette.backward, "∂L/∂%s = %s   (analytic, from the backward pass)", param_.c_str(),
+                    num(w.analytic).c_str());
+    colored_wrapped(ctx.palette.forward, "(L(p+ε) − L(p−ε)) / 2ε = %s   (numeric, ε = %s)", num(w.numeric).c_str(),
+                    num_short(w.eps).c_str());
     ImGui::PopFont();
-    colored_text(w.pass ? ctx.palette.ok : ctx.palette.bad, "%s |analytic − numeric| = %s", w.pass ? "✓" : "✗",
-                 num_short(std::abs(w.analytic - w.numeric)).c_str());
+    colored_wrapped(w.pass ? ctx.palette.ok : ctx.palette.bad, "%s |analytic − numeric| = %s", w.pass ? "✓" : "✗",
+                    num_short(std::abs(w.analytic - w.numeric)).c_str());
   }
 
   void curve_plot(PanelContext& ctx) {

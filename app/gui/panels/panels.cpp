@@ -8,14 +8,16 @@
 
 namespace gs::app {
 
-void Panel::draw(const Controller& c, PanelContext& ctx) {
-  if (ImGui::Begin(title(), &open, window_flags())) {
-    if (needs_model() && !c.has_session())
-      ImGui::TextDisabled("no model");
-    else
-      contents(c, ctx);
-  }
+void Panel::draw(const Controller& c, PanelContext& ctx, int extra_flags) {
+  if (ImGui::Begin(title(), &open, window_flags() | extra_flags)) draw_body(c, ctx);
   ImGui::End();
+}
+
+void Panel::draw_body(const Controller& c, PanelContext& ctx) {
+  if (needs_model() && !c.has_session())
+    ImGui::TextDisabled("no model");
+  else
+    contents(c, ctx);
 }
 
 std::vector<std::unique_ptr<Panel>> make_panels() {
@@ -35,6 +37,7 @@ std::vector<std::unique_ptr<Panel>> make_panels() {
   p.push_back(make_update_panel());      // one optimiser step: before, step, after, the loss's change
   p.push_back(make_lesson_panel());      // the lesson step on screen
   p.push_back(make_lessons_panel());     // the start screen: the path of lessons
+  p.push_back(make_predictions_panel()); // what the model predicts, before and after a step
   return p;
 }
 

@@ -35,15 +35,21 @@ StepInfo step_info(int step, int n) {
 std::string Controller::step_title() const {
   if (!session_) return "no model";
   const StepInfo s = info();
-  const std::string N = std::to_string(s.n);
-  if (s.step == 0) return "ready: nothing computed yet (next: forward 1/" + N + ": " + session_.op_name(0) + ")";
-  return std::string(s.half == Half::forward ? "forward " : "backward ") + std::to_string(s.index) + "/" + N + ": " +
+  // An op is called by its place on the tape (0 … N−1), the number the tape, the inspector and
+  // gradscope-cli ops show; the step (0 … 2N) is counted apart.
+  if (s.step == 0) return "ready: nothing computed yet (next: forward · op 0: " + session_.op_name(0) + ")";
+  return std::string(s.half == Half::forward ? "forward" : "backward") + " · op " + std::to_string(s.op) + ": " +
          session_.op_name(s.op);
 }
 
 void Controller::set_step(int s) {
   step_ = std::clamp(s, 0, total_steps());
   sel_.op = step_ == 0 ? 0 : info().op;
+  if (sel_.pinned_op != sel_.op) {  // a picked entry belongs to its op
+    sel_.pinned_tensor.clear();
+    sel_.pinned_index = -1;
+    sel_.pinned_op = -1;
+  }
 }
 
 bool Controller::value_grad_ready(int value) const {
@@ -216,6 +222,18 @@ void Controller::apply_one(const req::SelectRow& r) { sel_.row = std::max(0, r.r
 void Controller::apply_one(const req::Hover& r) {
   sel_.hover_tensor = r.tensor;
   sel_.hover_index = r.index;
+}
+
+void Controller::apply_one(const req::PinEntry& r) {
+  sel_.pinned_tensor = r.index >= 0 ? r.tensor : std::string();
+  sel_.pinned_index = r.index;
+  sel_.pinned_op = r.index >= 0 ? sel_.op : -1;
+}
+
+void Controller::apply_one(const req::ShowPanels& r) {
+  panels_wanted_.titles = r.titles;
+  panels_wanted_.only = r.only;
+  ++panels_wanted_.serial;
 }
 
 void Controller::apply_one(const req::SetPlaying& r) {

@@ -24,6 +24,7 @@
 #include "gradscope/gradcheck.h"
 #include "gradscope/lesson.h"
 #include "jobs.h"
+#include "predictions.h"
 #include "requests.h"
 
 namespace gs::app {
@@ -47,6 +48,17 @@ struct Selection {
   int row = -1;               // row of a per-row Jacobian (softmax, layernorm, log-softmax); -1: the views choose
   std::string hover_tensor;   // entry under the mouse, for cross-panel highlights
   int64_t hover_index = -1;
+  std::string pinned_tensor;  // entry clicked in a map (req::PinEntry): its chain rule stays on screen
+  int64_t pinned_index = -1;
+  int pinned_op = -1;         // the op it was picked at (a pin does not follow the cursor to another op)
+};
+
+// Which panels a lesson step (or a menu) wants on screen (req::ShowPanels); the app opens them
+// and lays the screen out again whenever `serial` changes.
+struct PanelsWanted {
+  uint64_t serial = 0;
+  std::vector<std::string> titles;
+  bool only = true;
 };
 
 enum class CheckMark { not_run, pass, fail, nothing_to_check };
@@ -119,7 +131,7 @@ class Controller {
   int n_ops() const { return session_ ? session_.n_ops() : 0; }
   int total_steps() const { return 2 * n_ops(); }
   StepInfo info() const { return step_info(step_, n_ops()); }
-  std::string step_title() const;  // "forward 12/84: h.0.attn.softmax"
+  std::string step_title() const;  // "forward · op 11: h.0.attn.softmax" (op k: its place on the tape)
   bool at_start() const { return step_ == 0; }
   bool at_end() const { return step_ == total_steps(); }
   bool in_backward() const { return step_ > n_ops(); }
@@ -138,6 +150,7 @@ class Controller {
   const ModelSpec& spec() const { return spec_; }
   const Selection& selection() const { return sel_; }
   const Settings& settings() const { return settings_; }
+  const PanelsWanted& panels_wanted() const { return panels_wanted_; }
   bool playing() const { return playing_; }
   // Bumps whenever tensor contents change (rebuild, optimiser step, planted mistake): views
   // key their caches on it.
@@ -161,6 +174,11 @@ class Controller {
   // Loss after each optimiser step since the last rebuild (the first entry: before any).
   const std::vector<double>& losses() const { return losses_; }
   int optimizer_steps() const { return opt_steps_; }
+  // What the model predicted before the last optimiser step or training run (its predictions
+  // now are predictions(*tape)), and how many steps that run took; null before any since the
+  // last rebuild, or for a program whose loss reads no probabilities.
+  const Predictions* predictions_before() const { return before_.ok ? &before_ : nullptr; }
+  int steps_since_before() const { return before_steps_; }
 
   // [SECTION] background jobs
   const JobView& job() const { return job_; }
@@ -232,6 +250,8 @@ class Controller {
   void apply_one(const req::SetValue& r);
   void apply_one(const req::WiggleAt& r);
   void go_lesson_step(int lesson, int step);
+  void apply_one(const req::ShowPanels& r);
+  void apply_one(const req::PinEntry& r);
   void start_background_checks(bool with_params);
   // controller_jobs.cpp
   static bool waits_for_jobs(const Request& r);
@@ -249,6 +269,7 @@ class Controller {
   int step_ = 0;
   Selection sel_;
   Settings settings_;
+  PanelsWanted panels_wanted_;
   bool playing_ = false;
   double play_acc_ = 0;
   uint64_t version_ = 0, spec_generation_ = 0;
@@ -256,6 +277,9 @@ class Controller {
   std::vector<std::optional<OpCheck>> checks_;
   std::vector<double> losses_;
   int opt_steps_ = 0;
+  Predictions before_, pending_before_;  // the last training run's "before"; the running one's
+  int before_steps_ = 0;
+  std::string weights_base_;             // weights_source_ as built or loaded, before any training
   std::unique_ptr<Analysis> analysis_ = std::make_unique<Analysis>();
   // After session_: a job reading the session is stopped and joined before the session goes.
   std::unique_ptr<Jobs> jobs_ = std::make_unique<Jobs>();

@@ -96,6 +96,9 @@ void Controller::apply_one(const req::Train& r) {
   in.opt = r.opt;
   in.steps = r.steps;
   in.first_step = opt_steps_ + 1;
+  if (opt_steps_ == 0) weights_base_ = weights_source_;  // as built or loaded
+  // What the model predicts now, to show beside what it predicts after the steps.
+  pending_before_ = session_.visit([](const auto& s) { return predictions(*s.tape); });
   start_job(std::move(in));
 }
 
@@ -253,6 +256,8 @@ void Controller::take_job(JobResult& r) {
             r.spec.checkpoint.empty() ? "random init (seed " + std::to_string(c.seed) + ")" : "weights: " + file;
       losses_ = {session_.loss()};
       opt_steps_ = 0;
+      before_ = Predictions{};
+      before_steps_ = 0;
       playing_ = false;
       ++spec_generation_;
       last_build_ok_ = true;
@@ -264,6 +269,12 @@ void Controller::take_job(JobResult& r) {
     }
     case JobKind::train: {
       const std::string N = std::to_string(in.steps);
+      before_ = std::move(pending_before_);
+      before_steps_ = r.steps_done;
+      // The weights on screen are no longer the file's (or the seed's) alone.
+      if (opt_steps_ > 0)
+        weights_source_ = weights_base_ + " + " + std::to_string(opt_steps_) + " step" + (opt_steps_ == 1 ? "" : "s") +
+                          " trained here";
       if (r.steps_done < in.steps)  // cancelled, or a NaN stopped it
         after_change("training stopped after step " + std::to_string(r.steps_done) + "/" + N + " (" + opt_str(in.opt) +
                      "): loss " + loss_str(session_.loss()));
@@ -274,9 +285,14 @@ void Controller::take_job(JobResult& r) {
       break;
     }
     case JobKind::mistake:
-      after_change(in.mistake == Mistake::none
-                       ? "restored the correct backward of " + session_.op_name(in.op)
-                       : std::string("planted '") + gs::info(in.mistake).name + "' in " + session_.op_name(in.op));
+      // While the class looks for the broken op, the status bar does not say where it is.
+      if (settings_.hide_mistakes)
+        after_change(in.mistake == Mistake::none ? "restored a correct backward"
+                                                 : "a mistake is planted in one op's backward: check the ops to find it");
+      else
+        after_change(in.mistake == Mistake::none
+                         ? "restored the correct backward of " + session_.op_name(in.op)
+                         : std::string("planted '") + gs::info(in.mistake).name + "' in " + session_.op_name(in.op));
       break;
     case JobKind::save: break;
   }

@@ -11,6 +11,7 @@
 #include "gradscope/ops.h"
 #include "gradscope/session.h"
 #include "gradscope/train.h"
+#include "layout.h"
 
 namespace gs::app {
 
@@ -22,6 +23,18 @@ struct Settings {
   Theme theme = Theme::dark;
   double play_speed = 4.0;   // steps per second while playing
   bool boost_small = false;  // gradient maps on a signed-√ colour scale, so small entries show
+  // Where the windows go (layout.h): the standard or the presenter arrangement, and the side
+  // panels in a column or as tabs (View menu).
+  Arrangement arrangement = Arrangement::standard;
+  SideMode side = SideMode::column;
+  // The inspector's gradient columns on one symmetric colour scale where they have one shape
+  // (else each map on its own ±max|x|).
+  bool shared_scale = true;
+  // Formulas shown in full in the inspector (else only the current half's, on one line).
+  bool formulas_open = true;
+  // "Find the broken op": no view says which op a mistake was planted in (the tape, the
+  // inspector, the graph, the Planted mistakes panel), until the class names it or it is revealed.
+  bool hide_mistakes = false;
   static constexpr float kMinFontScale = 0.6f, kMaxFontScale = 3.0f;
   static constexpr double kMinSpeed = 0.25, kMaxSpeed = 60.0;
 };
@@ -63,6 +76,12 @@ struct ResumeLesson {};                      // back to the lesson, where it was
 // One entry of a parameter or input, set by hand (the Wiggle view's slider).
 struct SetValue { std::string name; int64_t index = 0; double value = 0; };
 struct WiggleAt { std::string param; int64_t index = 0; };  // the entry the Wiggle view shows
+// Which panels are on screen (a lesson step, View ▸ Reset layout): the panels of these titles
+// open (any case); with `only`, every other panel but the transport and the inspector closes.
+// The layout is reset either way (a dragged-out panel goes back in). Controller::panels_wanted().
+struct ShowPanels { std::vector<std::string> titles; bool only = true; };
+// An entry picked in a map (a click; the chain rule stays written out for it). index −1: none.
+struct PinEntry { std::string tensor; int64_t index = -1; };
 }  // namespace req
 
 using Request = std::variant<req::Step, req::JumpTo, req::FocusOp, req::SelectRow, req::Hover, req::SetPlaying,
@@ -70,7 +89,7 @@ using Request = std::variant<req::Step, req::JumpTo, req::FocusOp, req::SelectRo
                              req::OptimizerStep, req::Train, req::PlantMistake, req::RunChecks,
                              req::CheckOp, req::SweepEps, req::CancelChecks, req::CancelJob, req::OpenLesson,
                              req::LessonGo, req::LessonNext, req::LessonBack, req::RevealAnswer, req::LeaveLesson,
-                             req::ResumeLesson, req::SetValue, req::WiggleAt>;
+                             req::ResumeLesson, req::SetValue, req::WiggleAt, req::ShowPanels, req::PinEntry>;
 
 class RequestQueue {
  public:

@@ -9,13 +9,24 @@ namespace gs::app {
 namespace {
 
 template <class T>
-TensorStats stats_of(const T* p, int64_t n) {
+TensorStats stats_of(const T* p, int64_t n, int64_t cols) {
   TensorStats s;
   s.n = n;
-  double sum = 0, sq = 0;
+  double sum = 0, sq = 0, row_sum = 0, row_abs = 0, max_row_sum = 0, max_row_abs = 0;
   bool first = true;
+  cols = std::max<int64_t>(cols, 1);
   for (int64_t i = 0; i < n; ++i) {
     const double v = static_cast<double>(p[i]);
+    if (i % cols == 0 && i > 0) {
+      max_row_sum = std::max(max_row_sum, std::abs(row_sum));
+      max_row_abs = std::max(max_row_abs, row_abs);
+      row_sum = row_abs = 0;
+    }
+    if (std::isfinite(v)) {
+      row_sum += v;
+      row_abs += std::abs(v);
+      s.abs_sum += std::abs(v);
+    }
     if (std::isnan(v)) {
       ++s.nan;
       continue;
@@ -38,6 +49,12 @@ TensorStats stats_of(const T* p, int64_t n) {
   s.mean = s.finite ? sum / static_cast<double>(s.finite) : 0.0;
   s.norm = std::sqrt(sq);
   s.absmax = std::max(std::abs(s.min), std::abs(s.max));
+  max_row_sum = std::max(max_row_sum, std::abs(row_sum));
+  max_row_abs = std::max(max_row_abs, row_abs);
+  // Round-off of T: a sum this much smaller than the sum of sizes is zero.
+  const double eps = sizeof(T) == 4 ? 1e-5 : 1e-12;
+  s.mean_is_roundoff = s.finite > 1 && s.mean != 0 && std::abs(sum) <= eps * s.abs_sum;
+  s.rows_sum_to_zero = cols > 1 && n > cols - 1 && s.finite == n && max_row_abs > 0 && max_row_sum <= eps * max_row_abs * 10;
   return s;
 }
 
@@ -79,8 +96,8 @@ void pool(const T* p, const TensorRef& t, DisplayGrid& g) {
 
 TensorStats compute_stats(const TensorRef& t) {
   if (t.empty()) return {};
-  return t.f64 ? stats_of(static_cast<const double*>(t.data), t.size())
-               : stats_of(static_cast<const float*>(t.data), t.size());
+  return t.f64 ? stats_of(static_cast<const double*>(t.data), t.size(), t.flat_cols())
+               : stats_of(static_cast<const float*>(t.data), t.size(), t.flat_cols());
 }
 
 DisplayGrid reduce_for_display(const TensorRef& t, int max_side) {

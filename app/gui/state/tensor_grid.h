@@ -44,6 +44,11 @@ struct TensorStats {
   int64_t neg_inf = 0, pos_inf = 0, nan = 0;
   double min = 0, max = 0, mean = 0, norm = 0;  // over the finite entries (norm: L2)
   double absmax = 0;
+  double abs_sum = 0;             // Σ|x| over the finite entries
+  // The mean is round-off, not a number to read: |Σx| is within the type's rounding of Σ|x|
+  // (a gradient whose rows each sum to 0 shows a mean like −2.9e−20).
+  bool mean_is_roundoff = false;
+  bool rows_sum_to_zero = false;  // every row of the 2-D flattening sums to 0 (up to round-off)
   bool all_zero() const { return finite == n && absmax == 0; }
 };
 TensorStats compute_stats(const TensorRef& t);
