@@ -281,8 +281,16 @@ TensorViewResult tensor_view(const Controller& c, PanelContext& ctx, const std::
   ImGui::PushID(t.data);
   ImGui::PushID(caption.c_str());
   const float W = std::max(40.0f, opt.width > 0 ? opt.width : ImGui::GetContentRegionAvail().x);
+  // A number in a crowded column: one line, "caption = value" (the caption may say it already).
+  const bool one_line = opt.inline_number && t.size() == 1;
+  std::string cap = caption;
+  if (one_line) {
+    const std::string v = num(t.at(0));
+    if (cap.size() < v.size() || cap.compare(cap.size() - v.size(), v.size(), v) != 0)
+      cap += " = " + v;
+  }
   ImGui::PushTextWrapPos(ImGui::GetCursorPosX() + W);
-  ImGui::TextUnformatted(caption.c_str());
+  ImGui::TextUnformatted(cap.c_str());
   ImGui::PopTextWrapPos();
   if (opt.caption_tip && ImGui::IsItemHovered()) {
     ImGui::BeginTooltip();
@@ -300,10 +308,12 @@ TensorViewResult tensor_view(const Controller& c, PanelContext& ctx, const std::
   if (t.empty()) {
     ImGui::TextDisabled("(none)");
   } else if (t.size() == 1) {
-    // One number: show it, large.
-    ImGui::PushFont(ctx.fonts.big);
-    ImGui::TextUnformatted(num(t.at(0)).c_str());
-    ImGui::PopFont();
+    // One number: show it, large (or on the caption's line, above).
+    if (!one_line) {
+      ImGui::PushFont(ctx.fonts.big);
+      ImGui::TextUnformatted(num(t.at(0)).c_str());
+      ImGui::PopFont();
+    }
     if (ImGui::IsItemHovered()) {
       g_map_hovered = true;
       res.hovered = 0;
@@ -314,12 +324,14 @@ TensorViewResult tensor_view(const Controller& c, PanelContext& ctx, const std::
       }
       if (c.selection().hover_tensor != key || c.selection().hover_index != 0) ctx.requests.push(req::Hover{key, 0});
     }
-    ImGui::PushFont(ctx.fonts.mono);
-    // Its shape, or "a number" (a bare "()" where the column is too narrow for the words).
-    const std::string shape = t.shape.empty() ? "a number" : shape_str(t.shape);
-    const bool fits = ImGui::CalcTextSize(shape.c_str()).x <= ImGui::GetContentRegionAvail().x;
-    ImGui::TextDisabled("%s", fits || !t.shape.empty() ? shape.c_str() : "()");
-    ImGui::PopFont();
+    if (!one_line) {
+      ImGui::PushFont(ctx.fonts.mono);
+      // Its shape, or "a number" (a bare "()" where the column is too narrow for the words).
+      const std::string shape = t.shape.empty() ? "a number" : shape_str(t.shape);
+      const bool fits = ImGui::CalcTextSize(shape.c_str()).x <= ImGui::GetContentRegionAvail().x;
+      ImGui::TextDisabled("%s", fits || !t.shape.empty() ? shape.c_str() : "()");
+      ImGui::PopFont();
+    }
   } else {
     const Heatmap& h = ctx.heatmaps.get(t, mode, version, opt.range);
     const DisplayGrid& g = h.grid;
@@ -590,8 +602,12 @@ void not_computed(PanelContext& ctx, const std::string& caption, const Shape& sh
     dl->AddLine(ImVec2(p0.x, y), ImVec2(p0.x, std::min(y + dash, p1.y)), ctx.palette.dim);
     dl->AddLine(ImVec2(p1.x, y), ImVec2(p1.x, std::min(y + dash, p1.y)), ctx.palette.dim);
   }
-  const ImVec2 ts = ImGui::CalcTextSize(why);
-  dl->AddText(ImVec2(p0.x + (W - ts.x) * 0.5f, p0.y + (h - ts.y) * 0.5f), ctx.palette.dim, why);
+  // The words inside the box, wrapped there where the column is narrow.
+  const float pad = 4.0f * ctx.scale, wrap = std::max(1.0f, W - 2 * pad);
+  ImFont* f = ImGui::GetFont();
+  const ImVec2 ts = f->CalcTextSizeA(ImGui::GetFontSize(), FLT_MAX, wrap, why);
+  dl->AddText(f, ImGui::GetFontSize(), ImVec2(p0.x + std::max(pad, (W - ts.x) * 0.5f), p0.y + std::max(0.0f, (h - ts.y) * 0.5f)),
+              ctx.palette.dim, why, nullptr, wrap);
   ImGui::PushFont(ctx.fonts.mono);
   ImGui::TextDisabled("%s", shape_str(shape).c_str());
   ImGui::PopFont();

@@ -27,6 +27,7 @@ struct TensorViewOptions {
   bool stats = true;      // shape (and in full: min, max, mean, norm) under the map
   bool compact = false;   // the stats in one line (the rest in the tooltip of that line)
   bool legend = true;     // the colour scale's ends
+  bool inline_number = false;  // a 1-entry tensor: its number on the caption's line, not large (a crowded column)
   int64_t mark_row = -1;  // outline this row of the grid (the row a Jacobian is shown for)
   // What the leading index stands for, so the hover tooltip can name the token:
   // positions: a tape tensor (B, T, ...) or (B, H, T, ...); vocab: a row per token id (wte).

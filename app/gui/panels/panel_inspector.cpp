@@ -86,6 +86,7 @@ struct Item {
   std::string zero_reason;
   bool gradient = false;  // a gradient map (may share the colour scale)
   bool compact = false;   // its numbers in one line (a crowded column)
+  bool inline_number = false;  // a scalar beside maps that are short of room: one line, not large
   double range = 0;
   float height = 0;       // planned height of the map itself
 };
@@ -245,7 +246,11 @@ class InspectorPanel final : public Panel {
                    info(op.mistake).description);
       ImGui::PopTextWrapPos();
     }
-    if (c.at_start()) colored_text(ctx.palette.dim, "the next op: nothing computed yet — step forward (→) to run it");
+    if (c.at_start()) {
+      ImGui::PushTextWrapPos(0);
+      colored_text(ctx.palette.dim, "the next op: nothing computed yet — step forward (→) to run it");
+      ImGui::PopTextWrapPos();
+    }
   }
 
   // FLOPs and the finite-difference mark, on the line of the formulas' fold (where they fit).
@@ -888,8 +893,15 @@ class InspectorPanel final : public Panel {
             case Item::text: fixed += ImGui::CalcTextSize(it.words.c_str(), nullptr, false, col_w).y + line; break;
           }
         }
-        const float room = std::max(0.0f, cell_h - fixed);
+        float room = std::max(0.0f, cell_h - fixed);
         if (pass == 0 && !base.compact && maps > 0 && room < std::min(want, 120.0f * ctx.scale * maps)) continue;
+        // Maps short of room: a number beside them (∂Y/∂b = 1) takes one line, not three.
+        if (maps > 0 && want > room)
+          for (Item& it : col.items)
+            if (it.kind == Item::scalar) {
+              it.inline_number = true;
+              room += ImGui::GetFontSize() * 1.6f + 2 * line - line;
+            }
         const float k_scale = want > room && want > 0 ? room / want : 1.0f;
         for (Item& it : col.items)
           if (it.kind == Item::map) it.height = std::max(24.0f * ctx.scale, it.height * k_scale);
@@ -990,6 +1002,7 @@ class InspectorPanel final : public Panel {
     }
     TensorViewOptions o = map_options();
     o.compact = it.compact;
+    o.inline_number = it.inline_number;
     o.max_height = it.height;
     o.axes = it.axes;
     o.text = &text_;

@@ -211,7 +211,10 @@ class ModelPanel final : public Panel {
     if (ImGui::InputScalar("seed", ImGuiDataType_U64, &seed)) edit_.seed = seed;
     if (ImGui::IsItemDeactivatedAfterEdit()) rebuild(ctx);
     if (ImGui::IsItemHovered()) ImGui::SetTooltip("the seed of the values not set by hand");
-    ImGui::SameLine();
+    // f32/f64 beside the seed where they fit, else under it.
+    const ImGuiStyle& st = ImGui::GetStyle();
+    const float radios = 2 * (ImGui::GetFrameHeight() + st.ItemInnerSpacing.x + ImGui::CalcTextSize("f64").x) + 2 * st.ItemSpacing.x;
+    if (ImGui::GetContentRegionAvail().x - ImGui::GetItemRectMax().x + ImGui::GetCursorScreenPos().x > radios) ImGui::SameLine();
     const bool f64 = c.session().config().dtype == DType::f64;
     if (ImGui::RadioButton("f32", !f64) && f64) {
       edit_.dtype = "f32";
@@ -232,7 +235,9 @@ class ModelPanel final : public Panel {
                  "%s%s", lit_(sv.name) ? "▶ " : "", sv.name.c_str());
     ImGui::PopFont();
     ImGui::SameLine();
+    ImGui::PushTextWrapPos(0);  // a narrow panel (large text): the words wrap, not cut
     ImGui::TextDisabled("%s %s", sv.kind.c_str(), sv.shape.empty() ? "(a number)" : shape_str(sv.shape).c_str());
+    ImGui::PopTextWrapPos();
     if (!sv.what.empty() && ImGui::IsItemHovered()) ImGui::SetTooltip("%s", sv.what.c_str());
     const int64_t n = static_cast<int64_t>(sv.values.size());
     if (n > 64) {

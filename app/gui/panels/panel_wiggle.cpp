@@ -224,7 +224,9 @@ class WigglePanel final : public Panel {
     fit.label = "y = a·x + b";
     fit.dashed = false;
     spec.lines = {fit};
+    ImGui::PushTextWrapPos(0);
     ImGui::TextUnformatted("the data (x, t) and the line y = a·x + b");
+    ImGui::PopTextWrapPos();
     plot("##xy", ctx, spec, {PlotSeries{xs, ts, ctx.palette.warn, true, 2.0f, false}});
   }
 
@@ -232,7 +234,9 @@ class WigglePanel final : public Panel {
   void plane_plot(const Controller&, PanelContext& ctx) {
     const LossPlane& p = plane_;
     if (!p.error.empty() || p.ls.empty()) return;
+    ImGui::PushTextWrapPos(0);  // a narrow column: the words wrap, not cut
     ImGui::TextUnformatted("the loss over (a, b): darker is lower; the arrow points downhill (−∇L)");
+    ImGui::PopTextWrapPos();
     const int n = static_cast<int>(p.xs.size());
     const float side = std::min(ImGui::GetContentRegionAvail().x, 260.0f * ctx.scale);
     const ImVec2 o = ImGui::GetCursorScreenPos();
