@@ -100,7 +100,10 @@ class AttentionPanel final : public Panel {
                         "row of P sums to 1");
     ImGui::PopTextWrapPos();
     const float W = ImGui::GetContentRegionAvail().x;
-    const bool side = W > 26.0f * ImGui::GetFontSize();
+    // Side by side where the panel is wide enough, measured without the scrollbar (which the
+    // stacked maps bring: else the choice flips between frames at a border width).
+    const float W_bare = ImGui::GetWindowWidth() - 2 * ImGui::GetStyle().WindowPadding.x;
+    const bool side = W_bare > 26.0f * ImGui::GetFontSize();
     const float map_w = side ? W * 0.5f - ImGui::GetStyle().ItemSpacing.x : W;
     if (ImGui::BeginTable("maps", side ? 2 : 1, ImGuiTableFlags_NoSavedSettings | ImGuiTableFlags_SizingStretchSame)) {
       ImGui::TableNextRow();
@@ -128,7 +131,9 @@ class AttentionPanel final : public Panel {
   // A T×T map with the tokens along both sides.
   void map(const Controller& c, PanelContext& ctx, const std::string& caption, const TensorRef& t, ColorMode mode,
            float width, bool grad) {
+    ImGui::PushTextWrapPos(ImGui::GetCursorPosX() + width);  // in its column, not into the next one
     ImGui::TextUnformatted(caption.c_str());
+    ImGui::PopTextWrapPos();
     const int Tn = static_cast<int>(t.rows());
     const Heatmap& h = ctx.heatmaps.get(t, mode, c.version());
     ImFont* mono = ctx.fonts.mono;
