@@ -75,6 +75,11 @@ struct LayerNorm {
   }
 
   template <class T>
+  static bool supports(const OpCtx<T>&, Mistake m) {
+    return m == Mistake::dropped_term;  // the backward's `drop` above
+  }
+
+  template <class T>
   static Flops flops(const OpCtx<T>& c) {
     const int64_t n = c.out().size();
     // Forward per element: mean 1, variance 3, normalise 2, scale and shift 2.
