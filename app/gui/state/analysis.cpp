@@ -24,14 +24,6 @@ int first_failure_from_loss(int n_ops, const std::function<const OpCheck*(int)>&
   return -1;
 }
 
-int first_failure_from_loss(const CheckReport& r) {
-  int n = 0;
-  for (const OpCheck& c : r.ops) n = std::max(n, c.op + 1);
-  std::vector<const OpCheck*> by_op(static_cast<size_t>(n), nullptr);
-  for (const OpCheck& c : r.ops)
-    if (c.op >= 0) by_op[c.op] = &c;
-  return first_failure_from_loss(n, [&](int k) { return by_op[k]; });
-}
 
 std::vector<double> fine_eps_sweep() {
   std::vector<double> e;
@@ -334,10 +326,10 @@ void Analysis::execute(Job& j) {
           r.version = j.version;
           r.opt = j.opt;
           r.with_params = j.with_params;
-          Progress progress = [&](int done, int total) {
+          Progress progress = [&](const CheckProgress& p) {
             if (j.cancel) return;
-            progress_done_ = done;
-            progress_total_ = total;
+            progress_done_ = p.done;
+            progress_total_ = p.total;
           };
           r.report = check_all(tape, j.opt, j.with_params, progress, &j.cancel);
           j.all_result = std::move(r);

@@ -71,9 +71,8 @@ struct AllChecksResult {
 
 // The first op, walking backward from the loss, whose per-op check fails: the op whose own
 // backward is wrong (ops after it pass; ops before it get a wrong incoming residual and fail
-// too). -1 when every checked op passes.
-int first_failure_from_loss(const CheckReport& r);
-// The same over per-op results looked up by index (nullptr: not checked), ops 0 … n−1.
+// too). -1 when every checked op passes. Over a whole report: gs::first_failure_from_loss
+// (gradcheck.h); over per-op results looked up by index (nullptr: not checked), ops 0 … n−1:
 int first_failure_from_loss(int n_ops, const std::function<const OpCheck*(int)>& check);
 
 // A denser sweep than default_eps_sweep(): four steps per decade from 1e-1 to 1e-12.

@@ -1,0 +1,224 @@
+#pragma once
+// The double-precision side of the finite-difference checks (gradcheck.h): where a perturbed
+// op or a replay to the loss is evaluated.
+//
+// A double tape is its own numeric side: a check perturbs an operand as one op sees it (an
+// Override), runs, and puts the stored values back by running again unperturbed (ops are
+// deterministic, so they come back bit for bit).
+//
+// A float tape gets a mirror: the same model built in double (Model<double> from the same
+// config, Tape<double> over the same batch), whose values are loaded from the float tape,
+// converted exactly, right before each evaluation. So the perturbed evaluations compute, in
+// double, the very function the float tape evaluates in float, at the float tape's own point;
+// what remains between a float gradient and them is float's round-off in that gradient. The
+// mirror only runs forward: it has no gradient buffers, and planted mistakes (which live in
+// backward) do not matter to it.
+//
+// Mirrors are built on first use. Op-local checks need one op at a time, so their mirrors have
+// a single transformer block (every block's ops have the same shapes; op "h.7.mlp.gelu" runs
+// as "h.0.mlp.gelu" with block 7's values and parameters copied in): one with a vocabulary of
+// one token for the ops whose shapes do not involve V, and one with the real vocabulary for the
+// embedding, lm_head, log-softmax and NLL. Replays to the loss need every op: the full mirror.
+// Building a model costs mostly its first touch of memory (at the 124M shape the full mirror
+// takes seconds, the one-token block a fraction of one), which is why op-local checks avoid the
+// full one and most of them the vocabulary.
+#include <algorithm>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "gradscope/model.h"
+#include "gradscope/tape.h"
+
+namespace gs::detail {
+
+// Where one op of the checked tape runs in double.
+struct Site {
+  Tape<double>* tape = nullptr;
+  int op = -1;
+};
+
+template <class T>
+class NumericTape {
+ public:
+  static constexpr bool kSelf = std::is_same_v<T, double>;
+
+  explicit NumericTape(Tape<T>& tape) : tape_(tape) {}
+
+  // Op-local: a double tape on which op k runs with op k's inputs and parameters holding the
+  // checked tape's values. After the perturbed runs, restore_local(k).
+  Site local(int k) {
+    if constexpr (kSelf) {
+      return {&tape_, k};
+    } else {
+      for (int which = 0; which < 2; ++which) {
+        Local& m = local_mirror(which);
+        const int kk = m.map[k];
+        if (kk < 0) continue;
+        load_operands(*m.tape, k, kk, m.loaded);
+        return {m.tape.get(), kk};
+      }
+      return load_full_op(k);
+    }
+  }
+  void restore_local(int k) {
+    if constexpr (kSelf) tape_.forward_op(k);  // op k's output and saved values, bit for bit
+    (void)k;
+  }
+
+  // Replays to the loss: the full double tape holding every value ops k … N−1 read from ops
+  // before k. Parameters are the checked tape's (a caller that perturbs one puts it back).
+  Site replay(int k) {
+    if constexpr (kSelf) {
+      return {&tape_, k};
+    } else {
+      Tape<double>& f = full();
+      std::vector<char> need(tape_.values().size(), 0);
+      for (int j = k; j < tape_.size(); ++j)
+        for (int id : tape_.op(j).in)
+          if (tape_.value(id).producer < k) need[id] = 1;
+      for (size_t id = 0; id < need.size(); ++id)
+        if (need[id]) convert(tape_.value(static_cast<int>(id)).data, f.value(static_cast<int>(id)).data);
+      return {&f, k};
+    }
+  }
+  void restore_replay(int k) {
+    if constexpr (kSelf) tape_.replay_from(k);
+    (void)k;
+  }
+
+  // The full double tape (a float tape's mirror, built on first use; the tape itself for double).
+  Tape<double>& full() {
+    if constexpr (kSelf) {
+      return tape_;
+    } else {
+      if (!full_) {
+        full_model_ = make_model(tape_.config());
+        copy_params(*full_model_, tape_.model());
+        full_ = std::make_unique<Tape<double>>(*full_model_, tape_.batch());
+      }
+      return *full_;
+    }
+  }
+  // Puts parameter p of the full mirror back to the checked tape's values.
+  void reload_param(int p) {
+    if constexpr (!kSelf) convert(tape_.model().params()[p].data, full_model_->params()[p].data);
+    (void)p;
+  }
+
+  // Builds what a kind of check will need now (so a caller can say so while it happens).
+  void prepare(bool local_only) {
+    if constexpr (!kSelf) {
+      if (local_only)
+        for (int which = 0; which < 2; ++which) local_mirror(which);
+      else
+        full();
+    }
+    (void)local_only;
+  }
+  bool prepared(bool local_only) const {
+    if constexpr (kSelf) return true;
+    return local_only ? local_[0].tape && local_[1].tape : full_ != nullptr;
+  }
+
+  // Reusable buffers (grown as needed; first touches of memory are what cost).
+  double* scratch(size_t n, int which) {
+    auto& b = scratch_[which];
+    if (b.size() < n) b.resize(n);
+    return b.data();
+  }
+
+ private:
+  template <class S>
+  static void convert(const Tensor<S>& src, const Tensor<double>& dst) {
+    const int64_t n = src.size();
+    for (int64_t i = 0; i < n; ++i) dst[i] = static_cast<double>(src[i]);
+  }
+
+  // A double model of the same config, frozen: the mirror's tape then holds values only.
+  static std::unique_ptr<Model<double>> make_model(Config cfg) {
+    cfg.dtype = DType::f64;
+    auto m = std::make_unique<Model<double>>(cfg);
+    for (auto& p : m->params()) p.trainable = false;
+    return m;
+  }
+
+  // A one-block mirror; which = 0: a vocabulary of one token (and a batch of token 0), for the
+  // ops whose shapes do not involve V; 1: the real vocabulary and batch.
+  struct Local {
+    std::unique_ptr<Model<double>> model;  // before the tape, which refers to it
+    std::unique_ptr<Tape<double>> tape;
+    std::vector<int> map;     // checked op → op of this mirror (-1: not here)
+    std::vector<int> loaded;  // mirror parameter → the checked tape's parameter it holds (-1: none)
+  };
+
+  Local& local_mirror(int which) {
+    Local& m = local_[which];
+    if (m.tape) return m;
+    Config cfg = tape_.config();
+    const bool one_block = cfg.n_layer > 1;
+    if (one_block) cfg.n_layer = 1;
+    Batch batch = tape_.batch();
+    if (which == 0) {
+      cfg.vocab_size = 1;
+      std::fill(batch.x.begin(), batch.x.end(), 0);
+      std::fill(batch.y.begin(), batch.y.end(), 0);
+    }
+    m.model = make_model(cfg);
+    m.tape = std::make_unique<Tape<double>>(*m.model, batch);
+    m.loaded.assign(m.model->params().size(), -1);
+    // Op k of the checked tape ↔ the op of the same name (block l → block 0) with the same shapes.
+    m.map.assign(tape_.size(), -1);
+    for (int k = 0; k < tape_.size(); ++k) {
+      const auto& op = tape_.op(k);
+      if (which == 1 && local_[0].tape && local_[0].map[k] >= 0) continue;  // the small one has it
+      std::string name = op.name;
+      const std::string pre = "h." + std::to_string(op.layer) + ".";
+      if (one_block && op.layer >= 0 && name.rfind(pre, 0) == 0) name = "h.0." + name.substr(pre.size());
+      const int kk = m.tape->find_op(name);
+      if (kk >= 0 && same_shapes(op, *m.tape, kk)) m.map[k] = kk;
+    }
+    return m;
+  }
+
+  bool same_shapes(const Op<T>& a, const Tape<double>& m, int kk) const {
+    const Op<double>& b = m.op(kk);
+    if (a.type != b.type || a.in.size() != b.in.size() || a.par.size() != b.par.size()) return false;
+    for (size_t i = 0; i < a.in.size(); ++i)
+      if (tape_.value(a.in[i]).data.shape != m.value(b.in[i]).data.shape) return false;
+    for (size_t j = 0; j < a.par.size(); ++j)
+      if (tape_.model().params()[a.par[j]].data.shape != m.model().params()[b.par[j]].data.shape) return false;
+    return tape_.value(a.out).data.shape == m.value(b.out).data.shape && a.part == b.part &&
+           a.alpha_over_r == b.alpha_over_r;
+  }
+
+  // Op k's inputs and parameters into op kk of mirror m (parameters only when another one is there).
+  void load_operands(Tape<double>& m, int k, int kk, std::vector<int>& loaded) {
+    const auto& op = tape_.op(k);
+    const auto& mop = m.op(kk);
+    for (size_t i = 0; i < op.in.size(); ++i) convert(tape_.value(op.in[i]).data, m.value(mop.in[i]).data);
+    for (size_t j = 0; j < op.par.size(); ++j) {
+      const int mp = mop.par[j];
+      if (loaded[mp] == op.par[j]) continue;
+      convert(tape_.model().params()[op.par[j]].data, m.model().params()[mp].data);
+      loaded[mp] = op.par[j];
+    }
+  }
+
+  Site load_full_op(int k) {
+    Tape<double>& f = full();
+    for (int id : tape_.op(k).in) convert(tape_.value(id).data, f.value(id).data);
+    return {&f, k};  // the full mirror's parameters are the checked tape's already
+  }
+
+  Tape<T>& tape_;
+  Local local_[2];
+  // Declared model first: a tape refers to its model and goes first.
+  std::unique_ptr<Model<double>> full_model_;
+  std::unique_ptr<Tape<double>> full_;
+  std::vector<double> scratch_[3];
+};
+
+}  // namespace gs::detail
