@@ -34,6 +34,7 @@ struct Options {
   std::optional<double> eps;
   int max_entries = -1;
   bool no_params = false;
+  std::string mode, check_ops;
   std::vector<std::string> mistakes;
   // train
   int steps = 0;
@@ -243,6 +244,20 @@ int cmd_flops(gs::Session<T>& s, const Options& o) {
   return 0;
 }
 
+// One line saying what a check of this kind compares and what its noise floor is.
+std::string floor_text(gs::CheckKind k, gs::DType d) {
+  const char* u = d == gs::DType::f32 ? "2⁻²⁴ (f32)" : "2⁻⁵³ (f64)";
+  char b[400];
+  if (k == gs::CheckKind::entries)
+    snprintf(b, sizeof b, "pass when |a − n| ≤ atol + rtol·|n|%s", d == gs::DType::f32 ? " + 64·u·|a| (float's round-off in a)" : "");
+  else
+    snprintf(b, sizeof b,
+             "pass when |a − n| ≤ noise floor = %g·u·Σ|gᵢvᵢ| (the analytic side's round-off, u = %s) + the numeric "
+             "side's round-off (+ its change from ε to 2ε, when evaluated)",
+             k == gs::CheckKind::local ? gs::kLocalK : gs::kChainK, u);
+  return b;
+}
+
 template <class T>
 int cmd_check(gs::Session<T>& s, const Options& o) {
   auto& tape = *s.tape;
@@ -250,47 +265,87 @@ int cmd_check(gs::Session<T>& s, const Options& o) {
   tape.forward();
   check_loss(tape.loss(), "before checking");
   tape.backward();
-  gs::CheckOptions opt = gs::CheckOptions::defaults(tape.config().dtype);
+  gs::CheckOptions opt = gs::default_check_options(tape);
+  if (!o.mode.empty()) opt.kind = gs::parse_check_kind(o.mode);
   if (o.eps) {
     if (!(*o.eps > 0) || !std::isfinite(*o.eps)) throw gs::Error("--eps must be a positive number");
     opt.eps = *o.eps;
   }
   if (o.max_entries >= 0) opt.max_entries = o.max_entries;
-  const gs::CheckReport r = gs::check_all(tape, opt, !o.no_params);
+  std::vector<int> only;
+  if (!o.check_ops.empty()) {
+    try {
+      only = gs::find_ops(tape, o.check_ops);
+    } catch (const gs::Error& e) {
+      throw gs::Error(std::string("--ops: ") + e.what());
+    }
+  }
+  const auto t0 = std::chrono::steady_clock::now();
+  gs::Checker<T> checker(tape);
+  const gs::CheckReport r = checker.all(opt, !o.no_params, o.check_ops.empty() ? nullptr : &only);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const int first = gs::first_failure_from_loss(r);
+  const gs::DType dt = tape.config().dtype;
+  const char* kind = gs::info(opt.kind).id;
   if (o.json) {
     json ops = json::array();
-    for (const auto& oc : r.ops)
-      ops.push_back({{"name", oc.name}, {"index", oc.op}, {"max_abs_err", oc.max_abs_err},
-                     {"max_rel_err", oc.max_rel_err}, {"checked", oc.checked}, {"pass", oc.pass}});
+    for (const auto& oc : r.ops) {
+      bool sums = true;
+      for (const auto& sc : oc.sums) sums = sums && sc.pass;
+      ops.push_back({{"name", oc.name}, {"index", oc.op}, {"kind", gs::info(oc.kind).id}, {"max_abs_err", oc.max_abs_err},
+                     {"max_rel_err", oc.max_rel_err}, {"noise_floor", oc.noise_floor}, {"err_over_floor", oc.max_ratio},
+                     {"checked", oc.checked}, {"sums_pass", sums}, {"pass", oc.pass}});
+    }
     json params = json::array();
     for (const auto& tc : r.params)
-      params.push_back({{"name", tc.label.substr(6)}, {"max_abs_err", tc.max_abs_err}, {"max_rel_err", tc.max_rel_err},
-                        {"checked", tc.checked}, {"pass", tc.pass}});
-    json j{{"ops", ops},   {"params", params}, {"pass", r.pass},         {"eps", opt.eps},
-           {"atol", opt.atol}, {"rtol", opt.rtol}, {"dtype", gs::dtype_name(tape.config().dtype)},
-           {"loss", tape.loss()}};
+      params.push_back({{"name", tc.label.substr(6)}, {"kind", gs::info(tc.kind).id}, {"max_abs_err", tc.max_abs_err},
+                        {"max_rel_err", tc.max_rel_err}, {"noise_floor", tc.noise_floor},
+                        {"err_over_floor", tc.max_ratio}, {"checked", tc.checked}, {"pass", tc.pass}});
+    json j{{"ops", ops},
+           {"params", params},
+           {"pass", r.pass},
+           {"mode", kind},
+           {"first_failure", first >= 0 ? json(tape.op(first).name) : json(nullptr)},
+           {"eps", opt.eps},
+           {"atol", opt.atol},
+           {"rtol", opt.rtol},
+           {"dtype", gs::dtype_name(dt)},
+           {"loss", tape.loss()},
+           {"seconds", seconds}};
     std::cout << j.dump() << "\n";
-  } else {
-    printf("finite differences: central, eps %g, pass when |a−n| ≤ %g + %g·|n|   (%s)\n", opt.eps, opt.atol, opt.rtol,
-           gs::dtype_name(tape.config().dtype));
-    printf("%s%s%s%s%s\n", pad("op", 28).c_str(), pad("checked", 9).c_str(), pad("max abs err", 14).c_str(),
-           pad("max rel err", 14).c_str(), "");
-    char a[32], b[32];
-    for (const auto& oc : r.ops) {
-      snprintf(a, sizeof a, "%.3e", oc.max_abs_err);
-      snprintf(b, sizeof b, "%.3e", oc.max_rel_err);
-      printf("%s%s%s%s%s\n", pad(oc.name, 28).c_str(), pad(std::to_string(oc.checked), 9).c_str(), pad(a, 14).c_str(),
-             pad(b, 14).c_str(), oc.pass ? "pass" : "FAIL");
-    }
-    if (!r.params.empty()) printf("\nper parameter (whole forward, summed gradient):\n");
-    for (const auto& tc : r.params) {
-      snprintf(a, sizeof a, "%.3e", tc.max_abs_err);
-      snprintf(b, sizeof b, "%.3e", tc.max_rel_err);
-      printf("%s%s%s%s%s\n", pad(tc.label.substr(6), 28).c_str(), pad(std::to_string(tc.checked), 9).c_str(),
-             pad(a, 14).c_str(), pad(b, 14).c_str(), tc.pass ? "pass" : "FAIL");
-    }
-    printf("\n%s\n", r.pass ? "all checks pass" : "SOME CHECKS FAIL");
+    return r.pass ? 0 : 1;
   }
+  printf("finite differences, %s (--mode %s): %s\n", gs::info(opt.kind).title, kind, gs::info(opt.kind).what);
+  printf("central differences at eps %g, the numeric side in double%s; %s\n", opt.eps,
+         dt == gs::DType::f32 ? " (on a double-precision mirror of this f32 model, from its float values)" : "",
+         floor_text(opt.kind, dt).c_str());
+  if (opt.kind == gs::CheckKind::entries) printf("atol %g, rtol %g\n", opt.atol, opt.rtol);
+  printf("%s%s%s%s%s%s\n", pad("op", 28).c_str(), pad("checked", 9).c_str(), pad("max abs err", 14).c_str(),
+         pad("noise floor", 14).c_str(), pad("err/floor", 11).c_str(), "");
+  char a[32], b[32], c[32];
+  auto row = [&](const std::string& name, int64_t checked, double err, double floor, double ratio, bool pass,
+                 const char* note) {
+    snprintf(a, sizeof a, "%.3e", err);
+    snprintf(b, sizeof b, "%.3e", floor);
+    snprintf(c, sizeof c, "%.3g", ratio);
+    printf("%s%s%s%s%s%s%s\n", pad(name, 28).c_str(), pad(std::to_string(checked), 9).c_str(), pad(a, 14).c_str(),
+           pad(b, 14).c_str(), pad(c, 11).c_str(), pass ? "pass" : "FAIL", note);
+  };
+  for (const auto& oc : r.ops) {
+    std::string note;
+    for (const auto& sc : oc.sums)
+      if (!sc.pass)
+        note += "   Σ of shares broken: " + sc.label +
+                (sc.culprit == oc.op ? ", this op overwrote the sum instead of adding to it" : "");
+    row(oc.name, oc.checked, oc.max_abs_err, oc.noise_floor, oc.max_ratio, oc.pass, note.c_str());
+  }
+  if (!r.params.empty())
+    printf("\nper parameter (%s):\n", opt.kind == gs::CheckKind::local
+                                          ? "each op's share checked op-locally, and the gradient the sum of its shares"
+                                          : "perturbed everywhere it is used, replayed from its first use");
+  for (const auto& tc : r.params) row(tc.label.substr(6), tc.checked, tc.max_abs_err, tc.noise_floor, tc.max_ratio, tc.pass, "");
+  if (first >= 0) printf("\nfirst disagreement walking back from the loss: %s\n", tape.op(first).name.c_str());
+  printf("\n%s (%s, %.1f s)\n", r.pass ? "all checks pass" : "SOME CHECKS FAIL", gs::info(opt.kind).title, seconds);
   return r.pass ? 0 : 1;
 }
 
@@ -428,10 +483,13 @@ int main(int argc, char** argv) {
   };
   for (auto& [name, sub] : subs) add_model_options(sub, o);
   auto* check = subs[2].second;
-  check->add_option("--eps", o.eps, "finite-difference step (default 1e-6 in f64, 1e-3 in f32)");
+  check->add_option("--eps", o.eps, "finite-difference step (default 1e-6; the numeric side runs in double)");
   check->add_option("--max-entries", o.max_entries, "entries checked per tensor (0: all; default 24)");
   check->add_flag("--no-params", o.no_params, "skip the per-parameter checks");
   check->add_option("--mistake", o.mistakes, "plant a backprop mistake: OP=KIND (e.g. h.0.attn.softmax=dropped_term)");
+  check->add_option("--mode", o.mode,
+                    "entries | direction | local (default: entries where that is cheap, else local)");
+  check->add_option("--ops", o.check_ops, "check these ops only: NAME,NAME,... (gradscope-cli ops lists them)");
   auto* train = subs[4].second;
   train->add_option("--steps", o.steps, "optimiser steps")->required();
   train->add_option("--lr", o.opt.lr, "learning rate (default 1e-3)");
@@ -466,6 +524,13 @@ int main(int argc, char** argv) {
       throw gs::Error("--threads must be between 1 and 1024 (0 or absent: all cores), got " +
                       std::to_string(o.spec.threads));
     gs::set_threads(o.spec.threads);
+    if (cmd == "check" && !o.mode.empty()) {
+      try {
+        gs::parse_check_kind(o.mode);  // before the model is built: a bad flag costs nothing
+      } catch (const gs::Error& e) {
+        throw gs::Error(std::string("--mode: ") + e.what());
+      }
+    }
     const gs::ResolvedSpec r = gs::resolve(o.spec);
     return r.config.dtype == gs::DType::f64 ? run<double>(cmd, o, r) : run<float>(cmd, o, r);
   } catch (const gs::Error& e) {
