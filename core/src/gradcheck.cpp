@@ -205,6 +205,14 @@ void finish(TensorCheck& tc, const CheckOptions& opt) {
 // alone would miss those errors; weighing g no more than z keeps the floor from growing with a
 // peaked g (a log-softmax's one-hot targets) and swamping what z can see. v is 0 on entries
 // that are not finite (masked −∞ scores): nothing to nudge there.
+// An operand's unperturbed values, read as double (a double tensor, or a float tape's own values
+// where a float mirror's copy is being perturbed in place).
+template <class S>
+struct Values {
+  const S* p = nullptr;
+  double operator[](int64_t i) const { return static_cast<double>(p[i]); }
+};
+
 template <class T>
 struct Direction {
   const T* g = nullptr;
@@ -212,7 +220,7 @@ struct Direction {
   uint64_t seed = 0;
 
   template <class X>
-  Direction(const Tensor<T>& grad, const Tensor<X>& x, uint64_t s) : g(grad.data), seed(s) {
+  Direction(const Tensor<T>& grad, const X& x, uint64_t s) : g(grad.data), seed(s) {
     double l1 = 0, l2 = 0;
     for (int64_t i = 0; i < grad.size(); ++i) {
       if (!std::isfinite(static_cast<double>(x[i]))) continue;
@@ -222,7 +230,16 @@ struct Direction {
     }
     c = l2 > 0 ? l1 / l2 : 0.0;
   }
-  double z(int64_t i) const { return (mix(seed, uint64_t(i)) >> 63) ? 1.0 : -1.0; }
+  // z's signs, 64 entries per hash (the loops run in order, so the last block is kept).
+  mutable int64_t block = -1;
+  mutable uint64_t bits = 0;
+  double z(int64_t i) const {
+    if ((i >> 6) != block) {
+      block = i >> 6;
+      bits = mix(seed, uint64_t(block));
+    }
+    return (bits >> (i & 63)) & 1 ? 1.0 : -1.0;
+  }
   template <class X>
   double operator()(int64_t i, X xi) const {
     if (!std::isfinite(static_cast<double>(xi))) return 0.0;
@@ -236,8 +253,8 @@ struct Analytic {
   int64_t moved = 0;
 };
 
-template <class T>
-Analytic analytic_along(const Tensor<T>& g, const Tensor<double>& x, const Direction<T>& dir, double h) {
+template <class T, class X>
+Analytic analytic_along(const Tensor<T>& g, const X& x, const Direction<T>& dir, double h) {
   Analytic a;
   const int64_t n = g.size();
   for (int64_t i = 0; i < n; ++i) {
@@ -257,9 +274,8 @@ Analytic analytic_along(const Tensor<T>& g, const Tensor<double>& x, const Direc
   return a;
 }
 
-template <class V>
-void fill_perturbed(double* out, const Tensor<double>& x, const V& v, double h) {
-  const int64_t n = x.size();
+template <class X, class V>
+void fill_perturbed(double* out, int64_t n, const X& x, const V& v, double h) {
   for (int64_t i = 0; i < n; ++i) out[i] = x[i] + h * v(i, x[i]);
 }
 
@@ -329,32 +345,47 @@ struct Checker<T>::Impl {
     Tape<double>& dt = *site.tape;
     const Op<double>& dop = dt.op(site.op);
     const Tensor<double>& x = is_param ? dt.model().params()[dop.par[slot]].data : dt.value(dop.in[slot]).data;
-    const Direction<T> dir(g, x, seed_for(opt, k, is_param, slot));
-    const int64_t n = x.size();
-    Override<double> ov{site.op, is_param, slot, Tensor<double>{nt.scratch(n, 0), x.shape}};
     const Tensor<double>& out = dt.value(dop.out).data;
-    const int64_t m = out.size();
+    const int64_t n = x.size(), m = out.size();
     double* plus = nt.scratch(m, 1);
     const Tensor<T>& r = tape.incoming(k);
-    auto v = [&](int64_t i, double xi) { return dir(i, xi); };
-    auto eval = [&](double h, Analytic& a, double& num, double& round) {
-      fill_perturbed(ov.tensor.data, x, v, h);
-      dt.forward_op(site.op, &ov);
-      std::copy(out.begin(), out.end(), plus);
-      fill_perturbed(ov.tensor.data, x, v, -h);
-      dt.forward_op(site.op, &ov);
-      num = 0;
-      round = 0;
-      for (int64_t i = 0; i < m; ++i) {
-        const double ri = static_cast<double>(r[i]);
-        if (plus[i] == out[i]) continue;  // unmoved (a masked −∞ score stays −∞)
-        num += ri * (plus[i] - out[i]);
-        round += std::abs(ri) * (std::abs(plus[i]) + std::abs(out[i]));
-      }
-      num /= 2 * h;
-      a = analytic_along(g, x, dir, h);
+    // xs: the unperturbed values; target: where x ± hv goes (an Override, or a mirror's own copy
+    // of a parameter, put back from the float tape after each run: no second copy of a wte).
+    auto check = [&](const auto& xs, double* target, const Override<double>* ov, auto&& put_back) {
+      const Direction<T> dir(g, xs, seed_for(opt, k, is_param, slot));
+      auto v = [&](int64_t i, double xi) { return dir(i, xi); };
+      auto eval = [&](double h, Analytic& a, double& num, double& round) {
+        fill_perturbed(target, n, xs, v, h);
+        dt.forward_op(site.op, ov);
+        std::copy(out.begin(), out.end(), plus);
+        fill_perturbed(target, n, xs, v, -h);
+        dt.forward_op(site.op, ov);
+        put_back();
+        num = 0;
+        round = 0;
+        for (int64_t i = 0; i < m; ++i) {
+          const double ri = static_cast<double>(r[i]);
+          if (plus[i] == out[i]) continue;  // unmoved (a masked −∞ score stays −∞)
+          num += ri * (plus[i] - out[i]);
+          round += std::abs(ri) * (std::abs(plus[i]) + std::abs(out[i]));
+        }
+        num /= 2 * h;
+        a = analytic_along(g, xs, dir, h);
+      };
+      return judge(opt.eps, kLocalK, u(), eval);
     };
-    DirectionCheck d = judge(opt.eps, kLocalK, u(), eval);
+    DirectionCheck d;
+    if constexpr (!detail::NumericTape<T>::kSelf) {
+      if (is_param) {
+        const Tensor<T>& src = tape.model().params()[op.par[slot]].data;
+        d = check(Values<T>{src.data}, x.data, nullptr, [&] {
+          for (int64_t i = 0; i < n; ++i) x[i] = static_cast<double>(src[i]);
+        });
+        return d;
+      }
+    }
+    Override<double> ov{site.op, is_param, slot, Tensor<double>{nt.scratch(n, 0), x.shape}};
+    d = check(Values<double>{x.data}, ov.tensor.data, &ov, [] {});
     nt.restore_local(k);
     return d;
   }
@@ -367,18 +398,19 @@ struct Checker<T>::Impl {
     Tape<double>& dt = *site.tape;
     const Op<double>& dop = dt.op(k);
     const Tensor<double>& x = is_param ? dt.model().params()[dop.par[slot]].data : dt.value(dop.in[slot]).data;
-    const Direction<T> dir(g, x, seed_for(opt, k, is_param, slot));
+    const Values<double> xs{x.data};
+    const Direction<T> dir(g, xs, seed_for(opt, k, is_param, slot));
     Override<double> ov{k, is_param, slot, Tensor<double>{nt.scratch(x.size(), 0), x.shape}};
     auto v = [&](int64_t i, double xi) { return dir(i, xi); };
     const double ops_replayed = double(tape.size() - k);
     auto eval = [&](double h, Analytic& a, double& num, double& round) {
-      fill_perturbed(ov.tensor.data, x, v, h);
+      fill_perturbed(ov.tensor.data, x.size(), xs, v, h);
       const double lp = dt.replay_from(k, &ov);
-      fill_perturbed(ov.tensor.data, x, v, -h);
+      fill_perturbed(ov.tensor.data, x.size(), xs, v, -h);
       const double lm = dt.replay_from(k, &ov);
       num = (lp - lm) / (2 * h);
       round = (std::abs(lp) + std::abs(lm)) * ops_replayed;  // each op replayed may round at the loss's scale
-      a = analytic_along(g, x, dir, h);
+      a = analytic_along(g, xs, dir, h);
     };
     return judge(opt.eps, kChainK, u(), eval);
   }
@@ -390,24 +422,35 @@ struct Checker<T>::Impl {
     const detail::Site site = nt.replay(first);
     Tape<double>& dt = *site.tape;
     const Tensor<double>& x = dt.model().params()[param].data;
-    const Direction<T> dir(p.grad, x, mix(opt.seed, 0x70617261ULL + uint64_t(param)));
     const int64_t n = x.size();
-    double* orig = nt.scratch(n, 2);
-    std::copy(x.begin(), x.end(), orig);
-    const Tensor<double> x0{orig, x.shape};
-    auto v = [&](int64_t i, double xi) { return dir(i, xi); };
-    const double ops_replayed = double(tape.size() - first);
-    auto eval = [&](double h, Analytic& a, double& num, double& round) {
-      fill_perturbed(x.data, x0, v, h);
-      const double lp = dt.replay_from(first);
-      fill_perturbed(x.data, x0, v, -h);
-      const double lm = dt.replay_from(first);
-      std::copy(orig, orig + n, x.data);
-      num = (lp - lm) / (2 * h);
-      round = (std::abs(lp) + std::abs(lm)) * ops_replayed;
-      a = analytic_along(p.grad, x0, dir, h);
+    // The unperturbed values: a float tape's own (its mirror's copy is put back from them), or a
+    // copy of a double tape's.
+    double* orig = nullptr;
+    if constexpr (detail::NumericTape<T>::kSelf) {
+      orig = nt.scratch(n, 2);
+      std::copy(x.begin(), x.end(), orig);
+    }
+    auto check = [&](const auto& xs) {
+      const Direction<T> dir(p.grad, xs, mix(opt.seed, 0x70617261ULL + uint64_t(param)));
+      auto v = [&](int64_t i, double xi) { return dir(i, xi); };
+      const double ops_replayed = double(tape.size() - first);
+      auto eval = [&](double h, Analytic& a, double& num, double& round) {
+        fill_perturbed(x.data, n, xs, v, h);
+        const double lp = dt.replay_from(first);
+        fill_perturbed(x.data, n, xs, v, -h);
+        const double lm = dt.replay_from(first);
+        for (int64_t i = 0; i < n; ++i) x[i] = xs[i];
+        num = (lp - lm) / (2 * h);
+        round = (std::abs(lp) + std::abs(lm)) * ops_replayed;
+        a = analytic_along(p.grad, xs, dir, h);
+      };
+      return judge(opt.eps, kChainK, u(), eval);
     };
-    DirectionCheck d = judge(opt.eps, kChainK, u(), eval);
+    DirectionCheck d;
+    if constexpr (detail::NumericTape<T>::kSelf)
+      d = check(Values<double>{orig});
+    else
+      d = check(Values<T>{p.data.data});
     nt.restore_replay(first);
     return d;
   }

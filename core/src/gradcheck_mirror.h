@@ -102,11 +102,6 @@ class NumericTape {
       return *full_;
     }
   }
-  // Puts parameter p of the full mirror back to the checked tape's values.
-  void reload_param(int p) {
-    if constexpr (!kSelf) convert(tape_.model().params()[p].data, full_model_->params()[p].data);
-    (void)p;
-  }
 
   // Builds what a kind of check will need now (so a caller can say so while it happens).
   void prepare(bool local_only) {
