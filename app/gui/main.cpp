@@ -64,6 +64,7 @@ struct Args {
   std::optional<int> seq, lora_rank;
   std::optional<double> lora_alpha;
   std::vector<std::string> mistakes;  // OP=KIND, planted once the model is there
+  bool check = false;                 // "check every op" (and parameter) once the model is there
   bool custom_model() const {
     return preset || text || dtype || checkpoint || lora_targets || seed || seq || lora_rank || lora_alpha ||
            tokenizer || vocab_dir;
@@ -178,6 +179,10 @@ int main(int argc, char** argv) {
       ->check(CLI::PositiveNumber)
       ->group(scripted);
   cli.add_option("--mouse", a.mouse, "hold the pointer at X,Y (window pixels), e.g. to capture a tooltip")->group(scripted);
+  cli.add_flag("--check", a.check,
+               "check every op and parameter once the model is there, in the background, as the Finite differences "
+               "panel's button does (a screenshot waits for it; with --screenshot-after-ms it shows its progress)")
+      ->group(scripted);
   cli.add_option("--preset", a.preset, "tiny | small | gpt2 (the 124M shape, built off the UI thread)")
       ->check(CLI::IsMember({"tiny", "small", "gpt2"}))
       ->group(model);
@@ -345,6 +350,13 @@ int main(int argc, char** argv) {
              a.mistakes.size(), pass, failed, first < 0 ? "none" : controller.session().op_name(first).c_str());
     }
   }
+  if (a.check && a.mistakes.empty() && !in_background) {
+    controller.apply(gs::app::req::RunChecks{-1, true, true});
+    if (headless_run && !a.after_ms) {
+      controller.wait_analysis();
+      printf("%s\n", controller.status().c_str());  // what the panels show, in one line
+    }
+  }
   // --step over a model built in the background: applied once it is in place.
   const bool step_pending = a.step && in_background;
   const int pending_step = a.step.value_or(0);
@@ -433,6 +445,8 @@ int main(int argc, char** argv) {
           }
           if (err.empty()) controller.apply(gs::app::req::JumpTo{pending_step});
         }
+        if (a.check && controller.spec_generation() != startup_generation)
+          controller.apply(gs::app::req::RunChecks{-1, true, true});
       }
       const double dt = std::chrono::duration<double>(t0 - last).count();
       last = t0;

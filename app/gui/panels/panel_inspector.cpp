@@ -143,7 +143,8 @@ class InspectorPanel final : public Panel {
                    m == CheckMark::nothing_to_check ? "nothing to check" : m == CheckMark::pass ? "pass" : "FAIL");
       ImGui::SameLine();
       ImGui::PushFont(ctx.fonts.mono);
-      ImGui::TextDisabled("%lld entries, max abs err %.2e", static_cast<long long>(oc->checked), oc->max_abs_err);
+      ImGui::TextDisabled("%s: %lld compared, max abs err %.2e, noise floor %.2e", info(oc->kind).title,
+                          static_cast<long long>(oc->checked), oc->max_abs_err, oc->noise_floor);
       ImGui::PopFont();
     } else {
       ImGui::TextDisabled("· not run");
@@ -152,7 +153,7 @@ class InspectorPanel final : public Panel {
     const bool checking = c.analysis().op_busy() && c.analysis().op_requested() && c.analysis().op_requested()->op == k;
     ImGui::BeginDisabled(checking);
     if (ImGui::SmallButton(checking ? "checking …" : "check this op"))
-      ctx.requests.push(req::CheckOp{k, CheckOptions::defaults(c.session().dtype())});  // off the UI thread
+      ctx.requests.push(req::CheckOp{k, c.check_options()});  // off the UI thread
     ImGui::EndDisabled();
     if (op.mistake != Mistake::none)
       colored_text(ctx.palette.warn, "⚑ planted mistake in this op's backward: %s — %s", info(op.mistake).name,

@@ -1,6 +1,7 @@
 #include "analysis.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <new>
@@ -32,7 +33,45 @@ std::vector<double> fine_eps_sweep() {
 }
 
 bool same_check(const CheckOptions& a, const CheckOptions& b) {
-  return a.eps == b.eps && a.atol == b.atol && a.rtol == b.rtol && a.max_entries == b.max_entries && a.seed == b.seed;
+  return a.eps == b.eps && a.atol == b.atol && a.rtol == b.rtol && a.max_entries == b.max_entries && a.seed == b.seed &&
+         a.kind == b.kind;
+}
+
+namespace {
+int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+}  // namespace
+
+std::string time_left_text(const AllProgress& p) {
+  auto span = [](double s) {
+    char b[32];
+    if (s < 90)
+      snprintf(b, sizeof b, "%.0f s", std::max(s, 0.0));
+    else
+      snprintf(b, sizeof b, "%.1f min", s / 60);
+    return std::string(b);
+  };
+  if (p.left_s < 0) return span(p.elapsed_s) + " so far";
+  return "about " + span(p.left_s) + " left (" + span(p.elapsed_s) + " so far)";
+}
+
+AllProgress Analysis::all_progress_info() const {
+  AllProgress p;
+  p.done = progress_done_.load();
+  p.total = progress_total_.load();
+  p.fraction = progress_fraction_.load();
+  p.phase = progress_phase_.load();
+  const int64_t t0 = all_started_ns_.load(), tc = checks_started_ns_.load(), now = now_ns();
+  if (t0 > 0) p.elapsed_s = double(now - t0) * 1e-9;
+  // The rate of the checks so far (not of copying the model or building its mirror).
+  const double f0 = checks_started_fraction_.load();
+  if (tc > 0 && p.fraction > f0 && p.done > 0) {
+    const double rate = (p.fraction - f0) / (double(now - tc) * 1e-9);
+    if (rate > 0) p.left_s = (1.0 - p.fraction) / rate;
+  }
+  return p;
 }
 
 
@@ -50,11 +89,14 @@ struct Analysis::Source {
 
 struct Analysis::Snapshot {
   uint64_t serial = 0, version = 0;
-  // Declared model first: the tape refers to its model and goes first.
+  // Declared model first: the tape refers to its model and goes first, and a checker (which
+  // keeps a float tape's double mirror between checks) before its tape.
   std::unique_ptr<Model<float>> mf;
   std::unique_ptr<Tape<float>> tf;
   std::unique_ptr<Model<double>> md;
   std::unique_ptr<Tape<double>> td;
+  std::unique_ptr<Checker<float>> cf;
+  std::unique_ptr<Checker<double>> cd;
 };
 
 struct Analysis::Job {
@@ -117,8 +159,9 @@ std::shared_ptr<const Analysis::Source> Analysis::source_for(const AnySession& l
   s->version = version;
   s->cfg = live.config();
   s->batch = live.batch();
-  // A copy: its own parameters, gradients and tape, plus the parameter values held for it.
-  const double need = s->cfg.estimated_bytes() * 1.25;
+  // A copy: its own parameters, gradients and tape, plus the parameter values held for it;
+  // for a float model, room for the double mirror its checks evaluate on (gradcheck.h).
+  const double need = s->cfg.estimated_bytes() * (s->cfg.dtype == DType::f32 ? 2.25 : 1.25);
   const double avail = available_memory_bytes();
   if (avail > 0 && need > 0.7 * avail) {
     char b[200];
@@ -167,6 +210,10 @@ void Analysis::start_all(const AnySession& live, uint64_t version, const CheckOp
   j->with_params = with_params;
   progress_done_ = 0;
   progress_total_ = 0;
+  progress_fraction_ = 0;
+  progress_phase_ = "waiting to start";
+  all_started_ns_ = now_ns();
+  checks_started_ns_ = 0;
   all_version_ = version;
   submit(std::move(j));
 }
@@ -177,7 +224,7 @@ void Analysis::start_op(const AnySession& live, uint64_t version, int op, const 
   j->src = source_for(live, version);
   j->version = version;
   j->opt = opt;
-  j->op_key = OpCheckKey{version, op, opt.eps, opt.max_entries};
+  j->op_key = OpCheckKey{version, op, opt.eps, opt.max_entries, opt.kind};
   op_requested_ = j->op_key;
   submit(std::move(j));
 }
@@ -308,6 +355,7 @@ void Analysis::execute(Job& j) {
   std::string error;
   try {
     if (!snap_ || snap_->serial != j.src->serial) {
+      if (j.kind == Job::all) progress_phase_ = "copying the model to check on";
       snap_.reset();
       auto s = std::make_unique<Snapshot>();
       s->serial = j.src->serial;
@@ -316,10 +364,12 @@ void Analysis::execute(Job& j) {
         build_copy(s->md, s->td, j.src->cfg, j.src->batch, j.src->pd, j.src->mistakes);
       else
         build_copy(s->mf, s->tf, j.src->cfg, j.src->batch, j.src->pf, j.src->mistakes);
+      if (s->tf) s->cf = std::make_unique<Checker<float>>(*s->tf);
+      if (s->td) s->cd = std::make_unique<Checker<double>>(*s->td);
       snap_ = std::move(s);
       ++snapshots_built_;
     }
-    auto work = [&](auto& tape) {
+    auto work = [&](auto& tape, auto& checker) {
       switch (j.kind) {
         case Job::all: {
           AllChecksResult r;
@@ -328,10 +378,17 @@ void Analysis::execute(Job& j) {
           r.with_params = j.with_params;
           Progress progress = [&](const CheckProgress& p) {
             if (j.cancel) return;
+            const double f = p.work_total > 0 ? p.work_done / p.work_total : 0.0;
+            if (checks_started_ns_.load() == 0 && std::string(p.phase).rfind("checking", 0) == 0) {
+              checks_started_fraction_ = f;
+              checks_started_ns_ = now_ns();
+            }
             progress_done_ = p.done;
             progress_total_ = p.total;
+            progress_fraction_ = f;
+            progress_phase_ = p.phase;
           };
-          r.report = check_all(tape, j.opt, j.with_params, progress, &j.cancel);
+          r.report = checker.all(j.opt, j.with_params, nullptr, progress, &j.cancel);
           j.all_result = std::move(r);
           break;
         }
@@ -340,7 +397,7 @@ void Analysis::execute(Job& j) {
           OpCheckResult r;
           r.key = j.op_key;
           r.opt = j.opt;
-          r.check = check_op(tape, j.op_key.op, j.opt);
+          r.check = checker.op(j.op_key.op, j.opt);
           j.op_result = std::move(r);
           break;
         }
@@ -362,9 +419,9 @@ void Analysis::execute(Job& j) {
       }
     };
     if (snap_->td)
-      work(*snap_->td);
+      work(*snap_->td, *snap_->cd);
     else
-      work(*snap_->tf);
+      work(*snap_->tf, *snap_->cf);
   } catch (const Error& e) {
     error = e.what();
   } catch (const std::bad_alloc&) {
