@@ -287,6 +287,14 @@ int cmd_check(gs::Session<T>& s, const Options& o) {
   const int first = gs::first_failure_from_loss(r);
   const gs::DType dt = tape.config().dtype;
   const char* kind = gs::info(opt.kind).id;
+  // The largest float round-off measured for an op (NaN: none needed measuring).
+  auto measured = [](const std::vector<gs::TensorCheck>& ts) {
+    double m = NAN;
+    for (const auto& tc : ts)
+      for (const auto& d : tc.directions)
+        if (!std::isnan(d.roundoff_measured)) m = std::isnan(m) ? d.roundoff_measured : std::max(m, d.roundoff_measured);
+    return m;
+  };
   if (o.json) {
     json ops = json::array();
     for (const auto& oc : r.ops) {
@@ -295,6 +303,7 @@ int cmd_check(gs::Session<T>& s, const Options& o) {
       ops.push_back({{"name", oc.name}, {"index", oc.op}, {"kind", gs::info(oc.kind).id}, {"max_abs_err", oc.max_abs_err},
                      {"max_rel_err", oc.max_rel_err}, {"noise_floor", oc.noise_floor}, {"err_over_floor", oc.max_ratio},
                      {"checked", oc.checked}, {"sums_pass", sums}, {"pass", oc.pass}});
+      if (const double m = measured(oc.tensors); !std::isnan(m)) ops.back()["roundoff_measured"] = m;
     }
     json params = json::array();
     for (const auto& tc : r.params)
@@ -335,6 +344,11 @@ int cmd_check(gs::Session<T>& s, const Options& o) {
   };
   for (const auto& oc : r.ops) {
     std::string note;
+    if (const double m = measured(oc.tensors); !std::isnan(m)) {
+      char b2[160];
+      snprintf(b2, sizeof b2, "   (float's round-off measured: %.2e, the same backward in double)", m);
+      note += b2;
+    }
     for (const auto& sc : oc.sums)
       if (!sc.pass)
         note += "   Σ of shares broken: " + sc.label +

@@ -14,6 +14,12 @@
 // mirror only runs forward: it has no gradient buffers, and planted mistakes (which live in
 // backward) do not matter to it.
 //
+// A check whose difference exceeds the a-priori floor asks the mirror how far float's rounding
+// actually moved the analytic value: the same backward run in double on the same float values
+// (op-locally: op k's backward from the float tape's incoming residual; through the chain: the
+// whole mirror's forward and backward). Mistakes are copied, so a wrong backward is as wrong in
+// double and still fails; what the measurement excuses is round-off alone.
+//
 // Mirrors are built on first use. Op-local checks need one op at a time, so their mirrors have
 // a single transformer block (every block's ops have the same shapes; op "h.7.mlp.gelu" runs
 // as "h.0.mlp.gelu" with block 7's values and parameters copied in): one with a vocabulary of
@@ -63,6 +69,50 @@ class NumericTape {
       return load_full_op(k);
     }
   }
+
+  // Op k's backward run in double from the float tape's values and incoming residual, its
+  // mistake included: the site whose op's shares (din, dpar) then hold it. Float tapes only.
+  Site local_backward(int k) {
+    if constexpr (kSelf) {
+      return {&tape_, k};
+    } else {
+      Site s;
+      for (int which : {0, 2}) {
+        Local& m = local_mirror(which);
+        if (m.map[k] < 0) continue;
+        load_operands(*m.tape, k, m.map[k], m.loaded);
+        s = {m.tape.get(), m.map[k]};
+        break;
+      }
+      if (!s.tape) {
+        full_backward();
+        return {full_.get(), k};
+      }
+      Tape<double>& t = *s.tape;
+      t.forward_op(s.op);  // its output and saved values, unperturbed
+      convert(tape_.incoming(k), t.incoming(s.op));
+      t.ops()[s.op].mistake = tape_.op(k).mistake;
+      t.backward_op(s.op);
+      t.ops()[s.op].mistake = Mistake::none;
+      return s;
+    }
+  }
+
+  // The full mirror's own forward and backward in double (from the float parameters, mistakes
+  // included), once: its shares and gradients are the double counterparts of the float tape's.
+  // Replays afterwards overwrite only values, which they load as they need.
+  Tape<double>& full_backward() {
+    Tape<double>& f = full();
+    if constexpr (!kSelf) {
+      if (!full_backward_done_) {
+        for (int k = 0; k < tape_.size(); ++k) f.ops()[k].mistake = tape_.op(k).mistake;
+        f.forward();
+        f.backward();
+        full_backward_done_ = true;
+      }
+    }
+    return f;
+  }
   void restore_local(int k) {
     if constexpr (kSelf) tape_.forward_op(k);  // op k's output and saved values, bit for bit
     (void)k;
@@ -95,8 +145,10 @@ class NumericTape {
       return tape_;
     } else {
       if (!full_) {
-        full_model_ = make_model(tape_.config());
+        full_model_ = make_model(tape_.config(), true);
         copy_params(*full_model_, tape_.model());
+        for (size_t p = 0; p < full_model_->params().size(); ++p)
+          full_model_->params()[p].trainable = tape_.model().params()[p].trainable;
         full_ = std::make_unique<Tape<double>>(*full_model_, tape_.batch());
       }
       return *full_;
@@ -132,16 +184,20 @@ class NumericTape {
     for (int64_t i = 0; i < n; ++i) dst[i] = static_cast<double>(src[i]);
   }
 
-  // A double model of the same config, frozen: the mirror's tape then holds values only.
-  static std::unique_ptr<Model<double>> make_model(Config cfg) {
+  // A double model of the same config; frozen unless it is to run backward (its tape then
+  // holds values only).
+  static std::unique_ptr<Model<double>> make_model(Config cfg, bool backward) {
     cfg.dtype = DType::f64;
     auto m = std::make_unique<Model<double>>(cfg);
-    for (auto& p : m->params()) p.trainable = false;
+    if (!backward)
+      for (auto& p : m->params()) p.trainable = false;
     return m;
   }
 
   // A one-block mirror; which = 0: a vocabulary of one token (and a batch of token 0), for the
-  // ops whose shapes do not involve V; 1: the real vocabulary and batch.
+  // ops whose shapes do not involve V, with gradient buffers (it is small); 1: the real
+  // vocabulary and batch, values only; 2: the same with gradient buffers, built only when a
+  // vocabulary-sized op's backward has to be run in double.
   struct Local {
     std::unique_ptr<Model<double>> model;  // before the tape, which refers to it
     std::unique_ptr<Tape<double>> tape;
@@ -161,14 +217,14 @@ class NumericTape {
       std::fill(batch.x.begin(), batch.x.end(), 0);
       std::fill(batch.y.begin(), batch.y.end(), 0);
     }
-    m.model = make_model(cfg);
+    m.model = make_model(cfg, which != 1);
     m.tape = std::make_unique<Tape<double>>(*m.model, batch);
     m.loaded.assign(m.model->params().size(), -1);
     // Op k of the checked tape ↔ the op of the same name (block l → block 0) with the same shapes.
     m.map.assign(tape_.size(), -1);
     for (int k = 0; k < tape_.size(); ++k) {
       const auto& op = tape_.op(k);
-      if (which == 1 && local_[0].tape && local_[0].map[k] >= 0) continue;  // the small one has it
+      if (which != 0 && local_[0].tape && local_[0].map[k] >= 0) continue;  // the small one has it
       std::string name = op.name;
       const std::string pre = "h." + std::to_string(op.layer) + ".";
       if (one_block && op.layer >= 0 && name.rfind(pre, 0) == 0) name = "h.0." + name.substr(pre.size());
@@ -209,7 +265,8 @@ class NumericTape {
   }
 
   Tape<T>& tape_;
-  Local local_[2];
+  Local local_[3];
+  bool full_backward_done_ = false;
   // Declared model first: a tape refers to its model and goes first.
   std::unique_ptr<Model<double>> full_model_;
   std::unique_ptr<Tape<double>> full_;

@@ -409,7 +409,15 @@ class FdPanel final : public Panel {
       ImGui::TableNextColumn();
       ImGui::Text("%.2e", d.noise_floor());
       ImGui::TableNextColumn();
-      ImGui::Text("%.2e", d.floor_analytic);
+      if (std::isnan(d.roundoff_measured)) {
+        ImGui::Text("%.2e", d.floor_analytic);
+      } else {
+        ImGui::Text("%.2e (measured)", d.floor_analytic + 2 * d.roundoff_measured);
+        if (ImGui::IsItemHovered())
+          ImGui::SetTooltip("the a-priori bound %.2e did not cover it, so float's round-off was measured: the same\n"
+                            "backward run in double on the same float values gives a value %.2e away (taken twice)",
+                            d.floor_analytic, d.roundoff_measured);
+      }
       ImGui::TableNextColumn();
       ImGui::Text("%.2e%s", d.floor_numeric, std::isnan(d.numeric_2eps) ? "" : " (2ε)");
       if (!std::isnan(d.numeric_2eps) && ImGui::IsItemHovered())

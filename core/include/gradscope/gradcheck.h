@@ -85,7 +85,9 @@ constexpr double kNumericK = 16;
 struct EntryCheck {
   int64_t index = 0;
   double analytic = 0, numeric = 0;
-  double floor = 0;  // float tapes: the analytic entry's round-off (kChainK·u_f·|a|); 0 in double
+  // Float tapes: the analytic entry's round-off, kChainK·u_f·|a|, plus twice its measured value
+  // |a − a_d| when the comparison did not settle it without (see DirectionCheck); 0 in double.
+  double floor = 0;
   double abs_err() const;
   double rel_err() const;  // |a − n| / max(|a|, |n|), 0 when both are 0
   double allowed(const CheckOptions& o) const { return o.atol + o.rtol * std::abs(numeric) + floor; }
@@ -99,9 +101,15 @@ struct DirectionCheck {
   double eps = 0;
   double floor_analytic = 0;  // K·u·Σ|gᵢ||vᵢ|: how far the analytic value's round-off can move it
   double floor_numeric = 0;   // the numeric side's round-off, + |n(ε) − n(2ε)| when that was evaluated
+  // Float tapes, when the comparison still did not settle it: |a − a_d|, a_d the same analytic
+  // value from the same backward run in double on the same float values — float's round-off in
+  // a, measured (the floor takes it twice). NaN when not measured.
+  double roundoff_measured = NAN;
   double along_gradient = 0;  // the share of v along the analytic gradient (cosine; 0: purely random)
   int64_t entries = 0;        // entries v moves
-  double noise_floor() const { return floor_analytic + floor_numeric; }
+  double noise_floor() const {
+    return floor_analytic + floor_numeric + (std::isnan(roundoff_measured) ? 0.0 : 2 * roundoff_measured);
+  }
   double abs_err() const { return std::abs(analytic - numeric); }
   double rel_err() const;
   bool pass() const { return abs_err() <= noise_floor(); }  // false for NaN
