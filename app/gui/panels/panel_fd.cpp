@@ -193,8 +193,11 @@ class FdPanel final : public Panel {
     ImGui::SameLine();
     ImGui::Checkbox("and every parameter", &with_params_);
     if (ImGui::IsItemHovered())
-      ImGui::SetTooltip("also perturb each trainable parameter everywhere it is used and rerun the whole forward "
-                        "(checks the summed gradient, e.g. wte's two shares)");
+      ImGui::SetTooltip("%s", c.check_options().kind == CheckKind::local
+                                  ? "also each trainable parameter's gradient: every op's share of it checked op-locally, "
+                                    "and the gradient the sum of the shares (e.g. wte's two)"
+                                  : "also perturb each trainable parameter everywhere it is used and replay from its first "
+                                    "use (checks the summed gradient, e.g. wte's two shares)");
     // The tape's marks, however the checks were run; parameters from the background run.
     int pass = 0, fail = 0, none = 0;
     for (int k = 0; k < c.n_ops(); ++k) {
