@@ -612,8 +612,10 @@ struct Checker<T>::Impl {
     const int64_t n = total.size();
     const double slack = 2.0 * double(us.ops.size()) * u();
     // |total − Σ_{users ≤ j} shares| against the summation's round-off, for the prefix ending at j.
+    // (err, tol) reported at the entry nearest to failing: the largest err/tol, else the largest tol.
     auto worst = [&](size_t upto, double* err, double* tol) {
       bool ok = true;
+      double best = -1;
       *err = 0;
       *tol = 0;
       for (int64_t i = 0; i < n; ++i) {
@@ -625,7 +627,9 @@ struct Checker<T>::Impl {
         }
         const double e = std::abs(static_cast<double>(total[i]) - s), t = slack * (a + std::abs(double(total[i])));
         if (!(e <= t)) ok = false;
-        if (e > *err || !(e == e)) {
+        const double ratio = t > 0 ? e / t : (e == 0 ? 0.0 : INFINITY);
+        if (!(ratio <= best) || (ratio == best && t > *tol)) {
+          best = std::isnan(ratio) ? INFINITY : ratio;
           *err = e;
           *tol = t;
         }

@@ -120,7 +120,7 @@ struct SumCheck {
   std::string label;     // "h.0.res_1 (h.0.ln_2 + h.1.ln_1)"
   bool is_param = false;
   int users = 0;
-  double max_abs_err = 0;  // max over entries of |∂L/∂X − Σ shares|
+  double max_abs_err = 0;  // |∂L/∂X − Σ shares| at the entry nearest to failing (largest ratio to tol)
   double tol = 0;          // the summation's own round-off at that entry
   int culprit = -1;        // the op whose share overwrote the sum (-1: none found, or the sum holds)
   bool pass = true;        // for the op this check belongs to: false when the sum fails and it is
