@@ -23,6 +23,10 @@
 //                             each block and every op after the last block timed, interpolated
 //                             in between), checked against one measured entrywise check (ln_f)
 //   gemm/f32/MxKxN            the sgemm the engine uses (OpenBLAS or Eigen) alone: its ceiling
+//   safetensors/header/N      parsing a safetensors header of N tiny tensors (st::parse); the
+//                             reader is linear, so items_per_second (entries) stays about flat from
+//                             1k to 256k entries and the fitted O(N) has a small RMS (a parser that
+//                             rescans at each entry takes minutes at 256k)
 //
 // Configs: tiny_f64 (the preset: L2 H2 C16, T8, B1), small_f32 (L4 H4 C128, T64, B1), and
 // gpt2_f32_B4_T64 (the 124M shape at B=4, T=64). Token batches are the CLI's (seeded random
@@ -54,6 +58,7 @@
 
 #include "gradscope/error.h"
 #include "gradscope/gradcheck.h"
+#include "gradscope/safetensors.h"
 #include "gradscope/session.h"
 #include "gradscope/tape.h"
 #include "gradscope/threads.h"
@@ -623,6 +628,34 @@ const char* env_or(const char* name, const char* fallback) {
 
 }  // namespace
 
+namespace {
+
+// A safetensors file of n one-byte tensors.
+std::vector<uint8_t> many_tensor_file(int64_t n) {
+  std::string h = "{";
+  for (int64_t i = 0; i < n; ++i)
+    h += (i ? ",\"t" : "\"t") + std::to_string(i) + "\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[" +
+         std::to_string(i) + "," + std::to_string(i + 1) + "]}";
+  h += "}";
+  std::vector<uint8_t> file(8 + h.size() + size_t(n), 0);
+  for (int i = 0; i < 8; ++i) file[i] = static_cast<uint8_t>(uint64_t(h.size()) >> (8 * i));
+  std::copy(h.begin(), h.end(), file.begin() + 8);
+  return file;
+}
+
+void BM_SafetensorsHeader(benchmark::State& st) {
+  const int64_t n = st.range(0);
+  const std::vector<uint8_t> file = many_tensor_file(n);
+  for (auto _ : st) {
+    gs::st::File f = gs::st::parse(file.data(), file.size(), "bench.safetensors");
+    benchmark::DoNotOptimize(f.tensors.data());
+  }
+  st.SetComplexityN(n);
+  st.SetItemsProcessed(n * static_cast<int64_t>(st.iterations()));  // entries per second
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   int threads = 0;
   if (const char* e = std::getenv("GRADSCOPE_THREADS"); e && *e) {
@@ -702,6 +735,12 @@ int main(int argc, char** argv) {
         ->UseManualTime()
         ->Unit(benchmark::kMillisecond)
         ->Iterations(g.iters);
+
+  benchmark::RegisterBenchmark("safetensors/header", BM_SafetensorsHeader)
+      ->RangeMultiplier(4)
+      ->Range(1 << 10, 1 << 18)
+      ->Complexity(benchmark::oN)
+      ->Unit(benchmark::kMillisecond);
 
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;

@@ -4,7 +4,7 @@
 For each config (tiny f64, small f32, gpt2 shape f32 at B=4 T=64) and each thread count,
 times one forward+backward step of the mean cross-entropy loss in gradscope
 (`gradscope-cli bench --json --threads N`) and in a plain PyTorch GPT-2 written from
-DESIGN.md (no fused kernels), and measures a large sgemm in PyTorch as the machine's practical
+docs/model.md (no fused kernels), and measures a large sgemm in PyTorch as the machine's practical
 peak. Prints one table: config, threads, gradscope ms, PyTorch ms, ratio, gradscope GFLOP/s
 (the engine's own FLOP count), % of the sgemm peak.
 
@@ -137,7 +137,7 @@ def median_ms(fn, warmup, runs):
 
 
 def torch_gpt2_step(cfg, dtype_name, seed=1337):
-    """A straightforward GPT-2 as DESIGN.md defines it; returns a function doing one step."""
+    """A straightforward GPT-2 as docs/model.md defines it; returns a function doing one step."""
     import torch
     import torch.nn.functional as F
 

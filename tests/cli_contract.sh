@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The command-line contract of DESIGN.md, end to end: every subcommand's JSON, checkpoints
+# The command-line contract (docs/cli.md), end to end: every subcommand's JSON on GPT-2 and the
+# lesson programs, checkpoints
 # round-tripping, and bad input giving one clear line and a non-zero exit with no output file.
 # Usage: cli_contract.sh path/to/gradscope-cli
 set -u
@@ -28,11 +29,12 @@ expect_json() {
   fi
 }
 
-# expect_error NAME PHRASE -- ARGS: non-zero exit, exactly one line on stderr containing PHRASE.
+# expect_error NAME PHRASE -- ARGS: non-zero exit, exactly one line on stderr containing PHRASE
+# (within a minute: a command that hangs, say on a FIFO, fails with exit 124).
 expect_error() {
   local name=$1 phrase=$2
   shift 3
-  "$cli" "$@" >"$tmp/out" 2>"$tmp/err"
+  timeout 60 "$cli" "$@" >"$tmp/out" 2>"$tmp/err"
   local rc=$?
   local lines
   lines=$(wc -l <"$tmp/err")
@@ -83,6 +85,69 @@ expect_json train-sgd "len(j['losses']) == 10 and j['losses'][-1] < j['losses'][
 expect_json bench "j['ms_per_step'] > 0 and j['gflops'] > 0 and j['threads'] >= 1" \
   -- bench --steps 3 --threads 1 --json
 
+# [SECTION] the lesson programs: every subcommand on each, and line's numbers by hand
+for p in line two_layers activation branch matrix softmax_ce layernorm attention lora_linear; do
+  expect_json "check-$p" "j['pass'] and j['dtype'] == 'f64' and all(o['pass'] for o in j['ops'])" -- check --program "$p" --max-entries 0 --json
+  expect_json "dump-$p" "j['out'].endswith('$p.safetensors')" -- dump --program "$p" --activations --out "$tmp/$p.safetensors" --json
+done
+expect_json info-line "j['program'] == 'line' and j['loss'] == 4 and [p['name'] for p in j['params']] == ['a', 'b'] and [i['name'] for i in j['inputs']] == ['x', 't']" \
+  -- info --program line --json
+expect_json ops-line "[o['name'] for o in j['ops']] == ['y1', 'y2', 'y3', 'L'] and [o['type'] for o in j['ops']] == ['mul_param', 'add_param', 'subtract', 'mean_square']" \
+  -- ops --program line --json
+expect_json flops-line "j['closed_form_bwd'] is None and j['program'] == 'line' and j['total_bwd'] > 0" -- flops --program line --json
+expect_json train-line "len(j['losses']) == 5 and j['losses'][-1] < j['losses'][0]" -- train --program line --steps 5 --optimizer sgd --lr 0.05 --json
+expect_json train-matrix-adamw "j['losses'][-1] < j['losses'][0]" -- train --program matrix --steps 5 --lr 0.05 --json
+expect_json flops-lora-linear "j['lora'] and j['bwd_saved_vs_full'] > 0" -- flops --program lora_linear --json
+if python3 - "$tmp" <<'EOF'; then ok; else bad "lesson dumps"; fi
+import json, struct, sys
+def read(path):
+    b = open(path, 'rb').read()
+    n = struct.unpack('<Q', b[:8])[0]
+    h = json.loads(b[8:8 + n])
+    meta = h.pop('__metadata__')
+    def val(k):
+        s, e = h[k]['data_offsets']
+        fmt = {'F64': 'd', 'F32': 'f', 'I32': 'i'}[h[k]['dtype']]
+        raw = b[8 + n + s:8 + n + e]
+        return list(struct.unpack('<%d%s' % (len(raw) // struct.calcsize(fmt), fmt), raw))
+    return h, json.loads(meta['config']), val
+h, cfg, v = read(sys.argv[1] + '/line.safetensors')
+assert cfg['program'] == 'line' and cfg['P'] == 1
+assert v('loss') == [4.0] and v('grad.a') == [-8.0] and v('grad.b') == [-4.0], (v('loss'), v('grad.a'))
+assert set(k for k in h if k.startswith('grad.')) == {'grad.a', 'grad.b'}
+assert {'a', 'b', 'x', 't', 'act.y1', 'resid.y1', 'act.L'} <= set(h)
+h, cfg, v = read(sys.argv[1] + '/lora_linear.safetensors')
+assert set(k for k in h if k.startswith('grad.')) == {'grad.A', 'grad.B'} and cfg['lora_rank'] == 1
+assert all(g == 0 for g in v('grad.A'))  # B = 0: dA = 0
+h, cfg, v = read(sys.argv[1] + '/softmax_ce.safetensors')
+assert h['y']['dtype'] == 'I32' and set(k for k in h if k.startswith('grad.')) == {'grad.W', 'grad.b'}
+EOF
+expect_json set-line "abs(j['loss'] - ((0.5*1 - 2)**2 + (0.5*2 - 2)**2 + (0.5*3 - 2)**2) / 3) < 1e-15" -- info --program line --set x=1,2,3 --set t=2 --json
+expect_error bad-program "nosuch" -- info --program nosuch
+expect_error bad-set-name "no parameter, input or size 'q'" -- info --program line --set q=1
+expect_error bad-set-length "2 values" -- info --program line --set a=1,2
+expect_error bad-set-number "'x1'" -- info --program line --set a=x1
+expect_error bad-set-form "NAME=V" -- info --program line --set a
+expect_error set-on-gpt2 "--set is for the lesson programs" -- info --set a=1
+expect_error gpt2-flag-on-lesson "--layers is a GPT-2 flag" -- info --program matrix --layers 2
+expect_error text-on-lesson "--text is a GPT-2 flag" -- info --program line --text hello
+expect_error class-id "class id" -- info --program softmax_ce --set y=7
+
+# [SECTION] lessons: the path in order, one file checked, --lesson on a subcommand
+expect_json lessons "[l['id'] for l in j['lessons']][:3] == ['01-one-weight', '02-the-table', '03-two-layers'] and j['lessons'][0]['program'] == 'line' and all(l['steps'] > 0 for l in j['lessons']) and j['lessons'][-1]['program'] == 'gpt2'" \
+  -- lessons --json
+expect_json lessons-check "j['ok'] and j['id'] == '05-matrices' and j['steps'] > 3" -- lessons --check "$GRADSCOPE_ASSETS/lessons/05-matrices.toml" --json
+expect_json info-lesson "j['program'] == 'line' and j['loss'] == 4" -- info --lesson 01-one-weight --json
+expect_json check-lesson "j['pass']" -- check --lesson 09-attention --max-entries 0 --json
+printf 'title = "t"\nprogram = "line"\n[[step]]\ntext = "x"\nat = "forward y7"\n' >"$tmp/bad-lesson.toml"
+expect_error lesson-bad-op "bad-lesson.toml:5:6: no op 'y7'" -- lessons --check "$tmp/bad-lesson.toml"
+printf 'title = "t"\nprogram = "line"\n[[step]\n' >"$tmp/bad-toml.toml"
+expect_error lesson-bad-toml "bad-toml.toml:3:" -- lessons --check "$tmp/bad-toml.toml"
+expect_error lesson-unknown "no lesson '99-none'" -- info --lesson 99-none
+expect_error lesson-with-gpt2-flag "--layers cannot be given with --lesson" -- info --lesson 01-one-weight --layers 2
+printf 'title = "t"\nprogram = "line"\nmood = "calm"\n[[step]]\ntext = "x"\n' >"$tmp/warn.toml"
+if "$cli" lessons --check "$tmp/warn.toml" >/dev/null 2>"$tmp/err" && grep -q "warn.toml:3:1: unknown key 'mood'" "$tmp/err"; then ok; else bad "unknown key: $(cat "$tmp/err")"; fi
+
 # [SECTION] GPT-2's BPE tokenizer, when its vocabulary has been fetched
 if [ -n "${GRADSCOPE_GPT2_VOCAB:-}" ] && [ -s "$GRADSCOPE_GPT2_VOCAB/encoder.json" ]; then
   expect_json gpt2-tokens "j['tokens'] == [[15496, 995, 11]] and j['tokenizer'] == 'gpt2' and j['token_text'][1] == ' world'" \
@@ -93,6 +158,7 @@ expect_error bad-tokenizer "unknown tokenizer" -- info --tokenizer words
 
 # [SECTION] a checkpoint saved by train loads back
 expect_json train-save "len(j['losses']) == 3" -- train --steps 3 --save "$tmp/ck.safetensors" --json
+expect_json train-save-f32 "len(j['losses']) == 1" -- train --steps 1 --dtype f32 --save "$tmp/ck32.safetensors" --json
 expect_json load "j['n_params'] > 0 and j['config']['n_layer'] == 2" -- info --checkpoint "$tmp/ck.safetensors" --json
 expect_json load-check "j['pass']" -- check --checkpoint "$tmp/ck.safetensors" --dtype f64 --max-entries 4 --no-params --json
 expect_json dump "j['out'].endswith('d.safetensors')" -- dump --out "$tmp/d.safetensors" --json
@@ -168,6 +234,168 @@ if [ "$rc" -eq 1 ] && python3 -c "import json,sys; j=json.load(open(sys.argv[1])
 else
   bad "f32 op-local check of a planted forgotten 1/√d: exit $rc, $(head -c 300 "$tmp/mk.json" "$tmp/err")"
 fi
+
+# [SECTION] robustness (issue 13): one case or more per class
+
+# 1. Paths that are not regular files: refused by kind, at once (a FIFO never blocks).
+# /dev/null, /dev/full and /dev/zero on an ordinary machine; a sandbox can have regular files
+# there, so the device nodes that are still device nodes are the ones read and written over.
+devs=""
+for d in /dev/null /dev/full /dev/zero /dev/urandom; do [ -c "$d" ] && devs="$devs $d"; done
+[ -n "$devs" ] || bad "no character device node on this machine to read or write over"
+dev=${devs# }; dev=${dev%% *}
+mkfifo "$tmp/fifo.safetensors" "$tmp/corpus.fifo"
+mkdir "$tmp/adir"
+ln -s "$dev" "$tmp/device-link.safetensors"
+expect_error in-fifo "is a FIFO (named pipe), not a regular file" -- info --checkpoint "$tmp/fifo.safetensors"
+expect_error in-device "$dev: is a character device" -- info --checkpoint "$dev"
+expect_error in-symlink-to-device "is a character device" -- info --checkpoint "$tmp/device-link.safetensors"
+expect_error in-directory "is a directory, not a regular file" -- info --checkpoint "$tmp/adir"
+expect_error in-trailing-slash "Not a directory" -- info --checkpoint "$tmp/ck.safetensors/"
+expect_error in-llmc-fifo "is a FIFO" -- info --checkpoint "$tmp/corpus.fifo"
+expect_error corpus-fifo "is a FIFO" -- train --steps 1 --corpus "$tmp/corpus.fifo"
+mkdir -p "$tmp/vocab/encoder.json" && touch "$tmp/vocab/vocab.bpe"
+expect_error vocab-file-is-dir "encoder.json: is a directory" -- info --tokenizer gpt2 --vocab-dir "$tmp/vocab" --text hi
+ln -s loop-b "$tmp/loop-a" && ln -s loop-a "$tmp/loop-b"
+expect_error in-symlink-loop "Too many levels of symbolic links" -- info --checkpoint "$tmp/loop-a"
+for d in $devs; do
+  expect_error "out-$(basename "$d")" "$d: is a character device, not a regular file" -- dump --out "$d"
+  if [ -c "$d" ]; then ok; else bad "the device node $d was replaced"; fi
+done
+expect_error out-directory "is a directory, not a regular file" -- dump --out "$tmp/adir"
+expect_error out-trailing-slash "ends in '/'" -- dump --out "$tmp/newdir/"
+expect_error out-fifo "is a FIFO" -- train --steps 1 --save "$tmp/fifo.safetensors"
+touch "$tmp/plainfile"
+expect_error out-parent-is-file "is not a directory" -- train --steps 1 --save "$tmp/plainfile/c.safetensors"
+ln -s "$tmp/nowhere/x" "$tmp/dangling.safetensors"
+expect_error out-dangling-symlink "cannot be followed" -- dump --out "$tmp/dangling.safetensors"
+long=$(printf 'n%.0s' $(seq 1 243))
+expect_json out-255-byte-name "j['loss'] > 0" -- dump --out "$tmp/$long.safetensors" --json
+expect_error out-256-byte-name "the file name is 256 bytes, more than the 255" -- dump --out "$tmp/${long}x.safetensors"
+cp "$tmp/d.safetensors" "$tmp/private.safetensors" && chmod 600 "$tmp/private.safetensors"
+expect_json out-keeps-mode "j['loss'] > 0" -- dump --seed 7 --out "$tmp/private.safetensors" --json
+[ "$(stat -c %a "$tmp/private.safetensors")" = 600 ] && ok || bad "a 0600 file was rewritten $(stat -c %a "$tmp/private.safetensors")"
+ln -s private.safetensors "$tmp/via-link.safetensors"
+expect_json out-through-symlink "j['loss'] > 0" -- dump --seed 8 --out "$tmp/via-link.safetensors" --json
+[ -L "$tmp/via-link.safetensors" ] && ok || bad "the symlink was replaced by a file"
+if compgen -G "$tmp/*.tmp-*" >/dev/null; then bad "a temporary file was left: $(ls "$tmp")"; else ok; fi
+
+# 2. Work that would take the machine, refused up front with how much it needs and how much there is.
+expect_error lora-rank-huge "larger than n_embd 16" -- info --lora-rank 10000000
+expect_error memory-needed "more than the" -- info --preset gpt2 --batch 64 --seq 1024
+python3 - "$tmp" <<'PY'
+import json, struct, sys
+t = sys.argv[1] + '/'
+def save(p, h, data=b''):
+    s = json.dumps(h, separators=(',', ':')).encode()
+    open(t + p, 'wb').write(struct.pack('<Q', len(s)) + s + data)
+# 129 bytes whose metadata claims a 355M model.
+save('claims355m.safetensors', {'__metadata__': {'config': json.dumps(
+    {'n_layer': 24, 'n_head': 16, 'n_embd': 1024, 'vocab_size': 50257, 'n_ctx': 1024})}})
+# A header promising 100 GB of tensors (the file made that size, sparse, below).
+s = json.dumps({'w': {'dtype': 'F32', 'shape': [25000000000], 'data_offsets': [0, 100000000000]}}).encode()
+open(t + 'sparse.safetensors', 'wb').write(struct.pack('<Q', len(s)) + s)
+print(8 + len(s) + 100000000000, file=open(t + 'sparse.size', 'w'))
+# GPT-2's byte symbols, all 256, and one id far past the others.
+bs = list(range(ord('!'), ord('~') + 1)) + list(range(0xA1, 0xAD)) + list(range(0xAE, 0x100))
+cs, n = bs[:], 0
+for b in range(256):
+    if b not in bs:
+        bs.append(b); cs.append(256 + n); n += 1
+enc = {chr(c): b for b, c in zip(bs, cs)}
+enc['hello'] = 16777215
+import os
+os.makedirs(t + 'holes', exist_ok=True)
+json.dump(enc, open(t + 'holes/encoder.json', 'w'))
+open(t + 'holes/vocab.bpe', 'w').write('#version: 0.2\n')
+PY
+expect_error claims-355m "missing tensor 'wte.weight'" -- info --checkpoint "$tmp/claims355m.safetensors"
+truncate -s "$(cat "$tmp/sparse.size")" "$tmp/sparse.safetensors"
+expect_error sparse-100g "needs about 93.1 GiB" -- info --checkpoint "$tmp/sparse.safetensors"
+expect_error vocab-holes "would be mostly holes" -- info --tokenizer gpt2 --vocab-dir "$tmp/holes" --text hi
+rm -f "$tmp/sparse.safetensors"
+
+# 5. Non-finite numbers never saved: hyper-parameters refused, steps and conversions checked.
+expect_error lr-beyond-f32 "beyond the range of f32" -- train --steps 2 --lr 1e300 --dtype f32 --save "$tmp/nf1.safetensors"
+expect_error weight-decay-inf "--weight-decay" -- train --steps 2 --weight-decay inf --save "$tmp/nf2.safetensors"
+expect_error lr-overflow-f64 "NaN" -- train --steps 3 --lr 1e300 --optimizer sgd --save "$tmp/nf3.safetensors"
+expect_error lora-alpha-inf "--lora-alpha must be a positive number" -- info --lora-rank 2 --lora-alpha inf
+# One step of lr 1e300 in f64 leaves finite weights whose loss is NaN: that checkpoint is not written either.
+expect_error last-step-nan "after the last step, with the weights to be saved; nothing saved" \
+  -- train --steps 1 --lr 1e300 --save "$tmp/nf4.safetensors"
+if compgen -G "$tmp/nf*" >/dev/null; then bad "a non-finite checkpoint was written"; else ok; fi
+
+# 6. Nothing silently dropped or reinterpreted (LoRA checkpoints, metadata, extra tensors, config.json).
+expect_json train-lora-save "len(j['losses']) == 2" -- train --steps 2 --lora-rank 4 --save "$tmp/lora.safetensors" --json
+expect_json lora-loads-as-saved "j['config']['lora_rank'] == 4 and j['n_trainable'] == 2 * (16*4 + 4*48)" \
+  -- info --checkpoint "$tmp/lora.safetensors" --json
+expect_error lora-rank-0-drops "--lora-rank 0 would drop them" -- info --checkpoint "$tmp/lora.safetensors" --lora-rank 0
+expect_error lora-other-targets "would drop the adapters on attn.c_attn" \
+  -- info --checkpoint "$tmp/lora.safetensors" --lora-rank 4 --lora-targets mlp.c_fc
+expect_error lora-other-alpha "--lora-alpha 8 disagrees" -- info --checkpoint "$tmp/lora.safetensors" --lora-alpha 8
+python3 - "$tmp" <<'PY'
+import json, struct, sys
+t = sys.argv[1] + '/'
+def load(p):
+    b = open(t + p, 'rb').read(); n = struct.unpack('<Q', b[:8])[0]
+    return json.loads(b[8:8 + n]), b[8 + n:]
+def save(p, h, d):
+    s = json.dumps(h, separators=(',', ':')).encode()
+    open(t + p, 'wb').write(struct.pack('<Q', len(s)) + s + d)
+def variant(src, dst, **kw):
+    h, d = load(src); c = json.loads(h['__metadata__']['config']); c.update(kw)
+    h['__metadata__']['config'] = json.dumps(c); save(dst, h, d)
+variant('lora.safetensors', 'rank-wraps.safetensors', lora_rank=2**32 + 4)
+variant('lora.safetensors', 'bad-target.safetensors', lora_targets=['foo'])
+variant('ck.safetensors', 'head-wraps.safetensors', n_head=2**32 + 2)
+variant('ck.safetensors', 'head-string.safetensors', n_head='2')
+variant('ck.safetensors', 'head-float.safetensors', n_head=4.5)
+variant('ck.safetensors', 'head-zero.safetensors', n_head=0)
+variant('ck.safetensors', 'one-layer.safetensors', n_layer=1)
+h, d = load('ck.safetensors'); h['__metadata__']['vocab'] = 'aab'; save('dup-vocab.safetensors', h, d)
+h, d = load('ck.safetensors'); h['extra'] = {'dtype': 'U8', 'shape': [1], 'data_offsets': [len(d), len(d) + 1]}
+save('extra.safetensors', h, d + b'\0')
+# Hugging Face's layout (no metadata, "transformer." names) beside a config.json, from an f32 save.
+import os
+os.makedirs(t + 'hf', exist_ok=True)
+h, d = load('ck32.safetensors'); h.pop('__metadata__')
+save('hf/model.safetensors', {'transformer.' + k: v for k, v in h.items()}, d)
+PY
+expect_error meta-rank-wraps "'lora_rank' is 4294967300, out of range" -- info --checkpoint "$tmp/rank-wraps.safetensors"
+expect_error meta-head-wraps "'n_head' is 4294967298, out of range" -- info --checkpoint "$tmp/head-wraps.safetensors"
+expect_error meta-head-string "'n_head' is \"2\", not an integer" -- info --checkpoint "$tmp/head-string.safetensors"
+expect_error meta-head-float "'n_head' is 4.5, not an integer" -- info --checkpoint "$tmp/head-float.safetensors"
+expect_error meta-layer-short "holds tensor 'h.1.ln_1.weight' of layer 1, but its config says n_layer 1" \
+  -- info --checkpoint "$tmp/one-layer.safetensors"
+expect_error extra-tensor "holds tensor 'extra'" -- info --checkpoint "$tmp/extra.safetensors"
+printf '{"n_head": 2}' >"$tmp/hf/config.json"
+expect_json hf-config-json "j['config']['n_head'] == 2" -- info --checkpoint "$tmp/hf/model.safetensors" --json
+printf '{"n_head": 2, "n_embd": 768}' >"$tmp/hf/config.json"
+expect_error hf-config-contradicts "'n_embd' is 768, but model.safetensors's wte.weight is (30,16)" \
+  -- info --checkpoint "$tmp/hf/model.safetensors"
+printf '[2]' >"$tmp/hf/config.json"
+expect_error hf-config-not-object "config.json: not a JSON object" -- info --checkpoint "$tmp/hf/model.safetensors"
+"$cli" dump --program line --out "$tmp/line.safetensors" >/dev/null 2>&1 || bad "dump --program line failed"
+expect_error lesson-dump-as-checkpoint "is a dump of the lesson program 'line', not a GPT-2 checkpoint" \
+  -- info --checkpoint "$tmp/line.safetensors"
+
+# 7. Messages name the right thing: the file and key, not a flag; true numbers; JSON that is JSON.
+expect_error file-not-flag "head-zero.safetensors: config metadata 'n_head'" -- info --checkpoint "$tmp/head-zero.safetensors"
+if grep -q -- "--heads" "$tmp/err"; then bad "a bad n_head in a file was blamed on --heads: $(cat "$tmp/err")"; else ok; fi
+expect_error file-bad-target "bad-target.safetensors: config metadata 'lora_targets': unknown LoRA target 'foo'" \
+  -- info --checkpoint "$tmp/bad-target.safetensors"
+expect_error file-dup-vocab "dup-vocab.safetensors: metadata 'vocab'" -- info --checkpoint "$tmp/dup-vocab.safetensors"
+expect_error overflow-size "6.4e+10 is too large" -- info --vocab 2000000000 --embd 2000000000
+if grep -q -- "-9223372036854775808" "$tmp/err"; then bad "an overflowed size was printed"; else ok; fi
+expect_json json-invalid-utf8 "j['out'].endswith('\ufffd.safetensors')" -- dump --out "$tmp/"$'\xff'".safetensors" --json
+
+# 8. Flags accepted that should not be.
+expect_error vocab-zero "--vocab" -- info --vocab 0
+expect_error max-entries-negative "--max-entries" -- check --max-entries -5
+expect_error save-empty "--save: an empty path" -- train --steps 1 --save ''
+expect_error checkpoint-empty "--checkpoint: an empty path" -- info --checkpoint ''
+expect_error seed-negative "'-1' is not a non-negative integer" -- info --seed -1
+expect_error lora-alpha-alone "--lora-alpha needs LoRA" -- info --lora-alpha 4
 
 echo "cli contract: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

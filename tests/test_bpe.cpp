@@ -6,6 +6,7 @@
 // Part 2 needs OpenAI's real vocabulary: set GRADSCOPE_GPT2_VOCAB to the directory printed by
 // scripts/fetch-gpt2-vocab; without it those tests are skipped.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 
 #include <chrono>
@@ -351,6 +352,30 @@ TEST(BpeFiles, BadJson) {
   EXPECT_HAS(BadVocab::load_error("{\"a\": -3}"), "expected a non-negative integer");
   EXPECT_HAS(BadVocab::load_error("{\"a\": {\"b\": 1}}"), "expected a non-negative integer");
   EXPECT_HAS(BadVocab::load_error("{\"a\": 99999999999}"), "above the limit");
+}
+
+TEST(BpeFiles, AVocabularyOfMostlyHolesIsRefused) {
+  // One id far past the others would make every id below it a row of the model (V = 16.7M).
+  nlohmann::json j = nlohmann::json::parse(tiny_encoder_json());
+  const size_t n = j.size() + 1;
+  j[symbols("zz")] = 16777215;
+  EXPECT_HAS(BadVocab::load_error(j.dump()), "the largest id is 16777215 but only " + std::to_string(n) +
+                                                 " ids are tokens; a vocabulary of 16777216 ids would be mostly holes");
+  j[symbols("zz")] = static_cast<int>(2 * n - 1);  // as many holes as tokens: still accepted
+  const std::string accepted = j.dump();
+  BadVocab v(&accepted, nullptr);
+  EXPECT_EQ(Gpt2Tokenizer::load(v.dir.str()).size(), static_cast<int>(2 * n));
+}
+
+TEST(BpeFiles, FilesThatAreNotRegularFilesAreNamed) {
+  TempDir d;
+  std::filesystem::create_directory(d.path / "encoder.json");
+  write_file(d.path / "vocab.bpe", tiny_merges());
+  EXPECT_ERROR_HAS(Gpt2Tokenizer::load(d.str()), "encoder.json: is a directory, not a regular file");
+  TempDir f;
+  write_file(f.path / "encoder.json", tiny_encoder_json());
+  ASSERT_EQ(::mkfifo((f.path / "vocab.bpe").c_str(), 0600), 0);
+  EXPECT_ERROR_HAS(Gpt2Tokenizer::load(f.str()), "vocab.bpe: is a FIFO (named pipe), not a regular file");
 }
 
 TEST(BpeFiles, BadVocabularyEntries) {

@@ -7,6 +7,10 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <limits>
+#include <nlohmann/json.hpp>
+#include <sys/stat.h>
 
 #include "gradscope/checkpoint.h"
 #include "gradscope/error.h"
@@ -257,6 +261,228 @@ TEST(formats, bad_llmc_files) {
   write(b);
   expect_error(p, "channels");
   expect_error(testing::TempDir() + "/missing.bin", "cannot open");
+}
+
+// [SECTION] nothing dropped or reinterpreted (issue 13)
+
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+#define EXPECT_HAS(msg, phrase)                                                      \
+  do {                                                                               \
+    const std::string m_ = (msg);                                                    \
+    EXPECT_NE(m_.find(phrase), std::string::npos) << "message: " << m_;             \
+    EXPECT_EQ(m_.find('\n'), std::string::npos) << "one line: " << m_;              \
+  } while (0)
+
+std::string fresh_dir(const std::string& name) {
+  const std::string dir = testing::TempDir() + "/fmt_" + name;
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir;
+}
+
+st::Record* record(st::File& f, const std::string& name) {
+  for (auto& r : f.tensors)
+    if (r.name == name) return &r;
+  return nullptr;
+}
+
+TEST(formats, parameter_shapes_are_the_models) {
+  Config c = tiny_shape();
+  c.lora_rank = 3;
+  c.lora_alpha = 3;
+  c.lora_targets = {LoraTarget::mlp_c_proj, LoraTarget::attn_c_attn, LoraTarget::attn_c_proj, LoraTarget::mlp_c_fc};
+  const Model<float> m(c);
+  const auto shapes = parameter_shapes(c);
+  ASSERT_EQ(shapes.size(), m.params().size());
+  for (size_t i = 0; i < shapes.size(); ++i) {
+    EXPECT_EQ(shapes[i].first, m.params()[i].name);
+    EXPECT_EQ(shapes[i].second, m.params()[i].data.shape) << shapes[i].first;
+  }
+}
+
+TEST(formats, metadata_values_are_strict_and_name_the_file_and_key) {
+  const std::string dir = fresh_dir("meta");
+  save_checkpoint(dir + "/ck.safetensors", Model<float>(tiny_shape()), "");
+  const st::File good = st::read(dir + "/ck.safetensors");
+  auto with = [&](const std::string& key, const nlohmann::json& v) {
+    st::File f = good;
+    nlohmann::json c = nlohmann::json::parse(f.metadata["config"]);
+    c[key] = v;
+    f.metadata["config"] = c.dump();
+    return error_of([&] { checkpoint_header(f, "x.safetensors"); });
+  };
+  EXPECT_HAS(with("n_head", 4294967298ull), "x.safetensors: config metadata 'n_head' is 4294967298, out of range");
+  EXPECT_HAS(with("n_head", "2"), "config metadata 'n_head' is \"2\", not an integer");
+  EXPECT_HAS(with("n_head", 4.5), "config metadata 'n_head' is 4.5, not an integer");
+  const std::string zero = with("n_head", 0);
+  EXPECT_HAS(zero, "config metadata 'n_head' is 0, out of range");
+  EXPECT_EQ(zero.find("--heads"), std::string::npos) << "no flag was given: " << zero;
+  EXPECT_HAS(with("n_head", 3), "config metadata: n_embd 16 is not divisible by n_head 3");
+  EXPECT_HAS(with("lora_rank", 4294967300ull), "'lora_rank' is 4294967300, out of range");
+  EXPECT_HAS(with("lora_rank", 4), "has lora_rank 4 but no lora_targets");
+  EXPECT_HAS(with("lora_targets", nlohmann::json::array({"foo"})), "config metadata 'lora_targets': unknown LoRA target 'foo'");
+  EXPECT_HAS(with("lora_alpha", "x"), "'lora_alpha' is \"x\", not a finite number");
+  st::File f = good;
+  f.metadata["vocab"] = "abca";
+  EXPECT_HAS(error_of([&] { checkpoint_header(f, "x.safetensors"); }),
+             "x.safetensors: metadata 'vocab' (the character vocabulary): character vocabulary lists 'a' (U+0061) twice");
+  f.metadata["vocab"] = std::string(40, ' ');
+  f.metadata.erase("config");
+  f.metadata["n_head"] = "two";
+  EXPECT_HAS(error_of([&] { checkpoint_header(f, "x.safetensors"); }), "x.safetensors: metadata 'n_head' is 'two'");
+}
+
+TEST(formats, a_lora_checkpoint_keeps_its_adapters) {
+  const std::string dir = fresh_dir("lora");
+  Config c = tiny_shape();
+  c.lora_rank = 4;
+  c.lora_alpha = 4;
+  Model<float> m(c);
+  for (auto& x : m.param("h.1.attn.c_attn.lora_B").data) x = 0.25f;  // trained: B is no longer 0
+  save_checkpoint(dir + "/lora.safetensors", m, "");
+  ModelSpec spec;
+  spec.checkpoint = dir + "/lora.safetensors";
+  spec.seq = 8;
+  {
+    const ResolvedSpec r = resolve(spec);  // as saved: rank, alpha and targets from the file
+    EXPECT_EQ(r.config.lora_rank, 4);
+    Session<float> s(r);
+    EXPECT_EQ(s.model->param("h.1.attn.c_attn.lora_B").data[5], 0.25f);
+  }
+  ModelSpec drop = spec;
+  drop.lora_rank = 0;
+  EXPECT_HAS(error_of([&] { resolve(drop); }), "holds LoRA adapters of rank 4 on attn.c_attn; --lora-rank 0 would drop them");
+  ModelSpec rank = spec;
+  rank.lora_rank = 2;
+  EXPECT_HAS(error_of([&] { resolve(rank); }), "--lora-rank 2 disagrees");
+  ModelSpec other = spec;
+  other.lora_targets = "mlp.c_fc";
+  EXPECT_HAS(error_of([&] { resolve(other); }), "--lora-targets mlp.c_fc would drop the adapters on attn.c_attn");
+  ModelSpec alpha = spec;
+  alpha.lora_alpha = 8;
+  EXPECT_HAS(error_of([&] { resolve(alpha); }), "--lora-alpha 8 disagrees with its 4");
+  // More targets than the file has: its adapters load, the new ones start fresh (B = 0).
+  ModelSpec more = spec;
+  more.lora_targets = "attn.c_attn,mlp.c_fc";
+  Session<float> s(resolve(more));
+  EXPECT_EQ(s.model->param("h.1.attn.c_attn.lora_B").data[5], 0.25f);
+  EXPECT_EQ(s.model->param("h.1.mlp.c_fc.lora_B").data[5], 0.0f);
+  // A file whose config says LoRA but that lacks an adapter is refused, not filled in.
+  st::File f = st::read(dir + "/lora.safetensors");
+  f.tensors.erase(std::find_if(f.tensors.begin(), f.tensors.end(),
+                               [](const st::Record& r) { return r.name == "h.0.attn.c_attn.lora_A"; }));
+  const CheckpointHeader h = checkpoint_header(f, "x.safetensors");
+  EXPECT_HAS(error_of([&] { check_checkpoint_tensors(f, h.config, h.config, "x.safetensors"); }),
+             "x.safetensors: missing tensor 'h.0.attn.c_attn.lora_A' (its config says LoRA rank 4 on attn.c_attn)");
+}
+
+TEST(formats, every_tensor_of_the_file_has_a_place) {
+  const std::string dir = fresh_dir("extra");
+  save_checkpoint(dir + "/ck.safetensors", Model<float>(tiny_shape()), "");
+  const st::File good = st::read(dir + "/ck.safetensors");
+  const Config cfg = checkpoint_header(good, "x").config;
+  EXPECT_NO_THROW(check_checkpoint_tensors(good, cfg, cfg, "x"));
+  st::File f = good;
+  const float v = 1;
+  f.tensors.push_back(st::make_f32("optimizer.step", {}, &v));
+  EXPECT_HAS(error_of([&] { check_checkpoint_tensors(f, cfg, cfg, "x"); }), "x: holds tensor 'optimizer.step'");
+  // n_layer 1 in the metadata of a 2-layer file: its layer 1 would be ignored.
+  Config one = cfg;
+  one.n_layer = 1;
+  EXPECT_HAS(error_of([&] { check_checkpoint_tensors(good, one, one, "x"); }),
+             "x: holds tensor 'h.1.ln_1.weight' of layer 1, but its config says n_layer 1");
+  // A dump's own tensors are not parameters, and are allowed.
+  Model<float> m(tiny_shape());
+  Tape<float> tape(m, random_batch(1, 1, 8, 30));
+  tape.forward();
+  tape.backward();
+  write_dump(dir + "/dump.safetensors", tape, true);
+  const st::File dump = st::read(dir + "/dump.safetensors");
+  EXPECT_NO_THROW(check_checkpoint_tensors(dump, cfg, cfg, "dump"));
+  // Nothing is built first: a tiny file whose metadata claims a 355M model is refused on its tensors.
+  st::File claims;
+  claims.metadata["config"] = R"({"n_layer": 24, "n_head": 16, "n_embd": 1024, "vocab_size": 50257, "n_ctx": 1024})";
+  const Config big = checkpoint_header(claims, "big").config;
+  EXPECT_HAS(error_of([&] { check_checkpoint_tensors(claims, big, big, "big"); }), "big: missing tensor 'wte.weight'");
+}
+
+TEST(formats, hugging_face_config_json_must_agree_and_the_head_be_tied) {
+  const std::string dir = fresh_dir("hfcfg");
+  Model<float> m(tiny_shape());
+  write_hf(m, dir + "/model.safetensors", false);
+  auto load_with = [&](const std::string& cfg) {
+    std::ofstream(dir + "/config.json") << cfg;
+    return error_of([&] { read_checkpoint(dir + "/model.safetensors"); });
+  };
+  EXPECT_EQ(load_with(R"({"n_head": 2, "n_embd": 16, "n_layer": 2, "vocab_size": 30, "n_positions": 32})"), "(no error)");
+  EXPECT_HAS(load_with(R"({"n_head": 2, "n_embd": 768})"), "config.json: 'n_embd' is 768, but model.safetensors's wte.weight is (30,16)");
+  EXPECT_HAS(load_with(R"({"n_layer": 12})"), "config.json: 'n_layer' is 12, but model.safetensors holds 2 layers");
+  EXPECT_HAS(load_with(R"({"n_head": "2"})"), "config.json: 'n_head' is \"2\", not an integer");
+  EXPECT_HAS(load_with("[2]"), "config.json: not a JSON object");
+  std::filesystem::remove(dir + "/config.json");
+  std::filesystem::create_directory(dir + "/config.json");
+  EXPECT_HAS(error_of([&] { read_checkpoint(dir + "/model.safetensors"); }), "config.json: is a directory");
+  std::filesystem::remove(dir + "/config.json");
+  // An lm_head that is not wte is another model: refused, not dropped.
+  st::File f = st::read(dir + "/model.safetensors");
+  st::Record* head = record(f, "lm_head.weight");
+  ASSERT_NE(head, nullptr);
+  head->bytes[0] ^= 0x40;
+  st::write(dir + "/untied.safetensors", f);
+  EXPECT_HAS(error_of([&] { read_checkpoint(dir + "/untied.safetensors"); }), "lm_head.weight differs from wte.weight");
+}
+
+TEST(formats, conversion_to_f32_is_checked) {
+  const std::string dir = fresh_dir("f64");
+  Config c = tiny_shape();
+  c.dtype = DType::f64;
+  Model<double> m(c);
+  m.param("ln_f.weight").data[3] = 1e300;  // finite as a double, infinite as a float
+  save_checkpoint(dir + "/big.safetensors", m, "");
+  ModelSpec spec;
+  spec.checkpoint = dir + "/big.safetensors";
+  spec.seq = 8;
+  EXPECT_NO_THROW(Session<double>(resolve(spec)));
+  spec.dtype = "f32";
+  EXPECT_HAS(error_of([&] { Session<float>(resolve(spec)); }),
+             "tensor 'ln_f.weight' holds 1e+300 at index 3, beyond the range of f32 (run with --dtype f64)");
+}
+
+TEST(formats, nothing_non_finite_is_written) {
+  const std::string dir = fresh_dir("nonfinite");
+  Model<float> m(tiny_shape());
+  m.param("h.0.ln_2.bias").data[1] = std::numeric_limits<float>::quiet_NaN();
+  EXPECT_HAS(error_of([&] { save_checkpoint(dir + "/nan.safetensors", m, ""); }),
+             "nan.safetensors: not written: 'h.0.ln_2.bias' holds NaN at index 1");
+  EXPECT_TRUE(std::filesystem::is_empty(dir));
+}
+
+TEST(formats, llmc_size_is_checked_before_the_data_is_read) {
+  const std::string dir = fresh_dir("llmc");
+  Model<float> m(tiny_shape());
+  write_llmc(m, dir + "/m.bin", 3, 0);
+  std::string bytes;
+  {
+    std::ifstream in(dir + "/m.bin", std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  // A header that claims 1024 layers of 65536 channels, on a file of a few KB: refused by size.
+  const int32_t L = 1024, C = 65536, H = 1024;
+  std::memcpy(&bytes[16], &L, 4);
+  std::memcpy(&bytes[20], &H, 4);
+  std::memcpy(&bytes[24], &C, 4);
+  std::ofstream(dir + "/liar.bin", std::ios::binary) << bytes;
+  EXPECT_HAS(error_of([&] { read_checkpoint(dir + "/liar.bin"); }), "bytes, the header implies");
+  ASSERT_EQ(::mkfifo((dir + "/fifo.bin").c_str(), 0600), 0);
+  EXPECT_HAS(error_of([&] { read_checkpoint(dir + "/fifo.bin"); }), "fifo.bin: is a FIFO");
 }
 
 }  // namespace

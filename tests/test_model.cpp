@@ -1,7 +1,9 @@
 // The whole model: loss against a plain-loop reference, every gradient against central
-// differences (full and LoRA), the tape's bookkeeping (shares and sums, replay), seed 004's
+// differences (full and LoRA), the tape's bookkeeping (shares and sums, replay), "Backpropagating through GPT-2"'s
 // closed form, determinism, training, planted mistakes and bad input.
 #include <gtest/gtest.h>
+
+#include <limits>
 
 #include <cmath>
 #include <cstring>
@@ -13,6 +15,7 @@
 #include "gradscope/error.h"
 #include "gradscope/gradcheck.h"
 #include "gradscope/session.h"
+#include "gradscope/tokenizer.h"
 #include "gradscope/train.h"
 #include "test_util.h"
 
@@ -260,7 +263,7 @@ TEST(tape, stepping_one_op_at_a_time_equals_whole_passes) {
   }
 }
 
-// [SECTION] seed 004's closed form
+// [SECTION] the closed form of "Backpropagating through GPT-2"
 
 void expect_closed_form(Config c) {
   Model<float> m(c);
@@ -465,6 +468,60 @@ TEST(bad_input, config_errors) {
   expect_error([] { test::small_config(1, 2, 16, 0, 8, 4, 1).validate(); }, "vocab");
   expect_error([] { preset_config("huge"); }, "unknown preset");
   expect_error([] { parse_lora_targets("attn.c_attn,mlp.nope"); }, "mlp.nope");
+}
+
+TEST(bad_input, sizes_are_checked_before_anything_is_allocated) {
+  // LoRA: a rank above the smaller side of every adapted weight (C) adds nothing and is refused;
+  // the adapters count in the size checks and the memory estimate.
+  Config c = test::small_config(2, 2, 16, 30, 32, 8, 1);
+  c.lora_rank = 10000000;
+  c.lora_alpha = 1;
+  expect_error([&] { c.validate(); }, "--lora-rank 10000000 is larger than n_embd 16");
+  c.lora_rank = 16;
+  EXPECT_NO_THROW(c.validate());
+  Config base = c;
+  base.lora_rank = 0;
+  EXPECT_GT(c.estimated_bytes(), base.estimated_bytes() + 4.0 * c.lora_params() * 8 - 1);
+  EXPECT_EQ(c.lora_params(), 2.0 * 16 * (16 + 48));  // L · r · (in + out) on attn.c_attn
+  c.lora_alpha = std::numeric_limits<double>::infinity();
+  expect_error([&] { c.validate(); }, "--lora-alpha must be a positive number");
+  // Sizes past int64 are shown as the doubles they are (no undefined cast, no negative number).
+  Config huge = test::small_config(1, 1, 2000000000, 2000000000, 8, 4, 1);
+  try {
+    huge.validate();
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()).find('-'), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("e+"), std::string::npos) << e.what();
+  }
+}
+
+TEST(train, a_step_that_leaves_nan_or_inf_says_so) {
+  Config c = test::small_config(1, 2, 8, 10, 8, 4, 1);
+  c.dtype = DType::f32;
+  auto b = test::build<float>(c);
+  OptimizerOptions opt;
+  opt.kind = "sgd";
+  StepReport ok = optimizer_step(*b.model, opt, 1);
+  EXPECT_EQ(ok.nonfinite, 0);
+  EXPECT_EQ(ok.text(), "");
+  opt.lr = 1e300;  // infinite as a float: every updated weight overflows
+  const StepReport bad = optimizer_step(*b.model, opt, 2);
+  EXPECT_GT(bad.nonfinite, 0);
+  EXPECT_EQ(bad.first, "wte.weight");
+  EXPECT_NE(bad.text().find("NaN or infinite (first in wte.weight)"), std::string::npos) << bad.text();
+  expect_error([&] { opt.validate(DType::f32); }, "--lr 1e+300 is beyond the range of f32");
+  EXPECT_NO_THROW(opt.validate(DType::f64));
+  opt.lr = 1e-3;
+  opt.weight_decay = std::numeric_limits<double>::infinity();
+  expect_error([&] { opt.validate(); }, "--weight-decay must be a finite number");
+}
+
+TEST(tokenizer, a_character_listed_twice_is_named) {
+  expect_error([] { CharTokenizer::from_vocab("abcb"); }, "lists 'b' (U+0062) twice");
+  const CharTokenizer t = CharTokenizer::from_vocab("zyx\n ");
+  EXPECT_EQ(t.encode("x z\n"), (std::vector<int32_t>{2, 4, 0, 3}));
+  expect_error([&] { t.encode("xq"); }, "character 'q' (U+0071) at position 1");
 }
 
 TEST(bad_input, token_errors) {

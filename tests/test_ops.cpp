@@ -1,6 +1,7 @@
-// Per op type: its backward against central differences in double on several shapes (with a
-// repeated token, T = n_ctx, one head, batch > 1, LoRA on every target), its local derivative
-// against a numerical Jacobian of that op alone, its FLOP formula, and small hand-worked cases.
+// Per op type: its backward against central differences in double on several shapes (GPT-2 with
+// a repeated token, T = n_ctx, one head, batch > 1, LoRA on every target; and every lesson
+// model), its local derivative against a numerical Jacobian of that op alone, its FLOP formula,
+// and small hand-worked cases. test_one_op.cpp checks each type on a tape of that op alone.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -27,13 +28,25 @@ std::vector<Built<double>> shapes() {
   c.lora_alpha = 4;
   c.lora_targets = {LoraTarget::attn_c_attn, LoraTarget::attn_c_proj, LoraTarget::mlp_c_fc, LoraTarget::mlp_c_proj};
   out.push_back(test::build<double>(c));
+  // The lesson models (indices 3 …), so every op type of the table is on some tape.
+  for (const char* p : {"line", "two_layers", "activation", "branch", "matrix", "softmax_ce", "layernorm", "attention",
+                        "lora_linear"})
+    out.push_back(test::build_program<double>(p));
   for (size_t i = 0; i < out.size(); ++i) test::randomize(out[i], 100 + i);
   return out;
 }
 
+
 std::vector<Built<double>>& fixtures() {
   static std::vector<Built<double>> s = shapes();
   return s;
+}
+
+// The fixture of a lesson program by name.
+Tape<double>& lesson(const std::string& program) {
+  for (auto& b : fixtures())
+    if (b.tape->config().program == program) return *b.tape;
+  throw std::runtime_error("no fixture for " + program);
 }
 
 void gradcheck_type(OpType type) {
@@ -53,7 +66,7 @@ void gradcheck_type(OpType type) {
   EXPECT_GT(seen, 0) << "no op of type " << info(type).name << " in the test shapes";
 }
 
-#define GS_GRADCHECK_TEST(id, name, fwd, local, bwd) \
+#define GS_GRADCHECK_TEST(id, impl, name, rowj, extra, plain, fwd, local, bwd) \
   TEST(op_##id, gradcheck) { gradcheck_type(OpType::id); }
 GS_OP_TYPES(GS_GRADCHECK_TEST)
 #undef GS_GRADCHECK_TEST
@@ -178,7 +191,7 @@ TEST(op_lora_up, local_derivative) {
   auto& tape = *fixtures()[2].tape;
   const int k = first_op(tape, OpType::lora_up);
   const auto ld = tape.local_derivative(k);
-  const double s = tape.op(k).alpha_over_r;
+  const double s = tape.op(k).attrs.scale;
   const auto& U = tape.value(tape.op(k).in[1]).data;
   const int64_t R = U.cols(), N = tape.value(tape.op(k).out).data.cols();
   auto col = jacobian_column(tape, k, false, 0, 7);  // ∂Y'/∂Y = 1
@@ -193,7 +206,7 @@ TEST(op_split_heads, local_derivative) {
   auto& tape = *fixtures()[0].tape;
   for (int part = 0; part < 3; ++part) {
     const int k = first_op(tape, OpType::split_heads) + part;
-    ASSERT_EQ(tape.op(k).part, part);
+    ASSERT_EQ(tape.op(k).attrs.part, part);
     const double one = item(tape.local_derivative(k), 0).tensor[0];
     const int64_t C = tape.config().n_embd, d = tape.config().head_size();
     // qkv[t=2][part·C + d + 1] is head 1's entry 1 at t=2.
@@ -325,6 +338,45 @@ TEST(op_nll, local_derivative) {
     EXPECT_NEAR(jacobian_column(tape, k, false, 0, i)[0], item(ld, 0).tensor[i], kTol);
 }
 
+TEST(op_matmul, local_derivative) {
+  auto& tape = lesson("attention");
+  check_matmul_items(tape, first_op(tape, OpType::matmul), true, 1.0);
+}
+
+TEST(op_mul_param, local_derivative) {
+  auto& tape = lesson("two_layers");
+  const int k = tape.find_op("y3");  // y3 = a2·y2
+  const auto ld = tape.local_derivative(k);
+  EXPECT_NEAR(jacobian_column(tape, k, false, 0, 0)[0], item(ld, 0).tensor[0], kTol);  // ∂y/∂x = a
+  EXPECT_EQ(item(ld, 0).tensor.rank(), 0);                                              // one number
+  EXPECT_NEAR(jacobian_column(tape, k, true, 0, 0)[0], item(ld, 1).tensor[0], kTol);   // ∂y/∂a = x
+}
+
+TEST(op_add_param, local_derivative) {
+  auto& tape = lesson("line");
+  const int k = tape.find_op("y2");
+  const auto ld = tape.local_derivative(k);
+  EXPECT_NEAR(jacobian_column(tape, k, false, 0, 0)[0], item(ld, 0).tensor[0], kTol);
+  EXPECT_NEAR(jacobian_column(tape, k, true, 0, 0)[0], item(ld, 1).tensor[0], kTol);
+}
+
+TEST(op_subtract, local_derivative) {
+  auto& tape = lesson("matrix");
+  const int k = tape.find_op("D");
+  const auto ld = tape.local_derivative(k);
+  EXPECT_NEAR(jacobian_column(tape, k, false, 0, 3)[3], item(ld, 0).tensor[0], kTol);
+  EXPECT_NEAR(jacobian_column(tape, k, false, 1, 5)[5], item(ld, 1).tensor[0], kTol);  // the target: −1
+  EXPECT_EQ(item(ld, 1).tensor[0], -1.0);
+}
+
+TEST(op_mean_square, local_derivative) {
+  auto& tape = lesson("layernorm");
+  const int k = tape.find_op("L");
+  const auto ld = tape.local_derivative(k);
+  const int64_t n = tape.value(tape.op(k).in[0]).data.size();
+  for (int64_t i = 0; i < n; ++i) EXPECT_NEAR(jacobian_column(tape, k, false, 0, i)[0], item(ld, 0).tensor[i], kTol);
+}
+
 // [SECTION] FLOP formulas on a known shape: B=2, T=5, C=8, H=1 (d=8), V=11, full fine-tuning.
 
 TEST(op_flops, formulas) {
@@ -350,6 +402,30 @@ TEST(op_flops, formulas) {
   EXPECT_EQ(flops(OpType::pos_embedding).bwd_extra, (B - 1) * Tn * C);
   EXPECT_EQ(flops(OpType::split_heads).bwd(), 0);
   EXPECT_EQ(flops(OpType::causal_mask).bwd(), 0);
+}
+
+TEST(op_flops, lesson_ops) {
+  // matrix: n 4, m 3, p 2 (N = 8 entries of D).
+  auto& m = lesson("matrix");
+  EXPECT_EQ(m.op(m.find_op("Y")).flops.fwd, 2 * 4 * 3 * 2 + 4 * 2);
+  EXPECT_EQ(m.op(m.find_op("D")).flops.fwd, 8);
+  EXPECT_EQ(m.op(m.find_op("D")).flops.bwd(), 0);  // the target needs no gradient
+  EXPECT_EQ(m.op(m.find_op("L")).flops.fwd, 2 * 8 + 1);
+  EXPECT_EQ(m.op(m.find_op("L")).flops.bwd(), 2 * 8);
+  // line: P = 1; y1 = a·x: ∂L/∂x (the tutorial's r1, 1) and ∂L/∂a (2); y2 = y1 + b: 1 for ∂L/∂b.
+  auto& l = lesson("line");
+  EXPECT_EQ(l.op(l.find_op("y1")).flops.bwd(), 3);
+  EXPECT_EQ(l.op(l.find_op("y2")).flops.bwd(), 1);
+  // two_layers: y3 = a2·y2 needs ∂L/∂y2 (1) and ∂L/∂a2 (2).
+  auto& t = lesson("two_layers");
+  EXPECT_EQ(t.op(t.find_op("y3")).flops.bwd(), 3);
+  // attention: T 3, C 2, d 2: q = X·Wq is 2·3·2·2 forward, ∂L/∂X and ∂L/∂Wq backward.
+  auto& a = lesson("attention");
+  EXPECT_EQ(a.op(a.find_op("q")).flops.fwd, 24);
+  EXPECT_EQ(a.op(a.find_op("q")).flops.bwd(), 48);
+  // lora_linear: X needs no gradient, W and b are frozen: the frozen layer needs no backward at all.
+  auto& lr = lesson("lora_linear");
+  EXPECT_EQ(lr.op(lr.find_op("Y")).flops.bwd(), 0);
 }
 
 TEST(op_flops, lora_frozen_weight_needs_only_dx) {

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "gradscope/error.h"
+#include "test_util.h"
 
 namespace gs::st {
 namespace {
@@ -527,6 +528,49 @@ TEST(Safetensors, ReadDirectory) {
   EXPECT_TRUE(throws_error([&] { read(path); }, path, "is a directory"));
 }
 
+TEST(Safetensors, ReadRefusesWhatIsNotARegularFile) {
+  const Scratch scratch;
+  const std::string fifo = (scratch.dir / "fifo.safetensors").string();
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  EXPECT_TRUE(throws_error([&] { read(fifo); }, fifo, "is a FIFO (named pipe), not a regular file"));
+  const std::string dev = test::character_device();
+  ASSERT_FALSE(dev.empty()) << "no character device node on this machine";
+  EXPECT_TRUE(throws_error([&] { read(dev); }, dev, "is a character device"));
+}
+
+TEST(Safetensors, ReadChecksWhatTheHeaderPromisesBeforeReadingIt) {
+  // A header promising 100 GB of tensors on a (sparse) file of that size: refused by the memory
+  // it needs, before any of it is read.
+  const Scratch scratch;
+  const std::string path = (scratch.dir / "huge.safetensors").string();
+  const std::string header = "{\"w\":{\"dtype\":\"F32\",\"shape\":[25000000000],\"data_offsets\":[0,100000000000]}}";
+  spit(path, build(header));
+  ASSERT_EQ(::truncate(path.c_str(), static_cast<off_t>(8 + header.size() + 100000000000ull)), 0);
+  EXPECT_TRUE(throws_error([&] { read(path); }, path, "reading its 1 tensor needs about 93.1 GiB, more than the"));
+  // A header whose tensors run past the end of the (real) file: refused by the layout.
+  ASSERT_EQ(::truncate(path.c_str(), static_cast<off_t>(8 + header.size() + 10)), 0);
+  EXPECT_TRUE(throws_error([&] { read(path); }, path, "out of range of the 10-byte data section"));
+}
+
+TEST(Safetensors, AHeaderOfManyEntriesParsesWhole) {
+  // (How long it takes is measured in bench/: safetensors/header/N; fuzz_safetensors_many.)
+  std::string header = "{";
+  const int n = 20000;
+  for (int i = 0; i < n; ++i)
+    header += (i ? ",\"t" : "\"t") + std::to_string(n - 1 - i) + "\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[" +
+              std::to_string(n - 1 - i) + "," + std::to_string(n - i) + "]}";
+  header += "}";
+  std::vector<uint8_t> data(n);
+  for (int i = 0; i < n; ++i) data[i] = static_cast<uint8_t>(i);
+  const auto bytes = build(header, data);
+  const File f = parse(bytes.data(), bytes.size(), "many");
+  ASSERT_EQ(f.tensors.size(), static_cast<size_t>(n));
+  for (int i = 0; i < n; i += 997) {
+    EXPECT_EQ(f.tensors[i].name, "t" + std::to_string(i));  // in data order
+    EXPECT_EQ(f.tensors[i].bytes, std::vector<uint8_t>{static_cast<uint8_t>(i)});
+  }
+}
+
 TEST(Safetensors, ReadCorruptFileNamesPath) {
   const Scratch scratch;
   const fs::path& dir = scratch.dir;
@@ -559,8 +603,8 @@ TEST(Safetensors, WriteToReadOnlyDirectory) {
   EXPECT_TRUE(dir_listing(dir).empty());
 }
 
-TEST(Safetensors, FailedRenameLeavesNoTemporary) {
-  // The target is a directory: the temporary is written, the rename fails, the temporary goes.
+TEST(Safetensors, WriteOverDirectoryIsRefused) {
+  // The target is a directory: refused before anything is written.
   const Scratch scratch;
   const fs::path& dir = scratch.dir;
   const auto target = dir / "taken";
@@ -568,7 +612,7 @@ TEST(Safetensors, FailedRenameLeavesNoTemporary) {
   const double v = 1;
   File f;
   f.tensors.push_back(make_f64("v", {}, &v));
-  EXPECT_TRUE(throws_error([&] { write(target.string(), f); }, target.string(), "cannot rename"));
+  EXPECT_TRUE(throws_error([&] { write(target.string(), f); }, target.string(), "is a directory, not a regular file"));
   EXPECT_EQ(dir_listing(dir), std::vector<std::string>{"taken"});
   EXPECT_TRUE(fs::is_directory(target));
 }

@@ -1,9 +1,13 @@
 #pragma once
 // Small builders shared by the engine tests.
+#include <filesystem>
 #include <memory>
+#include <string>
 
 #include "gradscope/model.h"
+#include "gradscope/program.h"
 #include "gradscope/rng.h"
+#include "gradscope/session.h"
 #include "gradscope/tape.h"
 
 namespace gs::test {
@@ -28,6 +32,22 @@ Built<T> build(Config cfg, std::vector<int32_t> stream = {}) {
   return b;
 }
 
+// A program by name (a lesson model, or gpt2 with its defaults) with --set items, in double,
+// forward and backward done.
+template <class T>
+Built<T> build_program(const std::string& name, std::vector<std::string> sets = {}, ModelSpec spec = {}) {
+  spec.program = name;
+  spec.sets = std::move(sets);
+  if (name != "gpt2") spec.dtype = std::is_same_v<T, float> ? "f32" : "f64";
+  const ResolvedSpec r = resolve(spec);
+  Built<T> b;
+  b.model = std::make_unique<Model<T>>(r.config);
+  b.tape = std::make_unique<Tape<T>>(*b.model, r.inputs);
+  b.tape->forward();
+  b.tape->backward();
+  return b;
+}
+
 // Gives every parameter (LayerNorm γ/β and biases included) random values, so no gradient is
 // trivially zero or one; then reruns forward and backward.
 template <class T>
@@ -37,6 +57,17 @@ void randomize(Built<T>& b, uint64_t seed, double std = 0.3) {
     for (auto& x : p.data) x = static_cast<T>(x + rng.normal(0.0, std));
   b.tape->forward();
   b.tape->backward();
+}
+
+// A character device node to try writing over. /dev/null is one on any ordinary machine, but a
+// sandbox (or an old tool run as root) can leave a regular file there; then the first device node
+// that is still one stands in, and "" means the machine has none (the case is skipped).
+inline std::string character_device() {
+  for (const char* p : {"/dev/null", "/dev/full", "/dev/zero", "/dev/urandom", "/dev/random", "/dev/tty"}) {
+    std::error_code ec;
+    if (std::filesystem::is_character_file(p, ec)) return p;
+  }
+  return "";
 }
 
 inline Config small_config(int L, int H, int C, int V, int n_ctx, int T, int B) {

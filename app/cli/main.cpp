@@ -1,5 +1,6 @@
-// gradscope-cli: the engine without a screen. DESIGN.md's command-line contract:
+// gradscope-cli: the engine without a screen. The command-line contract of docs/cli.md:
 //   info | ops | check | flops | train | dump | bench   [MODEL options]   [--json]
+// MODEL options (model_flags.h) pick the program (GPT-2 or a lesson model) and its values.
 // Bad input anywhere gives one line on stderr naming the problem and a non-zero exit.
 #include <CLI/CLI.hpp>
 #include <algorithm>
@@ -7,13 +8,18 @@
 #include <cmath>
 #include <cstdio>
 #include <iostream>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <sstream>
 
 #include "gradscope/checkpoint.h"
 #include "gradscope/error.h"
+#include "gradscope/fileio.h"
 #include "gradscope/gradcheck.h"
+#include "gradscope/memory.h"
+#include "gradscope/lesson.h"
+#include "gradscope/program.h"
 #include "gradscope/rng.h"
 #include "gradscope/session.h"
 #include "gradscope/tape.h"
@@ -22,13 +28,14 @@
 #include <sys/resource.h>
 #include "gradscope/tokenizer.h"
 #include "gradscope/train.h"
+#include "model_flags.h"
 
 using nlohmann::json;
 
 namespace {
 
 struct Options {
-  gs::ModelSpec spec;
+  gs::flags::ModelFlags model;
   bool json = false;
   // check
   std::optional<double> eps;
@@ -45,30 +52,53 @@ struct Options {
   bool activations = false;
   // bench
   int bench_steps = 5;
+  // lessons
+  std::string lessons_dir, lessons_check;
+  bool lessons_json = false;
 };
 
-void add_model_options(CLI::App* app, Options& o) {
-  auto& s = o.spec;
-  app->add_option("--preset", s.preset, "tiny | small | gpt2")->check(CLI::IsMember({"tiny", "small", "gpt2"}));
-  app->add_option("--layers", s.layers, "n_layer L");
-  app->add_option("--heads", s.heads, "n_head H");
-  app->add_option("--embd", s.embd, "n_embd C");
-  app->add_option("--vocab", s.vocab, "vocab_size V");
-  app->add_option("--ctx", s.ctx, "n_ctx (max positions)");
-  app->add_option("--seq", s.seq, "sequence length T");
-  app->add_option("--batch", s.batch, "batch size B");
-  app->add_option("--seed", s.seed, "initialisation and token seed");
-  app->add_option("--dtype", s.dtype, "f32 | f64")->check(CLI::IsMember({"f32", "f64"}));
-  auto* text = app->add_option("--text", s.text, "input text (char tokenizer)");
-  auto* toks = app->add_option("--tokens", s.tokens, "input token ids, comma separated");
-  text->excludes(toks);
-  app->add_option("--lora-rank", s.lora_rank, "LoRA rank r (0: full fine-tuning)");
-  app->add_option("--lora-alpha", s.lora_alpha, "LoRA alpha (default: r)");
-  app->add_option("--lora-targets", s.lora_targets, "attn.c_attn,attn.c_proj,mlp.c_fc,mlp.c_proj");
-  app->add_option("--checkpoint", s.checkpoint, "a checkpoint: gradscope or Hugging Face .safetensors, or llm.c .bin");
-  app->add_option("--threads", s.threads, "threads (default: all cores)");
-  app->add_option("--tokenizer", s.tokenizer, "char | gpt2 (default: char where the model has a character vocabulary)");
-  app->add_option("--vocab-dir", s.vocab_dir, "GPT-2 vocabulary: encoder.json + vocab.bpe, or vocab.json + merges.txt");
+// Flag values that name a file: an empty one is a mistake, not "no file".
+const CLI::Validator kFileName(
+    [](std::string& s) { return s.empty() ? std::string("an empty path names no file") : std::string(); }, "PATH");
+
+// One JSON object on stdout. Strings are UTF-8; bytes that are not (GPT-2's tokens can cut a
+// character in two) are replaced by U+FFFD, as the README says. Token ids are always exact.
+void print_json(const json& j) { std::cout << j.dump(-1, ' ', false, json::error_handler_t::replace) << "\n"; }
+
+// `lessons`: the path in order, or one file checked. Needs no model.
+int cmd_lessons(const Options& o) {
+  if (!o.lessons_check.empty()) {
+    const gs::Lesson l = gs::load_lesson(o.lessons_check);
+    for (const std::string& w : l.warnings) fprintf(stderr, "gradscope-cli: warning: %s\n", w.c_str());
+    if (o.lessons_json) {
+      print_json(json{{"ok", true},      {"path", l.path},         {"id", l.id},
+                      {"title", l.title}, {"program", l.spec.program}, {"steps", l.steps.size()},
+                      {"warnings", l.warnings}});
+    } else {
+      printf("%s: a valid lesson: %s (%s, program %s, %zu steps)%s\n", l.path.c_str(), l.title.c_str(), l.id.c_str(),
+             l.spec.program.c_str(), l.steps.size(),
+             l.warnings.empty() ? "" : (", " + std::to_string(l.warnings.size()) + " warning(s)").c_str());
+    }
+    return 0;
+  }
+  const std::string dir = o.lessons_dir.empty() ? gs::default_lessons_dir() : o.lessons_dir;
+  const std::vector<gs::Lesson> all = gs::load_lessons(dir);
+  if (o.lessons_json) {
+    json list = json::array();
+    for (const auto& l : all)
+      list.push_back({{"id", l.id}, {"title", l.title}, {"program", l.spec.program}, {"steps", l.steps.size()},
+                      {"summary", l.summary}});
+    print_json(json{{"lessons", list}});
+    return 0;
+  }
+  printf("lessons in %s (open one with: gradscope --lesson ID)\n", dir.c_str());
+  for (const auto& l : all)
+    printf("  %-26s %-12s %2zu steps  %s\n", l.id.c_str(), l.spec.program.c_str(), l.steps.size(), l.title.c_str());
+  return 0;
+}
+
+void add_common_options(CLI::App* app, Options& o) {
+  gs::flags::add_model_options(*app, o.model);
   app->add_flag("--json", o.json, "print one JSON object");
 }
 
@@ -97,6 +127,7 @@ json targets_json(const gs::Batch& b) {
   return rows;
 }
 
+
 void check_loss(double loss, const std::string& when) {
   if (!std::isfinite(loss))
     throw gs::Error("the loss is " + std::string(std::isnan(loss) ? "NaN" : "infinite") + " " + when +
@@ -105,9 +136,71 @@ void check_loss(double loss, const std::string& when) {
 
 // [SECTION] commands
 
+// A tensor's values as a JSON list (row-major), for the small tensors of a lesson program.
+template <class T>
+json values_json(const gs::Tensor<T>& t) {
+  return std::vector<double>(t.begin(), t.end());
+}
+template <class T>
+std::string values_text(const gs::Tensor<T>& t) {
+  std::string out;
+  const int64_t n = t.size(), shown = std::min<int64_t>(n, 12);
+  for (int64_t i = 0; i < shown; ++i) {
+    char b[32];
+    snprintf(b, sizeof b, "%s%.6g", i ? ", " : "", double(t[i]));
+    out += b;
+  }
+  if (shown < n) out += ", … (" + std::to_string(n) + " entries)";
+  return out;
+}
+
+// A lesson program: its parameters and inputs with their values, and the loss they give.
+template <class T>
+int cmd_info_lesson(gs::Session<T>& s, const Options& o) {
+  const auto& c = s.model->config();
+  auto& tape = *s.tape;
+  tape.forward();
+  const gs::Program& p = gs::program(c.program);
+  if (o.json) {
+    json params = json::array(), inputs = json::array();
+    for (const auto& prm : s.model->params())
+      params.push_back({{"name", prm.name}, {"shape", prm.data.shape}, {"trainable", prm.trainable},
+                        {"values", values_json(prm.data)}});
+    for (int id : tape.inputs()) {
+      const auto& v = tape.value(id);
+      inputs.push_back({{"name", v.name}, {"shape", v.data.shape}, {"integer", v.integer}, {"values", values_json(v.data)}});
+    }
+    json j{{"program", c.program}, {"description", p.description()}, {"config", json::parse(c.json())},
+           {"n_params", s.model->n_params()}, {"n_trainable", s.model->n_trainable()}, {"params", params},
+           {"inputs", inputs}, {"n_ops", tape.size()}, {"loss", tape.loss()}, {"tokens", json::array()}};
+    print_json(j);
+    return 0;
+  }
+  printf("program %s: %s\n", c.program.c_str(), p.description());
+  std::string sizes;
+  for (const auto& d : p.dims()) sizes += (sizes.empty() ? "" : " ") + d.name + "=" + std::to_string(c.dim(d.name));
+  if (c.program == "lora_linear") {
+    char b[64];
+    snprintf(b, sizeof b, " r=%d alpha=%g (scale %g)", c.lora_rank, c.lora_alpha, c.lora_alpha / c.lora_rank);
+    sizes += b;
+  }
+  printf("  %s   dtype %s   seed %llu\n", sizes.c_str(), gs::dtype_name(c.dtype), (unsigned long long)c.seed);
+  for (const auto& prm : s.model->params())
+    printf("  parameter %-10s %-8s %s  [%s]\n", prm.name.c_str(), gs::shape_str(prm.data.shape).c_str(),
+           prm.trainable ? "trainable" : "frozen   ", values_text(prm.data).c_str());
+  for (int id : tape.inputs()) {
+    const auto& v = tape.value(id);
+    printf("  input     %-10s %-8s %s  [%s]\n", v.name.c_str(), gs::shape_str(v.data.shape).c_str(),
+           v.integer ? "ids      " : "         ", values_text(v.data).c_str());
+  }
+  printf("  tape: %d ops, loss %.9g\n", tape.size(), tape.loss());
+  return 0;
+}
+
 template <class T>
 int cmd_info(gs::Session<T>& s, const Options& o) {
   const auto& c = s.model->config();
+  if (!c.is_gpt2()) return cmd_info_lesson(s, o);
   const auto& b = s.tape->batch();
   if (o.json) {
     json j;
@@ -125,7 +218,7 @@ int cmd_info(gs::Session<T>& s, const Options& o) {
     json pieces = json::array();
     for (int t = 0; t < b.T; ++t) pieces.push_back(s.token_text(b.x[t]));
     j["token_text"] = pieces;
-    std::cout << j.dump() << "\n";
+    print_json(j);
     return 0;
   }
   printf("gradscope model (%s)\n", c.preset.c_str());
@@ -167,13 +260,14 @@ int cmd_ops(gs::Session<T>& s, const Options& o) {
       json par = json::array();
       for (int p : op.par) par.push_back({{"name", tape.model().params()[p].name}, {"shape", tape.model().params()[p].data.shape}});
       const auto& ti = gs::info(op.type);
-      ops.push_back({{"index", k}, {"name", op.name}, {"type", ti.name}, {"layer", op.layer}, {"inputs", in},
+      ops.push_back({{"index", k}, {"name", op.name}, {"type", ti.name}, {"layer", op.layer}, {"group", op.group},
+                     {"inputs", in},
                      {"params", par}, {"output_shape", tape.value(op.out).data.shape}, {"fwd_flops", op.flops.fwd},
                      {"bwd_flops", op.flops.bwd()}, {"bwd_flops_seed", op.flops.bwd_seed},
                      {"bwd_flops_extra", op.flops.bwd_extra}, {"formula_forward", ti.forward},
                      {"formula_local", ti.local}, {"formula_backward", ti.backward}});
     }
-    std::cout << json{{"ops", ops}}.dump() << "\n";
+    print_json(json{{"ops", ops}, {"program", tape.config().program}});
     return 0;
   }
   printf("%s%s%s%s%s%s%s\n", pad("#", 5).c_str(), pad("name", 26).c_str(), pad("type", 14).c_str(),
@@ -205,6 +299,7 @@ int cmd_flops(gs::Session<T>& s, const Options& o) {
   const auto& tape = *s.tape;
   const gs::Flops tot = tape.total_flops();
   const int64_t closed = tape.closed_form_bwd(), full = tape.full_finetune_bwd();
+  const bool has_closed = closed >= 0;
   const bool lora = tape.config().lora();
   if (o.json) {
     json ops = json::array();
@@ -215,29 +310,39 @@ int cmd_flops(gs::Session<T>& s, const Options& o) {
            {"total_bwd", tot.bwd()},
            {"seed_counted_bwd", tot.bwd_seed},
            {"extra_bwd", tot.bwd_extra},
-           {"closed_form_bwd", closed},
+           {"closed_form_bwd", has_closed ? json(closed) : json(nullptr)},
+           {"program", tape.config().program},
            {"full_finetune_bwd", full},
            {"lora", lora},
            {"bwd_saved_vs_full", full - tot.bwd()},
            {"bwd_fwd_ratio", tot.fwd ? double(tot.bwd()) / double(tot.fwd) : 0.0},
            {"ops", ops}};
-    std::cout << j.dump() << "\n";
+    print_json(j);
     return 0;
   }
   printf("%s%s%s%s%s\n", pad("name", 26).c_str(), pad("type", 14).c_str(), pad("fwd", 12).c_str(),
-         pad("bwd (seed 004)", 16).c_str(), "bwd (not in seed)");
+         pad("bwd (in the post)", 18).c_str(), "bwd (not in it)");
   for (const auto& op : tape.ops())
     printf("%s%s%s%s%s\n", pad(op.name, 26).c_str(), pad(gs::info(op.type).name, 14).c_str(),
-           pad(std::to_string(op.flops.fwd), 12).c_str(), pad(std::to_string(op.flops.bwd_seed), 16).c_str(),
+           pad(std::to_string(op.flops.fwd), 12).c_str(), pad(std::to_string(op.flops.bwd_seed), 18).c_str(),
            std::to_string(op.flops.bwd_extra).c_str());
   printf("\ntotal forward            %lld (%s)\n", (long long)tot.fwd, human(tot.fwd).c_str());
   printf("total backward           %lld (%s), %.2f× forward\n", (long long)tot.bwd(), human(tot.bwd()).c_str(),
          tot.fwd ? double(tot.bwd()) / double(tot.fwd) : 0.0);
-  printf("  ops seed 004 counts    %lld\n", (long long)tot.bwd_seed);
+  if (!has_closed) {
+    printf("  (program %s: the closed form of \"Backpropagating through GPT-2\" is GPT-2's only)\n",
+           tape.config().program.c_str());
+    if (lora)
+      printf("LoRA: backward %lld vs %lld with W and b trainable too: %lld saved (%.1f%%)\n", (long long)tot.bwd(),
+             (long long)full, (long long)(full - tot.bwd()), 100.0 * double(full - tot.bwd()) / double(full));
+    return 0;
+  }
+  printf("  ops the post counts    %lld   (the closed form's terms; \"Backpropagating through GPT-2\")\n",
+         (long long)tot.bwd_seed);
   printf("  ops it leaves out      %lld (bias gradients, log-softmax, embeddings, LoRA)\n", (long long)tot.bwd_extra);
-  printf("seed 004 closed form     %lld   L(48BTC² + 8BHT²d + 5BHT² + 98BTC) + 11BTC + 4BTCV\n", (long long)closed);
+  printf("closed form              %lld   L(48BTC² + 8BHT²d + 5BHT² + 98BTC) + 11BTC + 4BTCV\n", (long long)closed);
   if (!lora)
-    printf("closed form %s the seed-counted sum\n", closed == tot.bwd_seed ? "matches" : "DOES NOT match");
+    printf("closed form %s the sum of the ops it counts\n", closed == tot.bwd_seed ? "matches" : "DOES NOT match");
   else
     printf("LoRA: backward %lld vs %lld for full fine-tuning: %lld saved (%.1f%%)\n", (long long)tot.bwd(),
            (long long)full, (long long)(full - tot.bwd()), 100.0 * double(full - tot.bwd()) / double(full));
@@ -321,7 +426,7 @@ int cmd_check(gs::Session<T>& s, const Options& o) {
            {"dtype", gs::dtype_name(dt)},
            {"loss", tape.loss()},
            {"seconds", seconds}};
-    std::cout << j.dump() << "\n";
+    print_json(j);
     return r.pass ? 0 : 1;
   }
   printf("finite differences, %s (--mode %s): %s\n", gs::info(opt.kind).title, kind, gs::info(opt.kind).what);
@@ -368,13 +473,18 @@ int cmd_check(gs::Session<T>& s, const Options& o) {
 template <class T>
 int cmd_train(gs::Session<T>& s, const Options& o) {
   if (o.steps <= 0) throw gs::Error("--steps must be a positive number");
-  o.opt.validate();
+  o.opt.validate(s.model->config().dtype);
+  if (!o.save.empty()) gs::io::check_destination(o.save);  // before the steps, not after
   auto& tape = *s.tape;
   std::vector<int32_t> stream;
   if (!o.corpus.empty()) {
     if (!s.tokenizer) throw gs::Error("--corpus needs the char tokenizer (not available for this vocabulary)");
     const std::string text = o.corpus == "default" ? gs::default_corpus() : gs::read_text_file(o.corpus);
-    stream = s.tokenizer->encode(text);
+    try {
+      stream = s.tokenizer->encode(text);
+    } catch (const gs::Error& e) {
+      throw gs::Error((o.corpus == "default" ? gs::asset_path("corpus.txt") : o.corpus) + ": " + e.what());
+    }
     if (stream.size() < size_t(tape.batch().T) + 1)
       throw gs::Error("the corpus has " + std::to_string(stream.size()) + " tokens, fewer than T+1");
   }
@@ -397,27 +507,36 @@ int cmd_train(gs::Session<T>& s, const Options& o) {
     tape.forward();
     check_loss(tape.loss(), "at step " + std::to_string(step));
     tape.backward();
-    gs::optimizer_step(*s.model, o.opt, step);
+    const gs::StepReport rep = gs::optimizer_step(*s.model, o.opt, step);
+    if (rep.nonfinite)
+      throw gs::Error("optimiser step " + std::to_string(step) + ": " + rep.text() +
+                      " (the learning rate or weight decay is too large for these weights)" +
+                      (o.save.empty() ? "" : "; nothing saved"));
     losses.push_back(tape.loss());
     if (!o.json) printf("step %4d  loss %.6f\n", step, tape.loss());
   }
   if (!o.save.empty()) {
+    // The weights about to be saved must give a finite loss too (the last step's loss was taken
+    // before that step): a checkpoint that cannot run is not written.
+    tape.forward();
+    check_loss(tape.loss(), "after the last step, with the weights to be saved; nothing saved");
     gs::save_checkpoint(o.save, *s.model, s.tokenizer ? s.tokenizer->vocab_string() : "");
     if (!o.json) printf("saved %s\n", o.save.c_str());
   }
-  if (o.json) std::cout << json{{"losses", losses}, {"optimizer", o.opt.kind}, {"lr", o.opt.lr}}.dump() << "\n";
+  if (o.json) print_json(json{{"losses", losses}, {"optimizer", o.opt.kind}, {"lr", o.opt.lr}});
   return 0;
 }
 
 template <class T>
 int cmd_dump(gs::Session<T>& s, const Options& o) {
   if (o.out.empty()) throw gs::Error("dump needs --out FILE.safetensors");
+  gs::io::check_destination(o.out);  // before the work, not after
   s.tape->forward();
   check_loss(s.tape->loss(), "for this input");
   s.tape->backward();
   gs::write_dump(o.out, *s.tape, o.activations);
   if (o.json)
-    std::cout << json{{"out", o.out}, {"loss", s.tape->loss()}}.dump() << "\n";
+    print_json(json{{"out", o.out}, {"loss", s.tape->loss()}});
   else
     printf("wrote %s (loss %.9g)\n", o.out.c_str(), s.tape->loss());
   return 0;
@@ -449,13 +568,11 @@ int cmd_bench(gs::Session<T>& s, const Options& o) {
   const gs::Flops f = tape.total_flops();
   const double gflops = double(f.fwd + f.bwd()) / (med * 1e-3) / 1e9;
   if (o.json) {
-    std::cout << json{{"ms_per_step", med}, {"gflops", gflops}, {"threads", gs::threads()}, {"steps", o.bench_steps},
-                      {"min_ms", ms.front()}, {"max_ms", ms.back()}, {"flops_per_step", f.fwd + f.bwd()},
-                      {"stored_bytes", tape.stored_bytes()}, {"stored_bytes_min", tape.stored_bytes_min()},
-                      {"model_bytes", tape.model().bytes()}, {"peak_rss_bytes", peak_rss_bytes()},
-                      {"gemm", gs::gemm_backend()}}
-                     .dump()
-              << "\n";
+    print_json(json{{"ms_per_step", med}, {"gflops", gflops}, {"threads", gs::threads()}, {"steps", o.bench_steps},
+                    {"min_ms", ms.front()}, {"max_ms", ms.back()}, {"flops_per_step", f.fwd + f.bwd()},
+                    {"stored_bytes", tape.stored_bytes()}, {"stored_bytes_min", tape.stored_bytes_min()},
+                    {"model_bytes", tape.model().bytes()}, {"peak_rss_bytes", peak_rss_bytes()},
+                    {"gemm", gs::gemm_backend()}});
   } else {
     printf("forward+backward: median %.3f ms over %d steps (min %.3f, max %.3f), %.2f GFLOP/s, %d threads, "
            "matmuls by %s\n",
@@ -485,38 +602,47 @@ int run(const std::string& cmd, const Options& o, const gs::ResolvedSpec& r) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"gradscope-cli: GPT-2's forward and backward pass, op by op, without a screen"};
+  // Ctrl+C or a kill during `dump --out` / `train --save` removes the temporary file first.
+  gs::io::remove_temporaries_on_signals();
+  CLI::App app{"gradscope-cli: a program's forward and backward pass (GPT-2 or a lesson model), op by op, "
+               "without a screen"};
   app.require_subcommand(1, 1);
+  app.footer("\n" + gs::flags::programs_help());
   Options o;
-  std::vector<std::pair<std::string, CLI::App*>> subs = {
-      {"info", app.add_subcommand("info", "config, parameter counts, tokens")},
-      {"ops", app.add_subcommand("ops", "the tape: every op with shapes, FLOPs and formulas")},
-      {"check", app.add_subcommand("check", "finite-difference checks of every op and parameter; exit 1 on a failure")},
-      {"flops", app.add_subcommand("flops", "per-op and total FLOPs beside seed 004's closed form")},
-      {"train", app.add_subcommand("train", "optimiser steps; prints the loss per step")},
-      {"dump", app.add_subcommand("dump", "write parameters, tokens, loss and gradients to safetensors")},
-      {"bench", app.add_subcommand("bench", "time per forward+backward step")},
-  };
-  for (auto& [name, sub] : subs) add_model_options(sub, o);
-  auto* check = subs[2].second;
+  CLI::App* info = app.add_subcommand("info", "config, parameter counts, tokens (or a lesson program's values)");
+  CLI::App* ops = app.add_subcommand("ops", "the tape: every op with shapes, FLOPs and formulas");
+  CLI::App* check = app.add_subcommand("check", "finite-difference checks of every op and parameter; exit 1 on a failure");
+  CLI::App* flops = app.add_subcommand(
+      "flops", "per-op and total FLOPs; for GPT-2 beside the closed form of \"Backpropagating through GPT-2\"");
+  CLI::App* train = app.add_subcommand("train", "optimiser steps; prints the loss per step");
+  CLI::App* dump = app.add_subcommand("dump", "write parameters, inputs, loss and gradients to safetensors");
+  CLI::App* bench = app.add_subcommand("bench", "time per forward+backward step");
+  CLI::App* lessons = app.add_subcommand("lessons", "the lessons in order (id, title, program, steps); --check FILE checks one");
+  lessons->add_option("--dir", o.lessons_dir, "the lessons' directory (default: assets/lessons)");
+  lessons->add_option("--check", o.lessons_check, "check one lesson file: exit 2 with file:line:col on an error");
+  lessons->add_flag("--json", o.lessons_json, "print one JSON object");
+  const std::vector<std::pair<std::string, CLI::App*>> subs = {{"info", info},   {"ops", ops},   {"check", check},
+                                                              {"flops", flops}, {"train", train}, {"dump", dump},
+                                                              {"bench", bench}};
+  for (auto& [name, sub] : subs) add_common_options(sub, o);
   check->add_option("--eps", o.eps, "finite-difference step (default 1e-6; the numeric side runs in double)");
-  check->add_option("--max-entries", o.max_entries, "entries checked per tensor (0: all; default 24)");
+  check->add_option("--max-entries", o.max_entries, "entries checked per tensor (0: all; default 24)")
+      ->check(CLI::Range(0, std::numeric_limits<int>::max()));
   check->add_flag("--no-params", o.no_params, "skip the per-parameter checks");
   check->add_option("--mistake", o.mistakes, "plant a backprop mistake: OP=KIND (e.g. h.0.attn.softmax=dropped_term)");
   check->add_option("--mode", o.mode,
                     "entries | direction | local (default: entries where that is cheap, else local)");
   check->add_option("--ops", o.check_ops, "check these ops only: NAME,NAME,... (gradscope-cli ops lists them)");
-  auto* train = subs[4].second;
   train->add_option("--steps", o.steps, "optimiser steps")->required();
   train->add_option("--lr", o.opt.lr, "learning rate (default 1e-3)");
   train->add_option("--optimizer", o.opt.kind, "sgd | adamw (default adamw)");
   train->add_option("--weight-decay", o.opt.weight_decay, "AdamW decoupled weight decay (default 0)");
-  train->add_option("--save", o.save, "write a checkpoint after the last step");
-  train->add_option("--corpus", o.corpus, "train on random windows of a text file ('default': assets/corpus.txt)");
-  auto* dump = subs[5].second;
-  dump->add_option("--out", o.out, "output .safetensors file")->required();
+  train->add_option("--save", o.save, "write a checkpoint after the last step")->check(kFileName);
+  train->add_option("--corpus", o.corpus, "gpt2: train on random windows of a text file ('default': assets/corpus.txt)")
+      ->check(kFileName);
+  dump->add_option("--out", o.out, "output .safetensors file")->required()->check(kFileName);
   dump->add_flag("--activations", o.activations, "also every op's output (act.*) and its gradient (resid.*)");
-  subs[6].second->add_option("--steps", o.bench_steps, "timed steps (default 5)");
+  bench->add_option("--steps", o.bench_steps, "timed steps (default 5)");
 
   try {
     app.parse(argc, argv);
@@ -536,24 +662,46 @@ int main(int argc, char** argv) {
   for (auto& [name, sub] : subs)
     if (sub->parsed()) cmd = name;
   try {
-    if (o.spec.threads < 0 || o.spec.threads > 1024)
+    if (lessons->parsed()) return cmd_lessons(o);
+    const gs::ModelSpec spec = gs::flags::effective_spec(o.model);
+    if (spec.threads < 0 || spec.threads > 1024)
       throw gs::Error("--threads must be between 1 and 1024 (0 or absent: all cores), got " +
-                      std::to_string(o.spec.threads));
-    gs::set_threads(o.spec.threads);
+                      std::to_string(spec.threads));
+    gs::set_threads(spec.threads);
+    std::optional<gs::CheckKind> check_kind;
     if (cmd == "check" && !o.mode.empty()) {
       try {
-        gs::parse_check_kind(o.mode);  // before the model is built: a bad flag costs nothing
+        check_kind = gs::parse_check_kind(o.mode);  // before the model is built: a bad flag costs nothing
       } catch (const gs::Error& e) {
         throw gs::Error(std::string("--mode: ") + e.what());
       }
     }
-    const gs::ResolvedSpec r = gs::resolve(o.spec);
+    const gs::ResolvedSpec r = gs::resolve(spec);
+    if (cmd == "check" && r.config.is_gpt2()) {
+      // Beyond the model and its tape (checked by resolve): a perturbed copy of the largest
+      // operand and the entries sampled from it (indices and flags); for an f32 model checked by
+      // replays to the loss, the double mirror those replays run on (gradcheck.h), about twice
+      // the model. Op-local checks (the default at this size) mirror one block at a time.
+      const gs::Config& c = r.config;
+      const double largest = std::max({double(c.vocab_size) * c.n_embd, double(c.batch) * c.seq_len * c.vocab_size,
+                                       double(c.batch) * c.n_head * c.seq_len * c.seq_len,
+                                       4.0 * c.batch * c.seq_len * c.n_embd, 4.0 * c.n_embd * c.n_embd});
+      const bool full_mirror = c.dtype == gs::DType::f32 && check_kind && *check_kind != gs::CheckKind::local;
+      gs::check_memory(c.estimated_bytes() * (full_mirror ? 3 : 1) + largest * (8 + 9),
+                       full_mirror ? "running check on this model (its tape, a double-precision mirror of it and a "
+                                     "perturbed copy of its largest tensor)"
+                                   : "running check on this model (its tape and a perturbed copy of its largest tensor)");
+    }
+    if (!r.config.lora() && (spec.lora_alpha || spec.lora_targets))
+      throw gs::Error(std::string(spec.lora_alpha ? "--lora-alpha" : "--lora-targets") +
+                      " needs LoRA: give --lora-rank R (R > 0)");
     return r.config.dtype == gs::DType::f64 ? run<double>(cmd, o, r) : run<float>(cmd, o, r);
   } catch (const gs::Error& e) {
     fprintf(stderr, "gradscope-cli: error: %s\n", e.what());
     return 2;
   } catch (const std::bad_alloc&) {
-    fprintf(stderr, "gradscope-cli: error: out of memory building this model (try a smaller preset, batch or T)\n");
+    fprintf(stderr, "gradscope-cli: error: out of memory (this machine could not give what the command needs; try a "
+                    "smaller preset, batch or T)\n");
     return 2;
   } catch (const std::exception& e) {
     fprintf(stderr, "gradscope-cli: error: %s\n", e.what());

@@ -19,6 +19,55 @@ App::App(const Controller& c, HeatmapProvider& heatmaps) : c_(c), heatmaps_(heat
   if (!heatmaps_.error().empty()) add_warning(heatmaps_.error());
 }
 
+const char* App::view_title(const std::string& v) {
+  static const std::pair<const char*, const char*> map[] = {
+      {"inspector", "Op inspector"}, {"tape", "Tape"},       {"graph", "Graph"},         {"flops", "FLOPs"},
+      {"checks", "Finite differences"}, {"mistakes", "Planted mistakes"}, {"training", "Training"},
+      {"attention", "Attention"},  {"wiggle", "Wiggle"},     {"update", "Update"},       {"predictions", "Predictions"},
+      {"model", "Model & input"}};
+  for (const auto& [view, title] : map)
+    if (v == view) return title;
+  return "";
+}
+
+Panel* App::panel(const char* title) {
+  for (auto& p : panels_)
+    if (std::string(p->title()) == title) return p.get();
+  return nullptr;
+}
+
+void App::show_lessons() {
+  if (Panel* p = panel("Lessons")) p->open = true;
+}
+
+void App::lesson_layout() {
+  const LessonStep* s = c_.lesson_step();
+  const std::string key = s ? std::to_string(c_.lesson().lesson) + "/" + std::to_string(c_.lesson().step) : "";
+  if (key == lesson_key_) return;
+  const bool entering = lesson_key_.empty();
+  lesson_key_ = key;
+  if (!s) {
+    // Left the lesson: the windows stay as they are, the lesson's own column too (it says how to come back).
+    return;
+  }
+  // The step shows what it needs (a step that names nothing keeps the views of the one before).
+  if (!s->show.empty() || entering) {
+    for (auto& p : panels_) {
+      const std::string t = p->title();
+      if (t == "Transport" || t == "Lesson") {
+        p->open = true;
+        continue;
+      }
+      p->open = false;
+      for (const std::string& v : s->show) p->open = p->open || t == view_title(v);
+    }
+    if (s->show.empty())
+      if (Panel* p = panel("Op inspector")) p->open = true;
+  }
+  if (Panel* p = panel("Lessons")) p->open = false;
+  reset_layout_ = true;
+}
+
 void App::add_warning(const std::string& w) {
   if (std::find(warnings_.begin(), warnings_.end(), w) == warnings_.end()) warnings_.push_back(w);
 }
@@ -92,6 +141,12 @@ void App::keys(RequestQueue& q) {
     if (ImGui::IsKeyPressed(GLFW_KEY_Q, false)) quit_ = true;
     return;
   }
+  // Lessons: Page Down / Page Up (what a presenter's clicker sends), R reveals the answer.
+  if (c_.lesson().open()) {
+    if (ImGui::IsKeyPressed(GLFW_KEY_PAGE_DOWN, false)) q.push(req::LessonNext{});
+    if (ImGui::IsKeyPressed(GLFW_KEY_PAGE_UP, false)) q.push(req::LessonBack{});
+    if (ImGui::IsKeyPressed(GLFW_KEY_R, false)) q.push(req::RevealAnswer{});
+  }
   if (ImGui::IsKeyPressed(GLFW_KEY_RIGHT)) q.push(req::Step{+1});
   if (ImGui::IsKeyPressed(GLFW_KEY_LEFT)) q.push(req::Step{-1});
   if (ImGui::IsKeyPressed(GLFW_KEY_HOME, false)) q.push(req::JumpTo{0});
@@ -103,6 +158,25 @@ void App::keys(RequestQueue& q) {
 
 void App::menu(RequestQueue& q) {
   if (!ImGui::BeginMainMenuBar()) return;
+  if (ImGui::BeginMenu("Lessons")) {
+    if (ImGui::MenuItem("Lessons …")) show_lessons();
+    if (ImGui::IsItemHovered()) ImGui::SetTooltip("the path from y = a·x + b to GPT-2 with LoRA, a lesson a line");
+    const LessonState& st = c_.lesson();
+    if (st.open()) {
+      ImGui::Separator();
+      if (st.active) {
+        if (ImGui::MenuItem("Next step", "PgDn")) q.push(req::LessonNext{});
+        if (ImGui::MenuItem("Step back", "PgUp")) q.push(req::LessonBack{});
+        if (ImGui::MenuItem("Reveal the answer", "R", false, c_.lesson_step() && !c_.lesson_step()->question.empty()))
+          q.push(req::RevealAnswer{});
+        if (ImGui::MenuItem("Leave lesson")) q.push(req::LeaveLesson{});
+        if (ImGui::IsItemHovered()) ImGui::SetTooltip("explore freely; the lesson waits where it is");
+      } else if (ImGui::MenuItem("Back to the lesson")) {
+        q.push(req::ResumeLesson{});
+      }
+    }
+    ImGui::EndMenu();
+  }
   if (ImGui::BeginMenu("View")) {
     for (auto& p : panels_) ImGui::MenuItem(p->title(), nullptr, &p->open);
     ImGui::Separator();
@@ -168,6 +242,11 @@ void App::place(const Panel& p) {
   a.h = std::max(100.0f, vp->Size.y - top - bottom);
   a.line = ImGui::GetFrameHeightWithSpacing();
   a.left_column = std::any_of(panels_.begin(), panels_.end(), [](const auto& q) { return q->open && q->left_column(); });
+  // The lesson's column at the right: the other windows share what is left of the width.
+  const Panel* lesson = nullptr;
+  for (const auto& q : panels_)
+    if (q->open && std::string(q->title()) == "Lesson") lesson = q.get();
+  if (lesson && &p != lesson) a.w -= lesson->home(a).w;
   const Rect r = p.home(a);
   const ImGuiCond cond = reset_layout_ ? ImGuiCond_Always : ImGuiCond_FirstUseEver;
   ImGui::SetNextWindowPos(ImVec2(r.x, r.y), cond);
@@ -256,10 +335,22 @@ void App::draw(RequestQueue& q) {
   menu(q);
   PanelContext ctx{q, heatmaps_, fonts_, *palette_, c_.settings().font_scale};
   status_bar(ctx);
+  lesson_layout();
   for (auto& p : panels_) {
     if (!p->open) continue;
     place(*p);
+    // A view the lesson step points at: its window framed in the highlight colour.
+    bool lit = false;
+    for (const std::string& v : lesson_views()) lit = lit || (view_title(v) == std::string(p->title()) && c_.view_highlighted(v));
+    if (lit) {
+      ImGui::PushStyleColor(ImGuiCol_Border, palette_->warn);
+      ImGui::PushStyleVar(ImGuiStyleVar_WindowBorderSize, 3.0f * ctx.scale);
+    }
     p->draw(c_, ctx);
+    if (lit) {
+      ImGui::PopStyleVar();
+      ImGui::PopStyleColor();
+    }
   }
   reset_layout_ = false;
   if (show_keys_) {

@@ -32,6 +32,10 @@ class App {
   bool show_panels(const std::vector<std::string>& titles, std::string& err);
   // A line the status bar keeps showing (a shader or font problem).
   void add_warning(const std::string& w);
+  // The start screen (Lessons ▸ Lessons …): the path of lessons.
+  void show_lessons();
+  // A lesson view's name (lesson.h's lesson_views(): "inspector", "wiggle" …) → its window's title.
+  static const char* view_title(const std::string& view);
   const std::vector<std::unique_ptr<Panel>>& panels() const { return panels_; }
 
  private:
@@ -40,6 +44,9 @@ class App {
   void status_bar(PanelContext& ctx);
   float status_height() const;
   void place(const Panel& p);
+  // In a lesson: the windows its step asks for (and the transport and the lesson), once per step.
+  void lesson_layout();
+  Panel* panel(const char* title);
 
   const Controller& c_;
   HeatmapProvider& heatmaps_;
@@ -52,6 +59,7 @@ class App {
   bool reset_layout_ = false;
   bool quit_ = false;
   bool show_keys_ = false;
+  std::string lesson_key_;  // the lesson step the windows were last arranged for
 };
 
 }  // namespace gs::app

@@ -23,6 +23,8 @@
 #include <algorithm>
 #include <cctype>
 #include <cfloat>
+#include <cmath>
+#include <cstdlib>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -39,7 +41,9 @@
 #include "gl_objects.h"
 #include "gradscope/config.h"
 #include "gradscope/error.h"
+#include "gradscope/fileio.h"
 #include "gradscope/session.h"
+#include "model_flags.h"
 
 namespace {
 
@@ -59,19 +63,28 @@ struct Args {
   std::string optimizer = "adamw";
   int width = 1600, height = 900;
   // model (optional; default: Controller::default_spec() on the trained checkpoint)
-  std::optional<std::string> preset, text, dtype, checkpoint, lora_targets, tokenizer, vocab_dir;
-  std::optional<uint64_t> seed;
-  std::optional<int> seq, lora_rank;
-  std::optional<double> lora_alpha;
+  gs::flags::ModelFlags model;
   std::vector<std::string> mistakes;  // OP=KIND, planted once the model is there
   bool check = false;                 // "check every op" (and parameter) once the model is there
-  bool custom_model() const {
-    return preset || text || dtype || checkpoint || lora_targets || seed || seq || lora_rank || lora_alpha ||
-           tokenizer || vocab_dir;
-  }
+  std::optional<int> lesson_step;     // with --lesson: the step to open at (1 … n)
+  bool walk_lessons = false;          // render every step from --lesson's to the path's end, then exit
+  bool custom_model() const { return model.any_given() && model.lesson.empty(); }
 };
 
 std::string glfw_error;  // the last GLFW error, for the one-line messages
+
+// Flag checks whose messages state the rule (CLI11's PositiveNumber prints DBL_MAX in full); the
+// model flags' own checks are in the shared parser (app/common/model_flags.cpp).
+const CLI::Validator kPath([](std::string& s) { return s.empty() ? std::string("an empty path names no file") : ""; },
+                           "PATH");
+const CLI::Validator kPositiveNumber(
+    [](std::string& s) {
+      char* end = nullptr;
+      const double v = std::strtod(s.c_str(), &end);
+      return end && *end == 0 && !s.empty() && v > 0 && std::isfinite(v) ? std::string()
+                                                                        : "'" + s + "' is not a positive finite number";
+    },
+    "X > 0");
 
 // Ctrl+C or a kill ends the main loop normally, so the layout (imgui.ini) is saved.
 volatile std::sig_atomic_t stop_requested = 0;
@@ -92,37 +105,55 @@ int no_display(const char* what) {
   return 2;
 }
 
-gs::ModelSpec spec_from(const Args& a) {
+// The model the flags ask for: a lesson program as given; GPT-2 as the app's default (the tiny
+// preset in f64 on a sentence, Controller::default_spec()) with the flags given on top.
+gs::ModelSpec spec_from(const gs::flags::ModelFlags& f) {
+  const gs::ModelSpec& g = f.spec;
+  if (g.program != "gpt2") return g;
   gs::ModelSpec s = gs::app::Controller::default_spec();
-  if (a.preset && *a.preset != "tiny") {
-    const gs::Config pc = gs::preset_config(*a.preset);
-    s.preset = *a.preset;
+  const auto given = [&](const char* flag) { return f.given(flag); };
+  if (given("--preset") && g.preset != "tiny") {
+    const gs::Config pc = gs::preset_config(g.preset);
+    s.preset = g.preset;
     s.dtype = gs::dtype_name(pc.dtype);
     // The sentence is shorter than the preset's T: T from the text. The gpt2 shape has no
     // character vocabulary: seeded random tokens (T from the preset) unless GPT-2's tokenizer reads it.
     s.seq.reset();
-    if (*a.preset == "gpt2" && a.tokenizer.value_or("") != "gpt2") s.text.reset();
+    if (g.preset == "gpt2" && g.tokenizer.value_or("") != "gpt2") s.text.reset();
   }
-  if (a.text) s.text = *a.text;
-  if (a.text && !a.seq) s.seq.reset();  // T from the text
-  if (a.seq) s.seq = *a.seq;
-  if (a.dtype) s.dtype = *a.dtype;
-  if (a.seed) s.seed = *a.seed;
-  if (a.checkpoint) {
-    s.checkpoint = *a.checkpoint;
-    if (!a.dtype) s.dtype.reset();  // the file's own precision: F64 → f64, else f32
+  if (g.text) s.text = g.text;
+  if (g.tokens) {
+    s.tokens = g.tokens;
+    s.text.reset();
   }
-  if (a.lora_rank) s.lora_rank = *a.lora_rank;
-  if (a.lora_alpha) s.lora_alpha = *a.lora_alpha;
-  if (a.lora_targets) s.lora_targets = *a.lora_targets;
-  if (a.tokenizer) s.tokenizer = *a.tokenizer;
-  if (a.vocab_dir) s.vocab_dir = *a.vocab_dir;
+  if ((g.text || g.tokens) && !g.seq) s.seq.reset();  // T from the input
+  if (g.seq) s.seq = g.seq;
+  if (g.dtype) s.dtype = g.dtype;
+  if (g.seed) s.seed = g.seed;
+  if (!g.checkpoint.empty()) {
+    s.checkpoint = g.checkpoint;
+    if (!g.dtype) s.dtype.reset();  // the file's own precision: F64 → f64, else f32
+  }
+  s.layers = g.layers;
+  s.heads = g.heads;
+  s.embd = g.embd;
+  s.vocab = g.vocab;
+  s.ctx = g.ctx;
+  if (g.batch) s.batch = g.batch;
+  if (g.lora_rank) s.lora_rank = g.lora_rank;
+  if (g.lora_alpha) s.lora_alpha = g.lora_alpha;
+  if (g.lora_targets) s.lora_targets = g.lora_targets;
+  if (g.tokenizer) s.tokenizer = g.tokenizer;
+  if (!g.vocab_dir.empty()) s.vocab_dir = g.vocab_dir;
+  s.sets = g.sets;  // on gpt2 an error, said by resolve()
   return s;
 }
 
-// Built in the blink of an eye (the tiny preset from its settings): no need to open the window
-// on the default model first.
-bool instant(const gs::ModelSpec& s) { return s.preset == "tiny" && s.checkpoint.empty(); }
+// Built in the blink of an eye (a lesson program, or the tiny preset from its settings): no need
+// to open the window on the default model first.
+bool instant(const gs::ModelSpec& s) {
+  return s.program != "gpt2" || (s.preset == "tiny" && s.checkpoint.empty() && !s.layers && !s.embd);
+}
 
 // --show's panel titles; empty items are skipped.
 std::vector<std::string> split_list(const std::string& s) {
@@ -147,7 +178,8 @@ int main(int argc, char** argv) {
   Args a;
   const char* display = "Display";
   const char* scripted = "Scripted runs (tests, screenshots)";
-  const char* model = "Model (as gradscope-cli; default: preset tiny in f64 on a sentence, assets/tiny.safetensors)";
+  const char* model =
+      "Model (as gradscope-cli; default: gpt2's tiny preset in f64 on a sentence, assets/tiny.safetensors)";
   cli.add_option("--step", a.step, "start at step N (0 … 2N; step s = the first s steps done)")->group(display);
   cli.add_option("--window", a.window, "window size WxH (default 1600x900)")->group(display);
   cli.add_option("--font-scale", a.font_scale, "text size (1 = 18 px; Ctrl +/− change it)")
@@ -165,44 +197,32 @@ int main(int argc, char** argv) {
   cli.add_option("--train", a.train, "run N optimiser steps once the model is there, off the UI thread")
       ->check(CLI::Range(1, 100000))
       ->group(display);
-  cli.add_option("--lr", a.lr, "learning rate of --train (default 1e-3)")->check(CLI::PositiveNumber)->group(display);
+  cli.add_option("--lr", a.lr, "learning rate of --train (default 1e-3)")->check(kPositiveNumber)->group(display);
   cli.add_option("--optimizer", a.optimizer, "sgd | adamw (default), for --train")
       ->check(CLI::IsMember({"sgd", "adamw"}))
       ->group(display);
-  cli.add_option("--screenshot", a.screenshot, "render a few frames at --step N, write FILE.png and exit")->group(scripted);
+  cli.add_option("--screenshot", a.screenshot, "render a few frames at --step N, write FILE.png and exit")
+      ->check(kPath)
+      ->group(scripted);
   cli.add_option("--screenshot-after-ms", a.after_ms,
                  "with --screenshot: keep rendering for MS milliseconds first, while the model is built (and "
                  "trained) off the UI thread, so the picture shows what the app shows then (e.g. a progress bar)")
       ->check(CLI::Range(0, 600000))
       ->group(scripted);
   cli.add_option("--frames", a.frames, "render N frames, print the mean and p95 frame time, exit")
-      ->check(CLI::PositiveNumber)
+      ->check(CLI::Range(1, 1000000))
       ->group(scripted);
   cli.add_option("--mouse", a.mouse, "hold the pointer at X,Y (window pixels), e.g. to capture a tooltip")->group(scripted);
   cli.add_flag("--check", a.check,
                "check every op and parameter once the model is there, in the background, as the Finite differences "
                "panel's button does (a screenshot waits for it; with --screenshot-after-ms it shows its progress)")
       ->group(scripted);
-  cli.add_option("--preset", a.preset, "tiny | small | gpt2 (the 124M shape, built off the UI thread)")
-      ->check(CLI::IsMember({"tiny", "small", "gpt2"}))
-      ->group(model);
-  cli.add_option("--text", a.text, "input text, read by the tokenizer")->group(model);
-  cli.add_option("--tokenizer", a.tokenizer, "char | gpt2 (GPT-2's byte-level BPE; its files from --vocab-dir)")
-      ->check(CLI::IsMember({"char", "gpt2"}))
-      ->group(model);
-  cli.add_option("--vocab-dir", a.vocab_dir,
-                 "GPT-2's vocabulary (encoder.json + vocab.bpe); default $GRADSCOPE_GPT2_VOCAB, else "
-                 "~/.cache/gradscope/gpt2-vocab, which scripts/fetch-gpt2-vocab fills")
-      ->group(model);
-  cli.add_option("--seq", a.seq, "sequence length T")->group(model);
-  cli.add_option("--dtype", a.dtype, "f32 | f64")->check(CLI::IsMember({"f32", "f64"}))->group(model);
-  cli.add_option("--seed", a.seed, "initialisation seed")->group(model);
-  cli.add_option("--checkpoint", a.checkpoint,
-                 "a checkpoint to load: gradscope's or Hugging Face's .safetensors, or llm.c's .bin")
-      ->group(model);
-  cli.add_option("--lora-rank", a.lora_rank, "LoRA rank r (0: full fine-tuning)")->group(model);
-  cli.add_option("--lora-alpha", a.lora_alpha, "LoRA alpha (default: r)")->group(model);
-  cli.add_option("--lora-targets", a.lora_targets, "attn.c_attn,attn.c_proj,mlp.c_fc,mlp.c_proj")->group(model);
+  gs::flags::add_model_options(cli, a.model, model, false);
+  cli.add_option("--lesson-step", a.lesson_step, "with --lesson: open at this step (1 … the lesson's steps)")->group(model);
+  cli.add_flag("--walk-lessons", a.walk_lessons,
+               "with --lesson: render every step from there to the last lesson's last step (Next, Next …), print how "
+               "many, exit 2 if any step fails")
+      ->group(scripted);
   cli.add_option("--mistake", a.mistakes,
                  "plant a backprop mistake, OP=KIND (e.g. h.0.attn.softmax=dropped_term; kinds as gradscope-cli check "
                  "--mistake), then check every op")
@@ -215,8 +235,11 @@ int main(int argc, char** argv) {
       "  xvfb-run -a gradscope --screenshot x.png --step 12 --show \"Graph,FLOPs\"\n"
       "  xvfb-run -a gradscope --preset gpt2 --screenshot x.png --step 0 --screenshot-after-ms 3000\n"
       "  gradscope --mistake h.1.attn.softmax=dropped_term --show \"Planted mistakes\"\n"
+      "  gradscope --program line                   the tutorial's first model, y = a·x + b\n"
+      "  gradscope --program matrix --set n=2       the matrix model on two rows\n"
       "\nWithout a display it says so and exits 2; bad input gives one line on stderr and exit 2.\n"
-      "Keys: → ← step, Home End, Space play/pause, Ctrl +/−/0 text size, Ctrl Q quit (Help ▸ Keys).\n");
+      "Keys: → ← step, Home End, Space play/pause, Ctrl +/−/0 text size, Ctrl Q quit (Help ▸ Keys).\n\n" +
+      gs::flags::programs_help());
   try {
     cli.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {
@@ -235,7 +258,22 @@ int main(int argc, char** argv) {
     a.height = std::stoi(m[2]);
     if (a.width < 320 || a.height < 240) return fail("--window must be at least 320x240");
   }
-  if (!a.screenshot.empty() && !a.step) return fail("--screenshot needs --step N (which step to show)");
+  if (a.lesson_step && a.model.lesson.empty()) return fail("--lesson-step needs --lesson ID|FILE");
+  if (a.walk_lessons && a.model.lesson.empty()) return fail("--walk-lessons needs --lesson ID|FILE (where to start)");
+  if (!a.model.lesson.empty()) {
+    for (const CLI::Option* o : a.model.options)
+      if (o->count() && o->get_name() != "--lesson")
+        return fail(o->get_name() + " cannot be given with --lesson, which sets the model");
+  }
+  if (!a.screenshot.empty() && !a.step && a.model.lesson.empty())
+    return fail("--screenshot needs --step N (which step to show), or --lesson with its --lesson-step");
+  if (!a.screenshot.empty()) {
+    try {
+      gs::io::check_destination(a.screenshot);  // before any frame: /dev/full, a directory … say so now
+    } catch (const gs::Error& e) {
+      return fail(e.what());
+    }
+  }
   if (a.after_ms && a.screenshot.empty()) return fail("--screenshot-after-ms needs --screenshot FILE.png");
   std::vector<std::string> show = split_list(a.show);
   if (!a.mistakes.empty()) show.push_back("Planted mistakes");
@@ -262,7 +300,7 @@ int main(int argc, char** argv) {
     if (!std::regex_match(a.mouse, m, re)) return fail("--mouse '" + a.mouse + "' is not X,Y (e.g. 800,450)");
     mouse = ImVec2(std::stof(m[1]), std::stof(m[2]));
   }
-  const bool headless_run = !a.screenshot.empty() || a.frames > 0;
+  const bool headless_run = !a.screenshot.empty() || a.frames > 0 || a.walk_lessons;
 
   // [SECTION] display
   glfwSetErrorCallback(on_glfw_error);
@@ -274,7 +312,7 @@ int main(int argc, char** argv) {
   // built off the UI thread, its progress on screen; --step waits for it.
   gs::app::Controller controller;
   const bool wait_first = headless_run && !a.after_ms;
-  const gs::ModelSpec want = spec_from(a);
+  const gs::ModelSpec want = spec_from(a.model);
   const bool in_background = !wait_first && a.custom_model() && !instant(want);
   gs::OptimizerOptions train_opt;
   train_opt.kind = a.optimizer;
@@ -288,6 +326,15 @@ int main(int argc, char** argv) {
   } catch (const gs::Error& e) {
     glfwTerminate();
     return fail(e.what());
+  }
+  // --lesson: the lesson's model and its step, in place before the window opens.
+  if (!a.model.lesson.empty()) {
+    controller.apply(gs::app::req::OpenLesson{a.model.lesson, a.lesson_step.value_or(1), ""});
+    controller.wait_jobs();
+    if (!controller.in_lesson()) {
+      glfwTerminate();
+      return fail(controller.error().empty() ? "--lesson: could not open " + a.model.lesson : controller.error());
+    }
   }
   const uint64_t startup_generation = controller.spec_generation();
   if (in_background) controller.apply(gs::app::req::Rebuild{want});
@@ -413,6 +460,7 @@ int main(int argc, char** argv) {
     gs::app::RequestQueue queue;
 
     const int frames_to_run = !a.screenshot.empty() ? 6 : a.frames;
+    int walked = 0, walk_frame = 0;
     const auto opened = std::chrono::steady_clock::now();
     bool startup_pending = in_background;
     std::vector<double> frame_ms;
@@ -480,8 +528,29 @@ int main(int argc, char** argv) {
       heatmaps.end_frame();
 
       const double open_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - opened).count();
-      const bool last_frame =
+      bool last_frame =
           frames_to_run > 0 && frame + 1 >= frames_to_run && (!a.after_ms || open_ms >= *a.after_ms);
+      if (a.walk_lessons && ++walk_frame >= 3) {
+        // Three frames of each step drawn; then on to the next, until the last step of the path.
+        walk_frame = 0;
+        ++walked;
+        const gs::app::LessonState& st = controller.lesson();
+        if (!controller.error().empty() || !controller.in_lesson()) {
+          fprintf(stderr, "gradscope: error: lesson %s, step %d: %s\n",
+                  controller.current_lesson() ? controller.current_lesson()->id.c_str() : "?", st.step + 1,
+                  controller.error().c_str());
+          rc = 2;
+          break;
+        }
+        const bool end = st.lesson + 1 == static_cast<int>(st.path.size()) &&
+                         st.step + 1 == static_cast<int>(controller.current_lesson()->steps.size());
+        if (end) {
+          printf("walked %d lesson steps, every one drawn without an error\n", walked);
+          last_frame = true;
+        } else {
+          queue.push(gs::app::req::LessonNext{});
+        }
+      }
       if (last_frame && !a.screenshot.empty()) {
         std::string err;
         if (!gs::gl::save_png(a.screenshot, fw, fh, err)) {

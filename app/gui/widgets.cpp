@@ -175,6 +175,24 @@ void tensor_view(const Controller& c, PanelContext& ctx, const std::string& capt
     float ch = std::min(maxh / g.rows, std::max(cw, 12.0f * ctx.scale));
     if (g.rows * ch < 18.0f * ctx.scale) ch = std::min(18.0f * ctx.scale / g.rows, 36.0f * ctx.scale);
     cw = std::min(cw, 2.5f * ch);  // cells no wider than 2.5× their height (T×T maps stay near square)
+    // A small tensor (a lesson model's) shows its numbers in the cells, when they fit there.
+    bool numbers = false;
+    if (!g.pooled() && g.rows * g.cols <= 64) {
+      float need_w = 0;
+      ImGui::PushFont(ctx.fonts.mono);
+      for (int r = 0; r < g.rows; ++r)
+        for (int k = 0; k < g.cols; ++k)
+          need_w = std::max(need_w, ImGui::CalcTextSize(num_short(t.at(t.flat_index(r, k))).c_str()).x);
+      const float need_h = ImGui::GetTextLineHeight() * 1.5f;
+      ImGui::PopFont();
+      need_w += 10.0f * ctx.scale;
+      if (need_w * g.cols <= W) {
+        numbers = true;
+        cw = std::max(cw, std::min(need_w * 1.4f, W / g.cols));
+        ch = std::max(ch, need_h);
+        if (maxh > 0) ch = std::max(need_h, std::min(ch, maxh / g.rows));
+      }
+    }
     const ImVec2 size(std::max(1.0f, g.cols * cw), std::max(1.0f, g.rows * ch));
     const ImVec2 p0 = ImGui::GetCursorScreenPos();
     ImDrawList* dl = ImGui::GetWindowDrawList();
@@ -188,6 +206,20 @@ void tensor_view(const Controller& c, PanelContext& ctx, const std::string& capt
     }
     const bool hovered = ImGui::IsItemHovered();
     dl->AddRect(ImVec2(p0.x - 1, p0.y - 1), ImVec2(p0.x + size.x + 1, p0.y + size.y + 1), frame);
+    if (numbers) {
+      // White on a dark shadow: readable on every colour of both maps.
+      ImGui::PushFont(ctx.fonts.mono);
+      const float sh = std::max(1.0f, ctx.scale);
+      for (int r = 0; r < g.rows; ++r)
+        for (int k = 0; k < g.cols; ++k) {
+          const std::string v = num_short(t.at(t.flat_index(r, k)));
+          const ImVec2 ts = ImGui::CalcTextSize(v.c_str());
+          const ImVec2 at(p0.x + k * cw + (cw - ts.x) * 0.5f, p0.y + r * ch + (ch - ts.y) * 0.5f);
+          dl->AddText(ImVec2(at.x + sh, at.y + sh), IM_COL32(0, 0, 0, 230), v.c_str());
+          dl->AddText(at, IM_COL32(255, 255, 255, 255), v.c_str());
+        }
+      ImGui::PopFont();
+    }
     // Heads (or batch rows) of a 4-d tensor are separate blocks of rows: mark where each starts.
     if (!t.transposed && !g.pooled() && t.shape.size() >= 3) {
       const int64_t block = t.shape[t.shape.size() - 2];

@@ -3,13 +3,13 @@
 
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <array>
 #include <climits>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <iterator>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -18,6 +18,7 @@
 #include <utility>
 
 #include "gradscope/error.h"
+#include "gradscope/fileio.h"
 
 namespace gs {
 namespace {
@@ -159,13 +160,8 @@ std::string code_point_name(char32_t cp) {
   return buf;
 }
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(path + ": cannot open file");
-  std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad()) throw Error(path + ": read error");
-  return data;
-}
+// A vocabulary or merges file: a regular file of at most 64 MiB (GPT-2's are 1 MB and 456 KB).
+std::string read_file(const std::string& path) { return io::read_text(path, 64 << 20, "a GPT-2 vocabulary file"); }
 
 // ---------------------------------------------------------------------------------------------
 // encoder.json / vocab.json: one JSON object {"token": id, …}, read with nlohmann's SAX parser so
@@ -448,9 +444,10 @@ std::string join(const std::string& dir, const char* name) {
   return dir.back() == '/' ? dir + name : dir + "/" + name;
 }
 
+// Whether something is there (a file, or a directory or FIFO that reading will refuse by name).
 bool is_file(const std::string& path) {
-  std::error_code ec;
-  return std::filesystem::is_regular_file(path, ec);
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0;
 }
 
 }  // namespace
@@ -496,29 +493,41 @@ Gpt2Tokenizer Gpt2Tokenizer::load(const std::string& dir) {
     if (!ok || !reader.error.empty())
       throw Error(vocab_path + ": " + (reader.error.empty() ? "bad JSON" : reader.error));
     if (reader.entries.empty()) throw Error(vocab_path + ": no tokens");
+    // Each entry checked in file order (nothing sized by the ids yet) ...
     int64_t max_id = 0;
-    for (const auto& e : reader.entries) max_id = std::max(max_id, e.second);
-    d->bytes.resize(static_cast<size_t>(max_id) + 1);
-    d->present.assign(static_cast<size_t>(max_id) + 1, 0);
-    std::vector<const std::string*> key_of(static_cast<size_t>(max_id) + 1, nullptr);
+    std::unordered_map<int64_t, const std::string*> key_of;
+    key_of.reserve(reader.entries.size() * 2);
     by_bytes.reserve(reader.entries.size() * 2);
-    std::string bytes;
-    for (const auto& [key, id] : reader.entries) {
+    std::vector<std::string> entry_bytes(reader.entries.size());
+    for (size_t i = 0; i < reader.entries.size(); ++i) {
+      const auto& [key, id] = reader.entries[i];
+      std::string& bytes = entry_bytes[i];
       if (key.empty()) throw Error(vocab_path + ": empty token text (id " + std::to_string(id) + ")");
       char32_t bad;
       if (!symbols_to_bytes(key, &bytes, &bad))
         throw Error(vocab_path + ": token " + shown(key) + " (id " + std::to_string(id) +
                     ") is not byte-level text: " + code_point_name(bad) +
                     " is not one of GPT-2's 256 byte symbols");
-      if (d->present[id])
-        throw Error(vocab_path + ": duplicate id " + std::to_string(id) + " (tokens " +
-                    shown(*key_of[id]) + " and " + shown(key) + ")");
+      if (const auto [it, fresh] = key_of.emplace(id, &key); !fresh)
+        throw Error(vocab_path + ": duplicate id " + std::to_string(id) + " (tokens " + shown(*it->second) + " and " +
+                    shown(key) + ")");
       if (!by_bytes.emplace(bytes, static_cast<int32_t>(id)).second)
         throw Error(vocab_path + ": duplicate token " + shown(key) + " (ids " +
                     std::to_string(by_bytes[bytes]) + " and " + std::to_string(id) + ")");
+      max_id = std::max(max_id, id);
+    }
+    // ... then the table of ids. Ids may skip some numbers, but every id up to the largest
+    // becomes a row of the model's embedding and logits: a vocabulary mostly of holes is refused.
+    if (static_cast<uint64_t>(max_id) + 1 > 2 * reader.entries.size())
+      throw Error(vocab_path + ": the largest id is " + std::to_string(max_id) + " but only " +
+                  std::to_string(reader.entries.size()) + " ids are tokens; a vocabulary of " +
+                  std::to_string(max_id + 1) + " ids would be mostly holes (at most as many missing ids as tokens)");
+    d->bytes.resize(static_cast<size_t>(max_id) + 1);
+    d->present.assign(static_cast<size_t>(max_id) + 1, 0);
+    for (size_t i = 0; i < reader.entries.size(); ++i) {
+      const int64_t id = reader.entries[i].second;
       d->present[id] = 1;
-      d->bytes[id] = bytes;
-      key_of[id] = &key;
+      d->bytes[id] = std::move(entry_bytes[i]);
     }
     const ByteTable& t = byte_table();
     for (int b = 0; b < 256; ++b) {

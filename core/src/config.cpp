@@ -2,9 +2,12 @@
 
 #include <nlohmann/json.hpp>
 #include <algorithm>
-#include <unistd.h>
+#include <cmath>
+#include <cstdio>
 
 #include "gradscope/error.h"
+#include "gradscope/memory.h"
+#include "gradscope/program.h"
 #include "gradscope/tensor.h"
 
 namespace gs {
@@ -69,6 +72,16 @@ bool Config::lora_on(LoraTarget t) const {
 const char* dtype_name(DType d) { return d == DType::f32 ? "f32" : "f64"; }
 
 void Config::validate() const {
+  if (!is_gpt2()) {
+    const Program& p = gs::program(program);
+    for (const auto& [name, v] : dims) {
+      bool known = false;
+      for (const DimInfo& d : p.dims()) known = known || d.name == name;
+      if (!known) throw Error("program " + program + " has no size '" + name + "'");
+    }
+    p.validate(*this);
+    return;
+  }
   auto positive = [](const char* what, long v) {
     if (v <= 0) throw Error(std::string(what) + " must be positive, got " + std::to_string(v));
   };
@@ -86,17 +99,49 @@ void Config::validate() const {
     throw Error("sequence length T=" + std::to_string(seq_len) + " exceeds n_ctx=" + std::to_string(n_ctx));
   if (lora_rank < 0) throw Error("--lora-rank must be >= 0, got " + std::to_string(lora_rank));
   if (lora() && lora_targets.empty()) throw Error("LoRA needs at least one target");
-  if (lora() && !(lora_alpha > 0)) throw Error("--lora-alpha must be positive");
-  // Guard against sizes whose buffers cannot be allocated on any real machine.
+  if (lora() && !(lora_alpha > 0 && std::isfinite(lora_alpha))) throw Error("--lora-alpha must be a positive number");
+  if (lora() && lora_rank > n_embd)
+    throw Error("--lora-rank " + std::to_string(lora_rank) + " is larger than n_embd " + std::to_string(n_embd) +
+                ", the smaller side of every weight LoRA adapts (a higher rank adds nothing)");
+  // Guard against sizes whose buffers cannot be allocated on any real machine (the numbers are
+  // doubles: shown as such, never cast to an integer that may not hold them).
+  auto about = [](double v) {
+    char b[32];
+    snprintf(b, sizeof b, "%.3g", v);
+    return std::string(b);
+  };
   const double big = double(batch) * seq_len * std::max<double>(vocab_size, 4.0 * n_embd);
-  if (big > 4e9) throw Error("B*T*max(V,4C) = " + std::to_string(static_cast<long long>(big)) + " is too large");
-  const double params = double(vocab_size) * n_embd + double(n_layer) * 12.0 * n_embd * n_embd;
-  if (params > 4e9) throw Error("the model would have about " + std::to_string(static_cast<long long>(params)) +
-                                " parameters; that is too large");
+  if (big > 4e9) throw Error("B*T*max(V,4C) = " + about(big) + " is too large (the limit is 4e+09)");
+  const double params = (double(vocab_size) + n_ctx) * n_embd + double(n_layer) * 12.0 * n_embd * n_embd + lora_params();
+  if (params > 4e9) throw Error("the model would have about " + about(params) + " parameters; that is too large (the limit is 4e+09)");
+}
+
+double Config::lora_params() const {
+  if (!lora()) return 0;
+  const double C = n_embd, r = lora_rank;
+  double per_layer = 0;
+  for (auto t : lora_targets) {
+    const double in = t == LoraTarget::mlp_c_proj ? 4 * C : C;
+    const double out = t == LoraTarget::attn_c_attn ? 3 * C : t == LoraTarget::mlp_c_fc ? 4 * C : C;
+    per_layer += r * (in + out);  // A (in, r) and B (r, out)
+  }
+  return double(n_layer) * per_layer;
 }
 
 std::string Config::json() const {
   nlohmann::json j;
+  if (!is_gpt2()) {
+    j["program"] = program;
+    for (const DimInfo& d : gs::program(program).dims()) j[d.name] = dim(d.name);
+    if (program == "lora_linear") {
+      j["lora_rank"] = lora_rank;
+      j["lora_alpha"] = lora_alpha;
+    }
+    j["dtype"] = dtype_name(dtype);
+    j["seed"] = seed;
+    return j.dump();
+  }
+  j["program"] = program;
   j["n_layer"] = n_layer;
   j["n_head"] = n_head;
   j["n_embd"] = n_embd;
@@ -117,23 +162,23 @@ std::string Config::json() const {
 }
 
 double Config::estimated_bytes() const {
+  if (!is_gpt2()) return gs::program(program).estimated_bytes(*this);
   const double B = batch, T = seq_len, C = n_embd, H = n_head, V = vocab_size, L = n_layer;
-  const double params = V * C + double(n_ctx) * C + L * (12 * C * C + 13 * C);
+  const double params = V * C + double(n_ctx) * C + L * (12 * C * C + 13 * C) + lora_params();
   const double per_layer = 60 * B * T * C + 10 * B * H * T * T;
-  const double floats = L * per_layer + 6 * B * T * V + 4 * params;
+  double lora_values = 0;  // per adapted linear: U = X·A (B,T,r) and the sum (B,T,out), each with its gradient and share
+  if (lora())
+    for (auto t : lora_targets) {
+      const double out = t == LoraTarget::attn_c_attn ? 3 * C : t == LoraTarget::mlp_c_fc ? 4 * C : C;
+      lora_values += 3 * B * T * (double(lora_rank) + out);
+    }
+  // wte feeds two ops (the embedding and the tied lm_head): the tape keeps each one's share of
+  // its gradient as well as the sum.
+  const double floats = L * (per_layer + lora_values) + 6 * B * T * V + 2 * V * C + 4 * params;
   return floats * (dtype == DType::f64 ? 8 : 4);
 }
 
-void Config::check_fits_in_memory() const {
-  const double phys = double(sysconf(_SC_PHYS_PAGES)) * double(sysconf(_SC_PAGE_SIZE));
-  const double need = estimated_bytes();
-  if (phys > 0 && need > 0.8 * phys) {
-    char msg[200];
-    snprintf(msg, sizeof msg, "this model and its tape need about %.1f GiB, more than this machine's %.1f GiB allows",
-             need / (1 << 30), phys / (1 << 30));
-    throw Error(msg);
-  }
-}
+void Config::check_fits_in_memory() const { check_memory(estimated_bytes(), "building this model and its tape"); }
 
 Config preset_config(const std::string& name) {
   Config c;

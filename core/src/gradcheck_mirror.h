@@ -7,7 +7,8 @@
 // deterministic, so they come back bit for bit).
 //
 // A float tape gets a mirror: the same model built in double (Model<double> from the same
-// config, Tape<double> over the same batch), whose values are loaded from the float tape,
+// config and program, Tape<double> over the same inputs, read back from the float tape's leaf
+// values), whose values are loaded from the float tape,
 // converted exactly, right before each evaluation. So the perturbed evaluations compute, in
 // double, the very function the float tape evaluates in float, at the float tape's own point;
 // what remains between a float gradient and them is float's round-off in that gradient. The
@@ -20,22 +21,27 @@
 // whole mirror's forward and backward). Mistakes are copied, so a wrong backward is as wrong in
 // double and still fails; what the measurement excuses is round-off alone.
 //
-// Mirrors are built on first use. Op-local checks need one op at a time, so their mirrors have
-// a single transformer block (every block's ops have the same shapes; op "h.7.mlp.gelu" runs
-// as "h.0.mlp.gelu" with block 7's values and parameters copied in): one with a vocabulary of
+// Mirrors are built on first use. Op-local checks need one op at a time, so GPT-2's have a
+// single transformer block (every block's ops have the same shapes; op "h.7.mlp.gelu", recorded
+// in group "block 7" as "mlp.gelu", runs as block 0's "mlp.gelu" with block 7's values and
+// parameters copied in): one with a vocabulary of
 // one token for the ops whose shapes do not involve V, and one with the real vocabulary for the
 // embedding, lm_head, log-softmax and NLL. Replays to the loss need every op: the full mirror.
 // Building a model costs mostly its first touch of memory (at the 124M shape the full mirror
 // takes seconds, the one-token block a fraction of one), which is why op-local checks avoid the
-// full one and most of them the vocabulary.
+// full one and most of them the vocabulary. The lesson programs (and any other program) are
+// small: their op-local checks run on the full mirror.
 #include <algorithm>
 #include <cstring>
+#include <map>
 #include <memory>
 #include <string>
 #include <type_traits>
 #include <vector>
 
+#include "gradscope/error.h"
 #include "gradscope/model.h"
+#include "gradscope/program.h"
 #include "gradscope/tape.h"
 
 namespace gs::detail {
@@ -51,7 +57,7 @@ class NumericTape {
  public:
   static constexpr bool kSelf = std::is_same_v<T, double>;
 
-  explicit NumericTape(Tape<T>& tape) : tape_(tape) {}
+  explicit NumericTape(Tape<T>& tape) : tape_(tape), blocks_(tape.model().program().is_gpt2()) {}
 
   // Op-local: a double tape on which op k runs with op k's inputs and parameters holding the
   // checked tape's values. After the perturbed runs, restore_local(k).
@@ -59,7 +65,7 @@ class NumericTape {
     if constexpr (kSelf) {
       return {&tape_, k};
     } else {
-      for (int which = 0; which < 2; ++which) {
+      for (int which = 0; which < 2 && blocks_; ++which) {
         Local& m = local_mirror(which);
         const int kk = m.map[k];
         if (kk < 0) continue;
@@ -78,6 +84,7 @@ class NumericTape {
     } else {
       Site s;
       for (int which : {0, 2}) {
+        if (!blocks_) break;
         Local& m = local_mirror(which);
         if (m.map[k] < 0) continue;
         load_operands(*m.tape, k, m.map[k], m.loaded);
@@ -149,7 +156,8 @@ class NumericTape {
         copy_params(*full_model_, tape_.model());
         for (size_t p = 0; p < full_model_->params().size(); ++p)
           full_model_->params()[p].trainable = tape_.model().params()[p].trainable;
-        full_ = std::make_unique<Tape<double>>(*full_model_, tape_.batch());
+        full_ = std::make_unique<Tape<double>>(*full_model_, inputs(false));
+        check_same_tape(*full_);
       }
       return *full_;
     }
@@ -158,7 +166,7 @@ class NumericTape {
   // Builds what a kind of check will need now (so a caller can say so while it happens).
   void prepare(bool local_only) {
     if constexpr (!kSelf) {
-      if (local_only)
+      if (local_only && blocks_)
         for (int which = 0; which < 2; ++which) local_mirror(which);
       else
         full();
@@ -167,7 +175,7 @@ class NumericTape {
   }
   bool prepared(bool local_only) const {
     if constexpr (kSelf) return true;
-    return local_only ? local_[0].tape && local_[1].tape : full_ != nullptr;
+    return local_only && blocks_ ? local_[0].tape && local_[1].tape : full_ != nullptr;
   }
 
   // Reusable buffers (grown as needed; first touches of memory are what cost).
@@ -184,11 +192,44 @@ class NumericTape {
     for (int64_t i = 0; i < n; ++i) dst[i] = static_cast<double>(src[i]);
   }
 
-  // A double model of the same config; frozen unless it is to run backward (its tape then
-  // holds values only).
-  static std::unique_ptr<Model<double>> make_model(Config cfg, bool backward) {
+  // The checked tape's inputs, as its leaf values hold them now (exactly: ids and float values
+  // convert to double without rounding); `token_zero`: every id 0, for the one-token mirror.
+  Inputs inputs(bool token_zero) const {
+    Inputs out;
+    for (int id : tape_.inputs()) {
+      const Value<T>& v = tape_.value(id);
+      Input in;
+      in.name = v.name;
+      in.shape = v.data.shape;
+      in.integer = v.integer;
+      in.axes = v.axes;
+      in.grad = v.requires_grad;
+      in.values.resize(static_cast<size_t>(v.data.size()));
+      for (int64_t i = 0; i < v.data.size(); ++i)
+        in.values[static_cast<size_t>(i)] = token_zero && v.integer ? 0.0 : static_cast<double>(v.data[i]);
+      // The checked tape took these ids; any bound above them does (GPT-2's are checked against V).
+      double top = 0;
+      for (double x : in.values) top = std::max(top, x);
+      in.id_limit = static_cast<int64_t>(top) + 1;
+      out.push_back(std::move(in));
+    }
+    return out;
+  }
+
+  // The full mirror must be the checked tape in double: the same ops on the same values.
+  void check_same_tape(const Tape<double>& m) const {
+    bool same = m.size() == tape_.size() && m.values().size() == tape_.values().size();
+    for (int k = 0; same && k < tape_.size(); ++k)
+      same = m.op(k).name == tape_.op(k).name && same_shapes(tape_.op(k), m, k);
+    if (!same) throw Error("the double-precision mirror of this model records a different tape (program " +
+                           tape_.config().program + ")");
+  }
+
+  // A double model of the same config and program; frozen unless it is to run backward (its
+  // tape then holds values only).
+  std::unique_ptr<Model<double>> make_model(Config cfg, bool backward) const {
     cfg.dtype = DType::f64;
-    auto m = std::make_unique<Model<double>>(cfg);
+    auto m = std::make_unique<Model<double>>(cfg, tape_.model().program());
     if (!backward)
       for (auto& p : m->params()) p.trainable = false;
     return m;
@@ -211,25 +252,23 @@ class NumericTape {
     Config cfg = tape_.config();
     const bool one_block = cfg.n_layer > 1;
     if (one_block) cfg.n_layer = 1;
-    Batch batch = tape_.batch();
-    if (which == 0) {
-      cfg.vocab_size = 1;
-      std::fill(batch.x.begin(), batch.x.end(), 0);
-      std::fill(batch.y.begin(), batch.y.end(), 0);
-    }
+    if (which == 0) cfg.vocab_size = 1;
     m.model = make_model(cfg, which != 1);
-    m.tape = std::make_unique<Tape<double>>(*m.model, batch);
+    m.tape = std::make_unique<Tape<double>>(*m.model, inputs(which == 0));
     m.loaded.assign(m.model->params().size(), -1);
-    // Op k of the checked tape ↔ the op of the same name (block l → block 0) with the same shapes.
+    // Op k of the checked tape ↔ the mirror's op recorded in the same place with the same short
+    // name (an op of block l ↔ block 0's, when the mirror has one block) and the same shapes.
+    auto place = [&](const auto& op) {
+      return one_block && op.layer >= 0 ? "block|" + op.short_name : op.group + "|" + op.short_name;
+    };
+    std::map<std::string, int> where;
+    for (int kk = 0; kk < m.tape->size(); ++kk) where.emplace(place(m.tape->op(kk)), kk);
     m.map.assign(tape_.size(), -1);
     for (int k = 0; k < tape_.size(); ++k) {
       const auto& op = tape_.op(k);
       if (which != 0 && local_[0].tape && local_[0].map[k] >= 0) continue;  // the small one has it
-      std::string name = op.name;
-      const std::string pre = "h." + std::to_string(op.layer) + ".";
-      if (one_block && op.layer >= 0 && name.rfind(pre, 0) == 0) name = "h.0." + name.substr(pre.size());
-      const int kk = m.tape->find_op(name);
-      if (kk >= 0 && same_shapes(op, *m.tape, kk)) m.map[k] = kk;
+      const auto it = where.find(place(op));
+      if (it != where.end() && same_shapes(op, *m.tape, it->second)) m.map[k] = it->second;
     }
     return m;
   }
@@ -241,8 +280,8 @@ class NumericTape {
       if (tape_.value(a.in[i]).data.shape != m.value(b.in[i]).data.shape) return false;
     for (size_t j = 0; j < a.par.size(); ++j)
       if (tape_.model().params()[a.par[j]].data.shape != m.model().params()[b.par[j]].data.shape) return false;
-    return tape_.value(a.out).data.shape == m.value(b.out).data.shape && a.part == b.part &&
-           a.alpha_over_r == b.alpha_over_r;
+    return tape_.value(a.out).data.shape == m.value(b.out).data.shape && a.attrs.part == b.attrs.part &&
+           a.attrs.d == b.attrs.d && a.attrs.scale == b.attrs.scale;
   }
 
   // Op k's inputs and parameters into op kk of mirror m (parameters only when another one is there).
@@ -265,6 +304,7 @@ class NumericTape {
   }
 
   Tape<T>& tape_;
+  const bool blocks_;  // GPT-2: op-local checks on one-block mirrors
   Local local_[3];
   bool full_backward_done_ = false;
   // Declared model first: a tape refers to its model and goes first.

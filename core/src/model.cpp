@@ -3,12 +3,14 @@
 #include <cmath>
 
 #include "gradscope/error.h"
+#include "gradscope/program.h"
 #include "gradscope/rng.h"
 
 namespace gs {
 
 template <class T>
-void Model<T>::add(const std::string& name, const Shape& shape, bool trainable) {
+Param<T>& Model<T>::add(const std::string& name, const Shape& shape, bool trainable) {
+  if (index_.count(name)) throw Error("parameter '" + name + "' is declared twice");
   Param<T> p;
   p.name = name;
   p.data = arena_.alloc(shape);
@@ -16,59 +18,16 @@ void Model<T>::add(const std::string& name, const Shape& shape, bool trainable) 
   if (trainable) p.grad = arena_.alloc(shape);
   index_[name] = static_cast<int>(params_.size());
   params_.push_back(std::move(p));
+  return params_.back();
 }
 
 template <class T>
-Model<T>::Model(const Config& cfg) : cfg_(cfg) {
-  cfg_.validate();
-  const int64_t C = cfg.n_embd, V = cfg.vocab_size, L = cfg.n_layer;
-  const bool base = !cfg.lora();  // LoRA freezes every base parameter
-  Rng rng(cfg.seed);
-  auto normal = [&](const std::string& name, const Shape& s, double std) {
-    add(name, s, base);
-    for (auto& x : params_.back().data) x = static_cast<T>(rng.normal(0.0, std));
-  };
-  auto constant = [&](const std::string& name, const Shape& s, double v) {
-    add(name, s, base);
-    params_.back().data.fill(static_cast<T>(v));
-  };
-  // GPT-2: N(0, 0.02) everywhere, residual projections scaled by 1/√(2L); LN γ = 1, β = 0.
-  const double std_resid = 0.02 / std::sqrt(2.0 * L);
-  normal("wte.weight", {V, C}, 0.02);
-  normal("wpe.weight", {cfg.n_ctx, C}, 0.02);
-  for (int l = 0; l < L; ++l) {
-    const std::string p = "h." + std::to_string(l) + ".";
-    constant(p + "ln_1.weight", {C}, 1.0);
-    constant(p + "ln_1.bias", {C}, 0.0);
-    normal(p + "attn.c_attn.weight", {C, 3 * C}, 0.02);
-    constant(p + "attn.c_attn.bias", {3 * C}, 0.0);
-    normal(p + "attn.c_proj.weight", {C, C}, std_resid);
-    constant(p + "attn.c_proj.bias", {C}, 0.0);
-    constant(p + "ln_2.weight", {C}, 1.0);
-    constant(p + "ln_2.bias", {C}, 0.0);
-    normal(p + "mlp.c_fc.weight", {C, 4 * C}, 0.02);
-    constant(p + "mlp.c_fc.bias", {4 * C}, 0.0);
-    normal(p + "mlp.c_proj.weight", {4 * C, C}, std_resid);
-    constant(p + "mlp.c_proj.bias", {C}, 0.0);
-  }
-  constant("ln_f.weight", {C}, 1.0);
-  constant("ln_f.bias", {C}, 0.0);
+Model<T>::Model(const Config& cfg) : Model(cfg, gs::program(cfg.program)) {}
 
-  if (cfg.lora()) {
-    // A ~ N(0, 1/in) so X·A keeps X's scale; B = 0 so the adapted model starts as the base one.
-    Rng lrng(cfg.seed ^ 0x4c6f5241ULL);  // "LoRA"
-    const int64_t r = cfg.lora_rank;
-    for (int l = 0; l < L; ++l)
-      for (LoraTarget t : {LoraTarget::attn_c_attn, LoraTarget::attn_c_proj, LoraTarget::mlp_c_fc, LoraTarget::mlp_c_proj}) {
-        if (!cfg.lora_on(t)) continue;
-        const int64_t in = t == LoraTarget::mlp_c_proj ? 4 * C : C;
-        const int64_t out = t == LoraTarget::attn_c_attn ? 3 * C : t == LoraTarget::mlp_c_fc ? 4 * C : C;
-        const std::string p = "h." + std::to_string(l) + "." + lora_target_name(t);
-        add(p + ".lora_A", {in, r}, true);
-        for (auto& x : params_.back().data) x = static_cast<T>(lrng.normal(0.0, 1.0 / std::sqrt(double(in))));
-        add(p + ".lora_B", {r, out}, true);
-      }
-  }
+template <class T>
+Model<T>::Model(const Config& cfg, const Program& p) : cfg_(cfg), program_(&p) {
+  p.validate(cfg_);
+  p.declare(*this);
 }
 
 template <class T>

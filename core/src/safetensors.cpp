@@ -1,21 +1,17 @@
 #include "gradscope/safetensors.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <atomic>
 #include <bit>
-#include <cerrno>
-#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <string_view>
 
 #include "gradscope/error.h"
+#include "gradscope/fileio.h"
+#include "gradscope/memory.h"
 
 namespace gs::st {
 
@@ -29,8 +25,6 @@ using json = nlohmann::json;
 
 constexpr uint64_t kMaxHeader = 100'000'000;  // same cap as the reference implementation
 constexpr const char* kMetadataKey = "__metadata__";
-
-std::string errno_text(int err) { return std::strerror(err); }
 
 // A tensor name or key for a one-line message: control and non-ASCII bytes become \xNN,
 // and very long names are cut short.
@@ -121,16 +115,6 @@ size_t invalid_utf8_at(const uint8_t* p, size_t n) {
   return std::string::npos;
 }
 
-// A JSON integer that fits in int64 and is >= 0, or -1 when `v` is not one.
-int64_t non_negative_int(const json& v) {
-  if (v.is_number_unsigned()) {
-    const auto u = v.get<uint64_t>();
-    return u > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) ? -1 : static_cast<int64_t>(u);
-  }
-  if (v.is_number_integer()) return std::max<int64_t>(v.get<int64_t>(), -1);
-  return -1;
-}
-
 // Half-precision bits → double, exactly: 1 sign, 5 exponent (bias 15), 10 mantissa bits.
 double f16_to_double(uint16_t h) {
   const bool neg = h & 0x8000;
@@ -189,62 +173,295 @@ struct Entry {
   uint64_t begin = 0, end = 0;
 };
 
-Entry parse_entry(const std::string& name, const json& v, const std::string& what) {
-  const std::string t = what + ": tensor " + shown(name);
-  if (!v.is_object()) throw Error(t + " is not a JSON object");
-  for (const auto& [key, _] : v.items())
-    if (key != "dtype" && key != "shape" && key != "data_offsets") throw Error(t + " has unexpected key " + shown(key));
-  for (const char* key : {"dtype", "shape", "data_offsets"})
-    if (!v.contains(key)) throw Error(t + " is missing \"" + key + "\"");
+// The header's JSON read event by event (nlohmann's SAX interface): one pass over the text, no
+// document built, no rescanning, so the time is linear in the header's size however many entries
+// it lists. Each problem is reported where it is met.
+class HeaderReader : public nlohmann::json_sax<json> {
+ public:
+  explicit HeaderReader(const std::string& what) : what_(what) {}
 
-  Entry e;
-  e.rec.name = name;
-  const json& dt = v["dtype"];
-  if (!dt.is_string()) throw Error(t + " has a dtype that is not a string");
-  if (!parse_dtype(dt.get<std::string>(), e.rec.dtype))
-    throw Error(t + " has unknown dtype " + shown(dt.get<std::string>()) +
-                " (expected F64, F32, F16, BF16, I64, I32, I16, I8, U8 or BOOL)");
+  std::map<std::string, std::string> metadata;
+  std::vector<Entry> entries;
+  // The first problem met. The parse goes on to the end (ignoring the rest) so that a syntax
+  // error anywhere in the header is what is reported for a header that is not JSON at all.
+  std::string error;
+  std::string syntax_error;
 
-  const json& shape = v["shape"];
-  if (!shape.is_array()) throw Error(t + " has a shape that is not an array");
-  for (size_t i = 0; i < shape.size(); ++i) {
-    const json& d = shape[i];
-    const std::string at = " at shape[" + std::to_string(i) + "]";
-    if (!d.is_number_integer())
-      throw Error(t + " has a dim that is not an integer (" + (d.is_number() ? d.dump() : std::string("a ") + d.type_name()) +
-                  ")" + at);
-    const int64_t n = non_negative_int(d);
-    if (n < 0)
-      throw Error(t + " has a " + (d.is_number_unsigned() ? "too large" : "negative") + " dim " + d.dump() + at);
-    e.rec.shape.push_back(n);
+  bool null() override { return value(Val(Kind::null_)); }
+  bool boolean(bool) override { return value(Val(Kind::boolean)); }
+  bool number_integer(number_integer_t v) override {
+    Val x(Kind::integer);
+    x.negative = v < 0;
+    x.u = v < 0 ? 0 : static_cast<uint64_t>(v);
+    x.text = std::to_string(v);
+    return value(x);
   }
-
-  const json& off = v["data_offsets"];
-  if (!off.is_array() || off.size() != 2) throw Error(t + " has data_offsets that are not a [begin, end] pair");
-  int64_t o[2];
-  for (int k = 0; k < 2; ++k) {
-    o[k] = non_negative_int(off[k]);
-    if (o[k] < 0) throw Error(t + " has data_offsets that are not non-negative integers");
+  bool number_unsigned(number_unsigned_t v) override {
+    Val x(Kind::integer);
+    x.u = v;
+    x.text = std::to_string(v);
+    return value(x);
   }
-  e.begin = static_cast<uint64_t>(o[0]);
-  e.end = static_cast<uint64_t>(o[1]);
-  return e;
-}
+  bool number_float(number_float_t, const string_t& s) override {
+    Val x(Kind::floating);
+    x.text = s;
+    return value(x);
+  }
+  bool string(string_t& s) override {
+    Val x(Kind::string);
+    x.text = std::move(s);
+    return value(x);
+  }
+  bool binary(binary_t&) override { return value(Val(Kind::binary)); }
+  bool start_object(std::size_t) override { return value(Val(Kind::object)); }
+  bool start_array(std::size_t) override { return value(Val(Kind::array)); }
 
-// write(2) all of [p, p+n), retrying short writes and EINTR; 0 or the errno.
-int write_all(int fd, const void* p, size_t n) {
-  auto* c = static_cast<const char*>(p);
-  while (n > 0) {
-    const ssize_t w = ::write(fd, c, n);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      return errno;
+  bool key(string_t& k) override {
+    if (!error.empty()) return true;
+    switch (at_) {
+      case At::top:
+        name_ = std::move(k);
+        if (name_ == kMetadataKey && seen_metadata_) return fail(what_ + ": header has duplicate key " + shown(name_));
+        return true;
+      case At::metadata:
+        if (metadata.count(k)) return fail(what_ + ": header has duplicate key " + shown(k));
+        meta_key_ = std::move(k);
+        return true;
+      case At::entry: {
+        int f = -1;
+        for (int i = 0; i < 3; ++i)
+          if (k == kFields[i]) f = i;
+        if (f < 0) return fail(entry_text() + " has unexpected key " + shown(k));
+        if (seen_[f]) return fail(what_ + ": header has duplicate key " + shown(k));
+        seen_[f] = true;
+        field_ = f;
+        return true;
+      }
+      default: return fail(what_ + ": header is not valid JSON");  // keys only come inside objects
     }
-    c += w;
-    n -= static_cast<size_t>(w);
   }
-  return 0;
+
+  bool end_object() override {
+    if (!error.empty()) return true;
+    switch (at_) {
+      case At::top: at_ = At::done; return true;
+      case At::metadata: at_ = At::top; return true;
+      case At::entry:
+        for (int i = 0; i < 3; ++i)
+          if (!seen_[i]) return fail(entry_text() + " is missing \"" + kFields[i] + "\"");
+        entries.push_back(std::move(entry_));
+        at_ = At::top;
+        return true;
+      default: return fail(what_ + ": header is not valid JSON");
+    }
+  }
+
+  bool end_array() override {
+    if (!error.empty()) return true;
+    if (at_ == At::shape) {
+      at_ = At::entry;
+      return true;
+    }
+    if (at_ == At::offsets) {
+      if (n_offsets_ != 2) return fail(entry_text() + " has data_offsets that are not a [begin, end] pair");
+      at_ = At::entry;
+      return true;
+    }
+    return fail(what_ + ": header is not valid JSON");
+  }
+
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception& ex) override {
+    if (const auto* pe = dynamic_cast<const nlohmann::detail::parse_error*>(&ex))
+      syntax_error =
+          what_ + ": header is not valid JSON (syntax error at byte " + std::to_string(pe->byte) + " of the header)";
+    else
+      syntax_error = what_ + ": header is not valid JSON";
+    return false;
+  }
+
+ private:
+  enum class Kind { null_, boolean, integer, floating, string, binary, object, array };
+  struct Val {
+    explicit Val(Kind k) : kind(k) {}
+    Kind kind;
+    bool negative = false;
+    uint64_t u = 0;
+    std::string text;
+  };
+  enum class At { start, top, metadata, entry, shape, offsets, done };
+  static constexpr const char* kFields[3] = {"dtype", "shape", "data_offsets"};
+  enum Field { dtype_field, shape_field, offsets_field };
+
+  static std::string kind_text(const Val& v) {
+    switch (v.kind) {
+      case Kind::null_: return "null";
+      case Kind::boolean: return "a boolean";
+      case Kind::integer:
+      case Kind::floating: return v.text;
+      case Kind::string: return "a string";
+      case Kind::binary: return "binary";
+      case Kind::object: return "an object";
+      case Kind::array: return "an array";
+    }
+    return "?";
+  }
+  std::string entry_text() const { return what_ + ": tensor " + shown(entry_.rec.name); }
+  bool fail(std::string msg) {
+    if (error.empty()) error = std::move(msg);
+    return true;  // go on reading (and ignoring) to the end: see `error`
+  }
+
+  // Every value the parser meets (and the start of every object and array), by where it is.
+  bool value(const Val& v) {
+    if (!error.empty()) return true;
+    constexpr uint64_t kMaxI64 = static_cast<uint64_t>(std::numeric_limits<int64_t>::max());
+    switch (at_) {
+      case At::start:
+        if (v.kind != Kind::object) return fail(what_ + ": header is not a JSON object");
+        at_ = At::top;
+        return true;
+      case At::top:
+        if (name_ == kMetadataKey) {
+          if (v.kind != Kind::object) return fail(what_ + ": __metadata__ is not a JSON object");
+          seen_metadata_ = true;
+          at_ = At::metadata;
+          return true;
+        }
+        entry_ = Entry{};
+        entry_.rec.name = std::move(name_);
+        if (v.kind != Kind::object) return fail(entry_text() + " is not a JSON object");
+        seen_[0] = seen_[1] = seen_[2] = false;
+        at_ = At::entry;
+        return true;
+      case At::metadata:
+        if (v.kind != Kind::string) return fail(what_ + ": metadata value for " + shown(meta_key_) + " is not a string");
+        metadata.emplace(std::move(meta_key_), v.text);
+        return true;
+      case At::entry:
+        if (field_ == dtype_field) {
+          if (v.kind != Kind::string) return fail(entry_text() + " has a dtype that is not a string");
+          if (!parse_dtype(v.text, entry_.rec.dtype))
+            return fail(entry_text() + " has unknown dtype " + shown(v.text) +
+                        " (expected F64, F32, F16, BF16, I64, I32, I16, I8, U8 or BOOL)");
+          return true;
+        }
+        if (field_ == shape_field) {
+          if (v.kind != Kind::array) return fail(entry_text() + " has a shape that is not an array");
+          at_ = At::shape;
+          return true;
+        }
+        if (v.kind != Kind::array) return fail(entry_text() + " has data_offsets that are not a [begin, end] pair");
+        n_offsets_ = 0;
+        at_ = At::offsets;
+        return true;
+      case At::shape: {
+        const std::string where = " at shape[" + std::to_string(entry_.rec.shape.size()) + "]";
+        if (v.kind != Kind::integer)
+          return fail(entry_text() + " has a dim that is not an integer (" + kind_text(v) + ")" + where);
+        if (v.negative) return fail(entry_text() + " has a negative dim " + v.text + where);
+        if (v.u > kMaxI64) return fail(entry_text() + " has a too large dim " + v.text + where);
+        entry_.rec.shape.push_back(static_cast<int64_t>(v.u));
+        return true;
+      }
+      case At::offsets:
+        if (n_offsets_ >= 2) return fail(entry_text() + " has data_offsets that are not a [begin, end] pair");
+        if (v.kind != Kind::integer || v.negative || v.u > kMaxI64)
+          return fail(entry_text() + " has data_offsets that are not non-negative integers");
+        (n_offsets_++ == 0 ? entry_.begin : entry_.end) = v.u;
+        return true;
+      case At::done: return fail(what_ + ": header is not valid JSON");
+    }
+    return false;
+  }
+
+  const std::string& what_;
+  At at_ = At::start;
+  std::string name_, meta_key_;
+  bool seen_metadata_ = false;
+  Entry entry_;
+  bool seen_[3] = {false, false, false};
+  int field_ = 0;
+  int n_offsets_ = 0;
+};
+
+// The 8-byte header length of a file of `size` (>= 8) bytes, checked against the file and the cap.
+uint64_t header_length(const uint8_t* first8, uint64_t size, const std::string& what) {
+  uint64_t n = 0;
+  for (int i = 7; i >= 0; --i) n = (n << 8) | first8[i];
+  if (n > size - 8)
+    throw Error(what + ": header length " + std::to_string(n) + " runs past the end of the file (" +
+                std::to_string(size) + " bytes)");
+  if (n > kMaxHeader)
+    throw Error(what + ": header length " + std::to_string(n) + " is over the limit of " + std::to_string(kMaxHeader) +
+                " bytes");
+  if (n < 2) throw Error(what + ": header length " + std::to_string(n) + " is too small for a JSON object");
+  return n;
 }
+
+struct Header {
+  std::map<std::string, std::string> metadata;
+  std::vector<Entry> entries;  // in data order, covering the data section exactly
+};
+
+// The header's n bytes, for a data section of `data_size` bytes: every entry valid and the data
+// section covered exactly (no holes, no overlaps, nothing left over).
+Header parse_header(const uint8_t* hdr, uint64_t n, uint64_t data_size, const std::string& what) {
+  if (size_t bad = invalid_utf8_at(hdr, n); bad != std::string::npos)
+    throw Error(what + ": header is not valid UTF-8 (byte " + std::to_string(bad) + " of the header)");
+  HeaderReader reader(what);
+  const char* text = reinterpret_cast<const char*>(hdr);
+  bool ok = false;
+  try {
+    ok = json::sax_parse(text, text + n, &reader);
+  } catch (const json::exception&) {
+    ok = false;
+  }
+  if (!reader.syntax_error.empty()) throw Error(reader.syntax_error);
+  if (!reader.error.empty()) throw Error(reader.error);
+  if (!ok) throw Error(what + ": header is not valid JSON");
+
+  Header h;
+  h.metadata = std::move(reader.metadata);
+  h.entries = std::move(reader.entries);
+  {
+    // Repeated tensor names, found by sorting (n log n, whatever the names).
+    std::vector<const std::string*> names;
+    names.reserve(h.entries.size());
+    for (const auto& e : h.entries) names.push_back(&e.rec.name);
+    std::sort(names.begin(), names.end(), [](const std::string* a, const std::string* b) { return *a < *b; });
+    for (size_t i = 1; i < names.size(); ++i)
+      if (*names[i] == *names[i - 1]) throw Error(what + ": header has duplicate key " + shown(*names[i]));
+  }
+  std::stable_sort(h.entries.begin(), h.entries.end(), [](const Entry& a, const Entry& b) {
+    return a.begin != b.begin ? a.begin < b.begin : a.end < b.end;
+  });
+  uint64_t cursor = 0;
+  for (const auto& e : h.entries) {
+    const std::string t = what + ": tensor " + shown(e.rec.name);
+    const std::string range = "[" + std::to_string(e.begin) + ", " + std::to_string(e.end) + "]";
+    if (e.begin > e.end) throw Error(t + " has data_offsets " + range + " with begin after end");
+    if (e.end > data_size)
+      throw Error(t + " has data_offsets " + range + " out of range of the " + std::to_string(data_size) +
+                  "-byte data section");
+    int64_t numel = 0, nbytes = 0;
+    if (!checked_numel(e.rec.shape, dtype_size(e.rec.dtype), numel, nbytes))
+      throw Error(t + " has a shape whose element count overflows");
+    if (e.end - e.begin != static_cast<uint64_t>(nbytes))
+      throw Error(t + " has data_offsets " + range + " spanning " + std::to_string(e.end - e.begin) +
+                  " bytes, but its shape and dtype need " + std::to_string(nbytes));
+    if (e.begin != cursor)
+      throw Error(t + " has data_offsets " + range + (e.begin < cursor ? " overlapping" : " leaving a gap after") +
+                  " the previous tensor (which ends at " + std::to_string(cursor) + ")");
+    cursor = e.end;
+  }
+  if (cursor != data_size)
+    throw Error(what + ": data section is " + std::to_string(data_size) + " bytes but the tensors cover only " +
+                std::to_string(cursor));
+  return h;
+}
+
+// A JSON string literal for the header; invalid UTF-8 is refused (nlohmann throws).
+std::string quoted(const std::string& s) { return json(s).dump(); }
 
 }  // namespace
 
@@ -298,186 +515,107 @@ File parse(const uint8_t* data, size_t size, const std::string& what) {
   if (size == 0) throw Error(what + ": file is empty");
   if (size < 8)
     throw Error(what + ": file is " + std::to_string(size) + " bytes, too short for the 8-byte header length");
-  uint64_t n = 0;
-  for (int i = 7; i >= 0; --i) n = (n << 8) | data[i];
-  if (n > size - 8)
-    throw Error(what + ": header length " + std::to_string(n) + " runs past the end of the file (" +
-                std::to_string(size) + " bytes)");
-  if (n > kMaxHeader)
-    throw Error(what + ": header length " + std::to_string(n) + " is over the limit of " + std::to_string(kMaxHeader) +
-                " bytes");
-  if (n < 2) throw Error(what + ": header length " + std::to_string(n) + " is too small for a JSON object");
-
-  const uint8_t* hdr = data + 8;
-  if (size_t bad = invalid_utf8_at(hdr, n); bad != std::string::npos)
-    throw Error(what + ": header is not valid UTF-8 (byte " + std::to_string(bad) + " of the header)");
-
-  // nlohmann keeps the last of repeated keys; track the keys of every open object to reject them.
-  std::vector<std::set<std::string>> open_keys;
-  std::string duplicate;
-  auto on_event = [&](int, json::parse_event_t ev, json& parsed) {
-    if (ev == json::parse_event_t::object_start) {
-      open_keys.emplace_back();
-    } else if (ev == json::parse_event_t::object_end) {
-      if (!open_keys.empty()) open_keys.pop_back();
-    } else if (ev == json::parse_event_t::key && !open_keys.empty() && parsed.is_string()) {
-      if (!open_keys.back().insert(parsed.get<std::string>()).second && duplicate.empty())
-        duplicate = parsed.get<std::string>();
-    }
-    return true;
-  };
-  json h;
-  try {
-    h = json::parse(hdr, hdr + n, on_event);
-  } catch (const json::parse_error& e) {
-    throw Error(what + ": header is not valid JSON (syntax error at byte " + std::to_string(e.byte) +
-                " of the header)");
-  } catch (const json::exception&) {
-    throw Error(what + ": header is not valid JSON");
-  }
-  if (!h.is_object()) throw Error(what + ": header is not a JSON object");
-  if (!duplicate.empty()) throw Error(what + ": header has duplicate key " + shown(duplicate));
-
+  const uint64_t n = header_length(data, size, what);
+  Header h = parse_header(data + 8, n, size - 8 - n, what);
+  const uint8_t* base = data + 8 + n;
   File file;
-  std::vector<Entry> entries;
-  for (const auto& [name, v] : h.items()) {
-    if (name == kMetadataKey) {
-      if (!v.is_object()) throw Error(what + ": __metadata__ is not a JSON object");
-      for (const auto& [k, mv] : v.items()) {
-        if (!mv.is_string()) throw Error(what + ": metadata value for " + shown(k) + " is not a string");
-        file.metadata[k] = mv.get<std::string>();
-      }
-      continue;
-    }
-    entries.push_back(parse_entry(name, v, what));
-  }
-
-  // The data section must be covered exactly: no holes, no overlaps, nothing left over.
-  const uint64_t data_size = size - 8 - n;
-  const uint8_t* base = hdr + n;
-  std::stable_sort(entries.begin(), entries.end(),
-                   [](const Entry& a, const Entry& b) { return a.begin != b.begin ? a.begin < b.begin : a.end < b.end; });
-  uint64_t cursor = 0;
-  for (auto& e : entries) {
-    const std::string t = what + ": tensor " + shown(e.rec.name);
-    const std::string range = "[" + std::to_string(e.begin) + ", " + std::to_string(e.end) + "]";
-    if (e.begin > e.end) throw Error(t + " has data_offsets " + range + " with begin after end");
-    if (e.end > data_size)
-      throw Error(t + " has data_offsets " + range + " out of range of the " + std::to_string(data_size) +
-                  "-byte data section");
-    int64_t numel = 0, nbytes = 0;
-    if (!checked_numel(e.rec.shape, dtype_size(e.rec.dtype), numel, nbytes))
-      throw Error(t + " has a shape whose element count overflows");
-    if (e.end - e.begin != static_cast<uint64_t>(nbytes))
-      throw Error(t + " has data_offsets " + range + " spanning " + std::to_string(e.end - e.begin) +
-                  " bytes, but its shape and dtype need " + std::to_string(nbytes));
-    if (e.begin != cursor)
-      throw Error(t + " has data_offsets " + range + (e.begin < cursor ? " overlapping" : " leaving a gap after") +
-                  " the previous tensor (which ends at " + std::to_string(cursor) + ")");
-    cursor = e.end;
+  file.metadata = std::move(h.metadata);
+  file.tensors.reserve(h.entries.size());
+  for (auto& e : h.entries) {
     e.rec.bytes.assign(base + e.begin, base + e.end);
     file.tensors.push_back(std::move(e.rec));
   }
-  if (cursor != data_size)
-    throw Error(what + ": data section is " + std::to_string(data_size) + " bytes but the tensors cover only " +
-                std::to_string(cursor));
   return file;
 }
 
 File read(const std::string& path) {
-  int fd;
-  do fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  while (fd < 0 && errno == EINTR);
-  if (fd < 0) throw Error(path + ": cannot open: " + errno_text(errno));
-  struct stat sb {};
-  if (::fstat(fd, &sb) != 0) {
-    const int err = errno;
-    ::close(fd);
-    throw Error(path + ": cannot stat: " + errno_text(err));
+  // The header first: the layout it promises is checked against the file's real size, and the
+  // memory the tensors need against the machine, before the data is read (straight into the
+  // records, once).
+  io::Reader in(path);
+  const uint64_t size = in.size();
+  if (size < 8) {
+    uint8_t small[8];
+    in.read_exact(small, static_cast<size_t>(size));
+    return parse(small, static_cast<size_t>(size), path);
   }
-  if (S_ISDIR(sb.st_mode)) {
-    ::close(fd);
-    throw Error(path + ": is a directory, not a safetensors file");
+  uint8_t len[8];
+  in.read_exact(len, 8);
+  const uint64_t n = header_length(len, size, path);
+  std::vector<uint8_t> hdr(static_cast<size_t>(n));
+  in.read_exact(hdr.data(), hdr.size());
+  Header h = parse_header(hdr.data(), n, size - 8 - n, path);
+  hdr = {};
+  check_memory(double(size - 8 - n), path + ": reading its " + std::to_string(h.entries.size()) +
+                                         (h.entries.size() == 1 ? " tensor" : " tensors"));
+  File file;
+  file.metadata = std::move(h.metadata);
+  file.tensors.reserve(h.entries.size());
+  for (auto& e : h.entries) {
+    e.rec.bytes.resize(static_cast<size_t>(e.end - e.begin));
+    in.read_exact(e.rec.bytes.data(), e.rec.bytes.size());
+    file.tensors.push_back(std::move(e.rec));
   }
-  std::vector<uint8_t> buf;
-  if (S_ISREG(sb.st_mode) && sb.st_size > 0) buf.reserve(static_cast<size_t>(sb.st_size));
-  uint8_t chunk[1 << 16];
-  for (;;) {
-    const ssize_t got = ::read(fd, chunk, sizeof chunk);
-    if (got < 0) {
-      if (errno == EINTR) continue;
-      const int err = errno;
-      ::close(fd);
-      throw Error(path + ": cannot read: " + errno_text(err));
-    }
-    if (got == 0) break;
-    buf.insert(buf.end(), chunk, chunk + got);
-  }
-  ::close(fd);
-  return parse(buf.data(), buf.size(), path);
+  in.expect_end();
+  return file;
 }
 
-void write(const std::string& path, const File& file) {
+void write(const std::string& path, const std::map<std::string, std::string>& metadata,
+           const std::vector<TensorRef>& tensors) {
   // Header: {"__metadata__": {...} (only if any), name: {dtype, shape, data_offsets}, ...}, with
-  // offsets laying the tensors out back to back in the order given.
-  nlohmann::ordered_json h = nlohmann::ordered_json::object();
-  if (!file.metadata.empty()) {
-    auto& m = h[kMetadataKey] = nlohmann::ordered_json::object();
-    for (const auto& [k, v] : file.metadata) m[k] = v;
-  }
-  uint64_t offset = 0;
-  std::set<std::string> names;
-  for (const auto& r : file.tensors) {
-    const std::string t = path + ": tensor " + shown(r.name);
-    if (r.name == kMetadataKey) throw Error(t + " uses the reserved name");
-    if (!names.insert(r.name).second) throw Error(t + " appears twice");
-    int64_t numel = 0, nbytes = 0;
-    if (!checked_numel(r.shape, dtype_size(r.dtype), numel, nbytes))
-      throw Error(t + " has a negative dim or too many elements");
-    if (r.bytes.size() != static_cast<uint64_t>(nbytes))
-      throw Error(t + " holds " + std::to_string(r.bytes.size()) + " bytes, but its shape and dtype need " +
-                  std::to_string(nbytes));
-    h[r.name] = {{"dtype", dtype_name(r.dtype)}, {"shape", r.shape}, {"data_offsets", {offset, offset + nbytes}}};
-    offset += static_cast<uint64_t>(nbytes);
-  }
-  std::string header;
+  // offsets laying the tensors out back to back in the order given; built as text in one pass.
+  std::string header = "{";
   try {
-    header = h.dump();
-  } catch (const nlohmann::ordered_json::exception&) {
+    if (!metadata.empty()) {
+      header += "\"__metadata__\":{";
+      bool first = true;
+      for (const auto& [k, v] : metadata) {
+        header += (first ? "" : ",") + quoted(k) + ":" + quoted(v);
+        first = false;
+      }
+      header += "}";
+    }
+    uint64_t offset = 0;
+    std::set<std::string_view> names;
+    for (const auto& r : tensors) {
+      const std::string t = path + ": tensor " + shown(r.name);
+      if (r.name == kMetadataKey) throw Error(t + " uses the reserved name");
+      if (!names.insert(r.name).second) throw Error(t + " appears twice");
+      int64_t numel = 0, nbytes = 0;
+      if (!checked_numel(r.shape, dtype_size(r.dtype), numel, nbytes))
+        throw Error(t + " has a negative dim or too many elements");
+      if (r.nbytes != static_cast<uint64_t>(nbytes))
+        throw Error(t + " holds " + std::to_string(r.nbytes) + " bytes, but its shape and dtype need " +
+                    std::to_string(nbytes));
+      if (header.size() > 1) header += ",";
+      header += quoted(r.name) + ":{\"dtype\":\"" + dtype_name(r.dtype) + "\",\"shape\":[";
+      for (size_t i = 0; i < r.shape.size(); ++i) header += (i ? "," : "") + std::to_string(r.shape[i]);
+      header += "],\"data_offsets\":[" + std::to_string(offset) + "," + std::to_string(offset + nbytes) + "]}";
+      offset += static_cast<uint64_t>(nbytes);
+    }
+  } catch (const json::exception&) {
     throw Error(path + ": a tensor name or metadata string is not valid UTF-8");
   }
+  header += "}";
+  if (header.size() > kMaxHeader)
+    throw Error(path + ": the header would be " + std::to_string(header.size()) + " bytes, over the limit of " +
+                std::to_string(kMaxHeader));
   header.append((8 - header.size() % 8) % 8, ' ');  // data starts 8-byte aligned
   uint8_t len[8];
   for (int i = 0; i < 8; ++i) len[i] = static_cast<uint8_t>(static_cast<uint64_t>(header.size()) >> (8 * i));
+  io::write_atomically(path, [&](io::Sink& out) {
+    out.write(len, sizeof len);
+    out.write(header.data(), header.size());
+    for (const auto& r : tensors)
+      if (r.nbytes) out.write(r.data, r.nbytes);
+  });
+}
 
-  // Create a fresh temporary beside the target (O_EXCL, so never someone else's file).
-  static std::atomic<unsigned> counter{0};
-  std::string tmp;
-  int fd = -1;
-  for (int attempt = 0; fd < 0; ++attempt) {
-    const auto tick = std::chrono::steady_clock::now().time_since_epoch().count();
-    tmp = path + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) + "-" +
-          std::to_string(static_cast<uint64_t>(tick) % 1000000);
-    fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-    const int err = fd < 0 ? errno : 0;
-    if (fd < 0 && err != EINTR && !(err == EEXIST && attempt < 100))
-      throw Error(path + ": cannot create a temporary file to write: " + errno_text(err));
-  }
-  auto fail = [&](const char* doing, int err) {
-    if (fd >= 0) ::close(fd);
-    ::unlink(tmp.c_str());
-    throw Error(path + ": " + doing + ": " + errno_text(err));
-  };
-  int err = write_all(fd, len, sizeof len);
-  if (!err) err = write_all(fd, header.data(), header.size());
-  for (const auto& r : file.tensors)
-    if (!err) err = write_all(fd, r.bytes.data(), r.bytes.size());
-  if (err) fail("cannot write", err);
-  if (::fsync(fd) != 0) fail("cannot sync", errno);
-  const int closed = ::close(fd);
-  fd = -1;
-  if (closed != 0) fail("cannot close", errno);
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) fail("cannot rename the temporary file into place", errno);
+void write(const std::string& path, const File& file) {
+  std::vector<TensorRef> refs;
+  refs.reserve(file.tensors.size());
+  for (const auto& r : file.tensors) refs.push_back({r.name, r.dtype, r.shape, r.bytes.data(), r.bytes.size()});
+  write(path, file.metadata, refs);
 }
 
 std::vector<double> to_double(const Record& r) {

@@ -1,10 +1,12 @@
 #include "gradscope/session.h"
 
 #include <charconv>
+#include <cmath>
 #include <cstdlib>
 
 #include "gradscope/checkpoint.h"
 #include "gradscope/error.h"
+#include "gradscope/program.h"
 
 namespace gs {
 
@@ -35,6 +37,7 @@ DType resolve_dtype(const ModelSpec& spec) {
     if (*spec.dtype == "f64") return DType::f64;
     throw Error("unknown dtype '" + *spec.dtype + "' (expected f32 or f64)");
   }
+  if (spec.program != "gpt2") return DType::f64;  // lesson programs: every number exact
   return preset_config(spec.preset).dtype;
 }
 
@@ -45,15 +48,81 @@ std::string default_gpt2_vocab_dir() {
   return "gpt2-vocab";
 }
 
+std::vector<std::string> gpt2_flags_set(const ModelSpec& s) {
+  std::vector<std::string> f;
+  if (s.preset != "tiny") f.push_back("--preset");
+  if (s.layers) f.push_back("--layers");
+  if (s.heads) f.push_back("--heads");
+  if (s.embd) f.push_back("--embd");
+  if (s.vocab) f.push_back("--vocab");
+  if (s.ctx) f.push_back("--ctx");
+  if (s.seq) f.push_back("--seq");
+  if (s.batch) f.push_back("--batch");
+  if (s.text) f.push_back("--text");
+  if (s.tokens) f.push_back("--tokens");
+  if (s.lora_targets) f.push_back("--lora-targets");
+  if (!s.checkpoint.empty()) f.push_back("--checkpoint");
+  if (s.tokenizer) f.push_back("--tokenizer");
+  if (!s.vocab_dir.empty()) f.push_back("--vocab-dir");
+  return f;
+}
+
+namespace {
+
+// A lesson program: its sizes and values from the defaults and --set, checked in full.
+ResolvedSpec resolve_lesson(const ModelSpec& spec) {
+  const Program& p = program(spec.program);
+  if (const auto f = gpt2_flags_set(spec); !f.empty())
+    throw Error(f[0] + " is a GPT-2 flag; program " + spec.program + " takes --set NAME=V (see gradscope-cli --help)");
+  if (spec.program != "lora_linear" && (spec.lora_rank || spec.lora_alpha))
+    throw Error(std::string(spec.lora_rank ? "--lora-rank" : "--lora-alpha") + " applies to gpt2 and lora_linear, not to " +
+                spec.program);
+  ResolvedSpec r;
+  Config& c = r.config;
+  c.program = spec.program;
+  c.preset = spec.program;
+  c.dtype = resolve_dtype(spec);
+  if (spec.seed) c.seed = *spec.seed;
+  if (spec.program == "lora_linear") {
+    c.lora_rank = spec.lora_rank.value_or(1);
+    c.lora_alpha = spec.lora_alpha.value_or(c.lora_rank);
+  }
+  for (const std::string& item : spec.sets) {
+    auto [name, values] = parse_set(item);
+    if (c.values.count(name) || c.dims.count(name)) throw Error("--set " + name + " is given twice");
+    bool is_dim = false;
+    for (const DimInfo& d : p.dims()) is_dim = is_dim || d.name == name;
+    if (is_dim) {
+      if (values.size() != 1 || values[0] != std::floor(values[0]) || values[0] < 1 || values[0] > 4096)
+        throw Error("--set " + name + ": the size " + name + " takes one whole number in 1 … 4096");
+      c.dims[name] = static_cast<int64_t>(values[0]);
+    } else {
+      c.values[name] = values;
+    }
+  }
+  p.infer_dims(c);
+  for (const DimInfo& d : p.dims()) c.dims.try_emplace(d.name, d.fallback);
+  c.validate();
+  c.check_fits_in_memory();
+  r.inputs = program_inputs(p, c);  // checks every --set against the slots
+  return r;
+}
+
+}  // namespace
+
 ResolvedSpec resolve(const ModelSpec& spec) {
+  if (spec.program != "gpt2") return resolve_lesson(spec);
+  if (!spec.sets.empty()) throw Error("--set is for the lesson programs; gpt2 takes its shape from --preset and its flags");
   ResolvedSpec r;
   Config c = preset_config(spec.preset);
   c.dtype = resolve_dtype(spec);
   std::string vocab_chars;
+  Config stored_config;  // what the checkpoint says it is
   if (!spec.checkpoint.empty()) {
     r.checkpoint = std::make_shared<st::File>(read_checkpoint(spec.checkpoint));
     r.checkpoint_path = spec.checkpoint;
     const CheckpointHeader h = checkpoint_header(*r.checkpoint, spec.checkpoint);
+    stored_config = h.config;
     auto same = [&](const char* flag, const std::optional<int>& given, int stored) {
       if (given && *given != stored)
         throw Error(std::string(flag) + " " + std::to_string(*given) + " disagrees with the checkpoint's " +
@@ -137,12 +206,14 @@ ResolvedSpec resolve(const ModelSpec& spec) {
     c.seq_len = static_cast<int>((stream->size() - 1) / c.batch);
     if (c.seq_len < 1) throw Error("the input is too short for batch " + std::to_string(c.batch));
   }
+  if (r.checkpoint) check_checkpoint_tensors(*r.checkpoint, stored_config, c, spec.checkpoint);  // before building
   c.validate();
   c.check_fits_in_memory();
   r.batch = stream ? batch_from_stream(*stream, c.batch, c.seq_len, c.vocab_size)
                    : random_batch(c.seed, c.batch, c.seq_len, c.vocab_size);
   validate_batch(r.batch, c);
   r.config = c;
+  r.inputs = gpt2_inputs(r.batch, c.vocab_size);
   return r;
 }
 
@@ -154,10 +225,56 @@ std::string Session<T>::token_text(int32_t id) const {
 }
 
 template <class T>
-Session<T>::Session(const ResolvedSpec& r) : tokenizer(r.tokenizer), bpe(r.bpe) {
+Session<T>::Session(const ResolvedSpec& r) : tokenizer(r.tokenizer), bpe(r.bpe), inputs(r.inputs) {
   model = std::make_unique<Model<T>>(r.config);
   if (r.checkpoint) load_params(*model, *r.checkpoint, r.checkpoint_path);
-  tape = std::make_unique<Tape<T>>(*model, r.batch);
+  tape = std::make_unique<Tape<T>>(*model, inputs);
+}
+
+template <class T>
+SessionSnapshot<T> Session<T>::snapshot(bool training_state) const {
+  SessionSnapshot<T> s;
+  s.spec.config = model->config();
+  s.spec.tokenizer = tokenizer;
+  s.spec.bpe = bpe;
+  s.spec.inputs = inputs;
+  // The inputs as the tape holds them now (GPT-2's training moves its token windows).
+  for (Input& in : s.spec.inputs)
+    if (const int id = tape->find_input(in.name); id >= 0)
+      for (size_t i = 0; i < in.values.size(); ++i) in.values[i] = static_cast<double>(tape->value(id).data[int64_t(i)]);
+  auto vec = [](const Tensor<T>& t) { return t.empty() ? std::vector<T>{} : std::vector<T>(t.begin(), t.end()); };
+  for (const auto& p : model->params()) {
+    s.data.push_back(vec(p.data));
+    s.grad.push_back(training_state ? vec(p.grad) : std::vector<T>{});
+    s.m.push_back(training_state ? vec(p.m) : std::vector<T>{});
+    s.v.push_back(training_state ? vec(p.v) : std::vector<T>{});
+  }
+  for (int k = 0; k < tape->size(); ++k)
+    if (tape->op(k).mistake != Mistake::none) s.mistakes.emplace_back(k, tape->op(k).mistake);
+  return s;
+}
+
+template <class T>
+std::unique_ptr<Session<T>> Session<T>::restore(const SessionSnapshot<T>& snap) {
+  auto s = std::make_unique<Session<T>>(snap.spec);
+  auto& ps = s->model->params();
+  if (ps.size() != snap.data.size()) throw Error("the copy of the model has a different parameter list");
+  auto put = [](const std::vector<T>& from, const Tensor<T>& to, const std::string& name) {
+    if (static_cast<int64_t>(from.size()) != to.size()) throw Error("the copy of the model differs in " + name);
+    std::copy(from.begin(), from.end(), to.data);
+  };
+  for (size_t i = 0; i < ps.size(); ++i) {
+    put(snap.data[i], ps[i].data, ps[i].name);
+    if (!snap.grad[i].empty() && !ps[i].grad.empty()) put(snap.grad[i], ps[i].grad, ps[i].name);
+    if (!snap.m[i].empty()) {
+      ps[i].m = s->model->alloc(ps[i].data.shape);
+      ps[i].v = s->model->alloc(ps[i].data.shape);
+      put(snap.m[i], ps[i].m, ps[i].name);
+      put(snap.v[i], ps[i].v, ps[i].name);
+    }
+  }
+  for (const auto& [k, m] : snap.mistakes) s->tape->set_mistake(k, m);
+  return s;
 }
 
 template <class T>

@@ -3,16 +3,94 @@
 #include <cmath>
 
 #include "gradscope/error.h"
+#include "gradscope/program.h"
 #include "ops/dispatch.h"
 
 namespace gs {
 
+Inputs gpt2_inputs(const Batch& b, int vocab_size) {
+  const Shape bt{b.B, b.T};
+  Input x{"tokens", bt, std::vector<double>(b.x.begin(), b.x.end()), true, vocab_size, {"B", "T"}};
+  Input y{"targets", bt, std::vector<double>(b.y.begin(), b.y.end()), true, vocab_size, {"B", "T"}};
+  return {x, y};
+}
+
 template <class T>
-Tape<T>::Tape(Model<T>& model, const Batch& batch) : model_(model), batch_(batch) {
-  validate_batch(batch_, config());
-  build();
+Tape<T>::Tape(Model<T>& model, const Batch& batch) : Tape(model, gpt2_inputs(batch, model.config().vocab_size)) {}
+
+template <class T>
+Tape<T>::Tape(Model<T>& model, const Inputs& inputs) : model_(model) {
+  if (model_.program().is_gpt2()) {
+    // Token ids are checked as a batch (the message names the position and the vocabulary).
+    Batch b;
+    for (const Input& in : inputs) {
+      if (in.name != "tokens" && in.name != "targets") continue;
+      if (in.shape.size() != 2) throw Error("GPT-2's " + in.name + " must be (B,T), got " + shape_str(in.shape));
+      b.B = static_cast<int>(in.shape[0]);
+      b.T = static_cast<int>(in.shape[1]);
+      auto& ids = in.name == "tokens" ? b.x : b.y;
+      for (double v : in.values) ids.push_back(v >= 0 && v < 2147483648.0 ? static_cast<int32_t>(v) : -1);
+    }
+    validate_batch(b, config());
+  }
+  for (const Input& in : inputs) add_input(in);
+  sync_batch();
+  Recorder<T> rec(*this);
+  model_.program().record(rec, config());
+  if (ops_.empty() || !values_[ops_.back().out].data.shape.empty())
+    throw Error("program " + config().program + " does not end in a scalar loss");
+  // A parameter lives where it is first used, unless its program said otherwise.
+  for (const auto& op : ops_)
+    for (int p : op.par)
+      if (model_.params()[p].group.empty()) model_.params()[p].group = op.group;
   allocate_gradients();
   count_flops();
+}
+
+template <class T>
+int Tape<T>::add_input(const Input& in) {
+  if (find_input(in.name) >= 0) throw Error("input '" + in.name + "' is given twice");
+  if (static_cast<int64_t>(in.values.size()) != numel(in.shape))
+    throw Error("input '" + in.name + "' has " + std::to_string(in.values.size()) + " values for shape " +
+                shape_str(in.shape));
+  Value<T> v;
+  v.name = in.name;
+  v.data = arena_.alloc(in.shape);
+  v.integer = in.integer;
+  v.axes = in.axes;
+  v.requires_grad = in.grad && !in.integer;
+  for (size_t i = 0; i < in.values.size(); ++i) {
+    const double x = in.values[i];
+    if (in.integer && (x != std::floor(x) || x < 0 || x >= double(in.id_limit)))
+      throw Error("input '" + in.name + "': entry " + std::to_string(i) + " = " + std::to_string(x) +
+                  " is not an id in 0 … " + std::to_string(in.id_limit - 1));
+    v.data[static_cast<int64_t>(i)] = static_cast<T>(x);
+    if (in.integer && double(v.data[static_cast<int64_t>(i)]) != x)
+      throw Error("input '" + in.name + "': id " + std::to_string(x) + " cannot be held exactly in " +
+                  dtype_name(config().dtype));
+  }
+  inputs_.push_back(static_cast<int>(values_.size()));
+  values_.push_back(std::move(v));
+  return inputs_.back();
+}
+
+template <class T>
+int Tape<T>::find_input(const std::string& name) const {
+  for (int id : inputs_)
+    if (values_[id].name == name) return id;
+  return -1;
+}
+
+// The token windows, as the views and the dump read them, from the leaf values.
+template <class T>
+void Tape<T>::sync_batch() {
+  const int x = find_input("tokens"), y = find_input("targets");
+  batch_ = Batch{};
+  if (x < 0 || y < 0 || values_[x].data.rank() != 2) return;
+  batch_.B = static_cast<int>(values_[x].data.dim(0));
+  batch_.T = static_cast<int>(values_[x].data.dim(1));
+  for (T v : values_[x].data) batch_.x.push_back(static_cast<int32_t>(v));
+  for (T v : values_[y].data) batch_.y.push_back(static_cast<int32_t>(v));
 }
 
 template <class T>
@@ -21,27 +99,40 @@ void Tape<T>::set_batch(const Batch& b) {
     throw Error("new batch is " + std::to_string(b.B) + "×" + std::to_string(b.T) + ", the tape was built for " +
                 std::to_string(batch_.B) + "×" + std::to_string(batch_.T));
   validate_batch(b, config());
+  const Tensor<T>& x = values_[find_input("tokens")].data;
+  const Tensor<T>& y = values_[find_input("targets")].data;
+  for (size_t i = 0; i < b.x.size(); ++i) {
+    x[static_cast<int64_t>(i)] = static_cast<T>(b.x[i]);
+    y[static_cast<int64_t>(i)] = static_cast<T>(b.y[i]);
+  }
   batch_ = b;
 }
 
-// [SECTION] recording
+// [SECTION] recording: the one place an op is put on the tape
 
 template <class T>
-int Tape<T>::record(OpType type, const std::string& name, int layer, std::vector<int> in, std::vector<int> par,
+int Tape<T>::record(OpType type, const std::string& name, std::vector<int> in, std::vector<int> par,
                     const Shape& out_shape) {
   const int k = static_cast<int>(ops_.size());
   Op<T> op;
   op.type = type;
   op.name = name;
-  op.layer = layer;
   op.in = std::move(in);
   op.par = std::move(par);
+  for (int v : op.in)
+    if (v < 0 || v >= static_cast<int>(values_.size())) throw Error("op " + name + " reads a value that does not exist");
+  for (int p : op.par)
+    if (p < 0 || p >= static_cast<int>(model_.params().size()))
+      throw Error("op " + name + " is missing a parameter");
   for (size_t i = 0; i < op.in.size(); ++i) values_[op.in[i]].uses.push_back({k, static_cast<int>(i)});
-  if (type == OpType::layernorm) {
-    const Shape rows{numel(out_shape) / out_shape.back()};
-    op.saved = {arena_.alloc(rows), arena_.alloc(rows)};
-    op.saved_names = {"mean", "rstd"};
-  }
+  // Values an op keeps for its backward (layernorm's mean and rstd), as its type declares them.
+  ops::visit(type, [&](auto impl) {
+    if constexpr (requires { decltype(impl)::saved(out_shape); })
+      for (auto& [saved_name, shape] : decltype(impl)::saved(out_shape)) {
+        op.saved.push_back(arena_.alloc(shape));
+        op.saved_names.push_back(saved_name);
+      }
+  });
   Value<T> v;
   v.name = name;
   v.data = arena_.alloc(out_shape);
@@ -53,51 +144,37 @@ int Tape<T>::record(OpType type, const std::string& name, int layer, std::vector
 }
 
 template <class T>
-void Tape<T>::build() {
-  const Config& c = config();
-  const int64_t B = batch_.B, Tn = batch_.T, C = c.n_embd, H = c.n_head, d = c.head_size();
-  auto P = [&](const std::string& n) { return model_.find(n); };
-  auto linear = [&](const std::string& name, int l, int x, int64_t out, LoraTarget target) {
-    int y = record(OpType::linear, name, l, {x}, {P(name + ".weight"), P(name + ".bias")}, {B, Tn, out});
-    if (!c.lora_on(target)) return y;
-    int u = record(OpType::lora_down, name + ".lora_A", l, {x}, {P(name + ".lora_A")}, {B, Tn, c.lora_rank});
-    int y2 = record(OpType::lora_up, name + ".lora_B", l, {y, u}, {P(name + ".lora_B")}, {B, Tn, out});
-    ops_.back().alpha_over_r = c.lora_scale();
-    return y2;
-  };
+int Recorder<T>::input(const std::string& name) const {
+  const int id = tape_.find_input(name);
+  if (id < 0) throw Error("program " + tape_.config().program + " needs an input named '" + name + "'");
+  return id;
+}
 
-  int h = record(OpType::embedding, "wte", -1, {}, {P("wte.weight")}, {B, Tn, C});
-  h = record(OpType::pos_embedding, "wpe", -1, {h}, {P("wpe.weight")}, {B, Tn, C});
-  for (int l = 0; l < c.n_layer; ++l) {
-    const std::string p = "h." + std::to_string(l) + ".";
-    int a = record(OpType::layernorm, p + "ln_1", l, {h}, {P(p + "ln_1.weight"), P(p + "ln_1.bias")}, {B, Tn, C});
-    int qkv = linear(p + "attn.c_attn", l, a, 3 * C, LoraTarget::attn_c_attn);
-    int q = record(OpType::split_heads, p + "attn.q", l, {qkv}, {}, {B, H, Tn, d});
-    int k = record(OpType::split_heads, p + "attn.k", l, {qkv}, {}, {B, H, Tn, d});
-    ops_.back().part = 1;
-    int v = record(OpType::split_heads, p + "attn.v", l, {qkv}, {}, {B, H, Tn, d});
-    ops_.back().part = 2;
-    int s = record(OpType::query_key, p + "attn.qk", l, {q, k}, {}, {B, H, Tn, Tn});
-    s = record(OpType::scale, p + "attn.scale", l, {s}, {}, {B, H, Tn, Tn});
-    s = record(OpType::causal_mask, p + "attn.mask", l, {s}, {}, {B, H, Tn, Tn});
-    int pr = record(OpType::softmax, p + "attn.softmax", l, {s}, {}, {B, H, Tn, Tn});
-    int o = record(OpType::attn_value, p + "attn.pv", l, {pr, v}, {}, {B, H, Tn, d});
-    o = record(OpType::merge_heads, p + "attn.merge", l, {o}, {}, {B, Tn, C});
-    o = linear(p + "attn.c_proj", l, o, C, LoraTarget::attn_c_proj);
-    h = record(OpType::residual_add, p + "res_1", l, {h, o}, {}, {B, Tn, C});
-    int m = record(OpType::layernorm, p + "ln_2", l, {h}, {P(p + "ln_2.weight"), P(p + "ln_2.bias")}, {B, Tn, C});
-    int u = linear(p + "mlp.c_fc", l, m, 4 * C, LoraTarget::mlp_c_fc);
-    int g = record(OpType::gelu, p + "mlp.gelu", l, {u}, {}, {B, Tn, 4 * C});
-    int z = linear(p + "mlp.c_proj", l, g, C, LoraTarget::mlp_c_proj);
-    h = record(OpType::residual_add, p + "res_2", l, {h, z}, {}, {B, Tn, C});
-  }
-  int f = record(OpType::layernorm, "ln_f", -1, {h}, {P("ln_f.weight"), P("ln_f.bias")}, {B, Tn, C});
-  int z = record(OpType::lm_head, "lm_head", -1, {f}, {P("wte.weight")}, {B, Tn, c.vocab_size});
-  z = record(OpType::log_softmax, "log_softmax", -1, {z}, {}, {B, Tn, c.vocab_size});
-  record(OpType::nll, "nll", -1, {z}, {}, {});
-  for (const auto& op : ops_)
-    for (int p : op.par)
-      if (p < 0) throw Error("op " + op.name + " is missing a parameter");
+template <class T>
+int Recorder<T>::param(const std::string& name) const {
+  const int id = tape_.model_.find(name);
+  if (id < 0) throw Error("program " + tape_.config().program + " needs a parameter named '" + name + "'");
+  return id;
+}
+
+template <class T>
+void Recorder<T>::scope(std::string group, int layer, std::string prefix) {
+  group_ = std::move(group);
+  layer_ = layer;
+  prefix_ = std::move(prefix);
+}
+
+template <class T>
+int Recorder<T>::op(OpSpec s) {
+  const int v = tape_.record(s.type, prefix_ + s.name, std::move(s.in), std::move(s.par), s.out);
+  Op<T>& op = tape_.ops_.back();
+  op.short_name = s.name;
+  op.group = group_;
+  op.layer = layer_;
+  op.symbol = std::move(s.symbol);
+  op.attrs = s.attrs;
+  tape_.values_[v].axes = std::move(s.axes);
+  return v;
 }
 
 template <class T>
@@ -107,7 +184,7 @@ void Tape<T>::allocate_gradients() {
   for (const auto& op : ops_)
     for (int p : op.par) ++param_uses[p];
   for (auto& op : ops_) {
-    bool rg = false;
+    bool rg = false;  // some trainable parameter, or an input whose gradient is asked for, lies upstream
     for (int i : op.in) rg = rg || values_[i].requires_grad;
     for (int p : op.par) rg = rg || params[p].trainable;
     values_[op.out].requires_grad = rg;
@@ -293,22 +370,38 @@ Flops Tape<T>::total_flops() const {
 
 template <class T>
 int64_t Tape<T>::closed_form_bwd() const {
-  const Config& c = config();
-  const int64_t L = c.n_layer, B = batch_.B, Tn = batch_.T, C = c.n_embd, H = c.n_head, d = c.head_size(),
-                V = c.vocab_size;
-  return L * (48 * B * Tn * C * C + 8 * B * H * Tn * Tn * d + 5 * B * H * Tn * Tn + 98 * B * Tn * C) +
-         11 * B * Tn * C + 4 * B * Tn * C * V;
+  return model_.program().closed_form_bwd(config(), batch_.B, batch_.T);
 }
 
 template <class T>
 int64_t Tape<T>::full_finetune_bwd() const {
-  const Config& c = config();
-  const int64_t B = batch_.B, Tn = batch_.T, M = B * Tn, C = c.n_embd, V = c.vocab_size;
-  const int64_t bias = c.n_layer * M * (3 * C + C + 4 * C + C);  // Σ_rows ∂L/∂Y per linear
-  return closed_form_bwd() + bias + 4 * M * V + M * C + (B - 1) * Tn * C;
+  const int64_t f = model_.program().full_finetune_bwd(config(), batch_.B, batch_.T);
+  if (f >= 0) return f;
+  // Without a closed form: count. A frozen parameter would need its gradient too, and every
+  // value downstream of it would need a backward.
+  int64_t total = 0;
+  std::vector<char> grad(values_.size(), 0);
+  for (const auto& op : ops_) {
+    bool g = !op.par.empty();
+    for (int v : op.in) g = g || grad[v];
+    grad[op.out] = g;
+    auto& o = const_cast<Op<T>&>(op);
+    const auto din = o.din, dpar = o.dpar;
+    for (size_t i = 0; i < o.in.size(); ++i)
+      if (grad[o.in[i]] && o.din[i].empty()) o.din[i] = values_[o.in[i]].data;  // stands in: only its shape is read
+    for (size_t j = 0; j < o.par.size(); ++j)
+      if (o.dpar[j].empty()) o.dpar[j] = model_.params()[o.par[j]].data;
+    OpCtx<T> c{*this, o, nullptr, const_cast<Model<T>&>(model_).params()};
+    total += ops::visit(op.type, [&](auto impl) { return decltype(impl)::flops(c); }).bwd();
+    o.din = din;
+    o.dpar = dpar;
+  }
+  return total;
 }
 
 template class Tape<float>;
 template class Tape<double>;
+template class Recorder<float>;
+template class Recorder<double>;
 
 }  // namespace gs

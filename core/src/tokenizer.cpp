@@ -1,13 +1,12 @@
 #include "gradscope/tokenizer.h"
 
 #include <algorithm>
-#include <cerrno>
+#include <cstdio>
 #include <cstdlib>
-#include <cstring>
-#include <fstream>
-#include <sstream>
+#include <utility>
 
 #include "gradscope/error.h"
+#include "gradscope/fileio.h"
 
 namespace gs {
 
@@ -54,28 +53,6 @@ std::string utf8_encode(char32_t c) {
   return s;
 }
 
-CharTokenizer CharTokenizer::from_corpus(const std::string& corpus) {
-  std::u32string cps = utf8_decode(corpus);
-  std::sort(cps.begin(), cps.end());
-  cps.erase(std::unique(cps.begin(), cps.end()), cps.end());
-  if (cps.empty()) throw Error("the corpus is empty: no characters to build a vocabulary from");
-  CharTokenizer t;
-  t.chars_.assign(cps.begin(), cps.end());
-  return t;
-}
-
-CharTokenizer CharTokenizer::from_vocab(const std::string& chars) {
-  std::u32string cps = utf8_decode(chars);
-  if (cps.empty()) throw Error("empty character vocabulary");
-  std::u32string sorted = cps;
-  std::sort(sorted.begin(), sorted.end());
-  if (std::adjacent_find(sorted.begin(), sorted.end()) != sorted.end())
-    throw Error("character vocabulary lists a character twice");
-  CharTokenizer t;
-  t.chars_.assign(cps.begin(), cps.end());
-  return t;
-}
-
 static std::string describe(char32_t c) {
   char hex[16];
   snprintf(hex, sizeof hex, "U+%04X", static_cast<unsigned>(c));
@@ -84,16 +61,46 @@ static std::string describe(char32_t c) {
   return "'" + utf8_encode(c) + "' (" + hex + ")";
 }
 
+CharTokenizer CharTokenizer::from_corpus(const std::string& corpus) {
+  std::u32string cps = utf8_decode(corpus);
+  std::sort(cps.begin(), cps.end());
+  cps.erase(std::unique(cps.begin(), cps.end()), cps.end());
+  if (cps.empty()) throw Error("the corpus is empty: no characters to build a vocabulary from");
+  CharTokenizer t;
+  t.chars_.assign(cps.begin(), cps.end());
+  t.build_index();
+  return t;
+}
+
+CharTokenizer CharTokenizer::from_vocab(const std::string& chars) {
+  std::u32string cps = utf8_decode(chars);
+  if (cps.empty()) throw Error("empty character vocabulary");
+  CharTokenizer t;
+  t.chars_.assign(cps.begin(), cps.end());
+  t.build_index();
+  return t;
+}
+
+void CharTokenizer::build_index() {
+  index_.clear();
+  index_.reserve(chars_.size());
+  for (size_t i = 0; i < chars_.size(); ++i) index_.emplace_back(chars_[i], static_cast<int32_t>(i));
+  std::sort(index_.begin(), index_.end());
+  for (size_t i = 1; i < index_.size(); ++i)
+    if (index_[i].first == index_[i - 1].first)
+      throw Error("character vocabulary lists " + describe(index_[i].first) + " twice");
+}
+
 std::vector<int32_t> CharTokenizer::encode(const std::string& text) const {
   std::u32string cps = utf8_decode(text);
   std::vector<int32_t> ids;
   ids.reserve(cps.size());
   for (size_t i = 0; i < cps.size(); ++i) {
-    auto it = std::find(chars_.begin(), chars_.end(), cps[i]);
-    if (it == chars_.end())
+    const auto it = std::lower_bound(index_.begin(), index_.end(), std::make_pair(cps[i], int32_t{0}));
+    if (it == index_.end() || it->first != cps[i])
       throw Error("character " + describe(cps[i]) + " at position " + std::to_string(i) +
                   " is not in the vocabulary of " + std::to_string(size()) + " characters");
-    ids.push_back(static_cast<int32_t>(it - chars_.begin()));
+    ids.push_back(it->second);
   }
   return ids;
 }
@@ -121,12 +128,9 @@ std::string asset_path(const std::string& name) {
 }
 
 std::string read_text_file(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) throw Error("cannot open " + path + ": " + std::strerror(errno));
-  std::ostringstream ss;
-  ss << f.rdbuf();
-  if (f.bad()) throw Error("cannot read " + path);
-  return ss.str();
+  // A corpus becomes code points and token ids (4 bytes each per character): 256 MiB of text
+  // is about 2 GiB of work.
+  return io::read_text(path, 256 << 20, "a text file (corpus)");
 }
 
 const std::string& default_corpus() {

@@ -280,16 +280,13 @@ TEST(plot_axes, ticks) {
 
 // [SECTION] gradient norms per layer
 
-TEST(grad_norms, grouped_by_block) {
-  EXPECT_EQ(param_layer("h.3.mlp.c_fc.weight"), 3);
-  EXPECT_EQ(param_layer("h.12.attn.c_attn.lora_A"), 12);
-  EXPECT_EQ(param_layer("wte.weight"), -1);
-  EXPECT_EQ(param_layer("h.x.ln_1.weight"), -1);
-  EXPECT_EQ(param_layer("h.1"), -1);
-  const std::vector<std::string> names = {"wte.weight", "wpe.weight", "h.1.ln_1.weight", "h.0.ln_1.weight",
-                                          "h.0.attn.c_attn.weight", "ln_f.weight", "h.1.mlp.c_fc.weight"};
-  const std::vector<double> norms = {3, 4, 1, 2, -1, -1, 2};
-  const std::vector<NormGroup> g = group_grad_norms(names, norms);
+TEST(grad_norms, grouped_as_recorded) {
+  const std::vector<std::string> names = {"wte.weight", "wpe.weight", "h.0.ln_1.weight", "h.0.attn.c_attn.weight",
+                                          "h.1.ln_1.weight", "h.1.mlp.c_fc.weight", "ln_f.weight"};
+  const std::vector<std::string> groups = {"embeddings", "embeddings", "block 0", "block 0", "block 1", "block 1",
+                                           "head and loss"};
+  const std::vector<double> norms = {3, 4, 2, -1, 1, 2, -1};
+  const std::vector<NormGroup> g = group_grad_norms(names, groups, norms);
   ASSERT_EQ(g.size(), 4u);
   EXPECT_EQ(g[0].title, "embeddings");
   EXPECT_DOUBLE_EQ(g[0].norm, 5);
@@ -298,11 +295,11 @@ TEST(grad_norms, grouped_by_block) {
   EXPECT_EQ(g[1].parts.size(), 2u);
   EXPECT_EQ(g[2].title, "block 1");
   EXPECT_DOUBLE_EQ(g[2].norm, std::sqrt(5.0));
-  EXPECT_EQ(g[3].title, "ln_f");
+  EXPECT_EQ(g[3].title, "head and loss");
   EXPECT_TRUE(g[3].frozen);
 
   // A NaN gradient is not a frozen one: the group's norm says NaN.
-  const std::vector<NormGroup> n = group_grad_norms({"ln_f.weight"}, {std::nan("")});
+  const std::vector<NormGroup> n = group_grad_norms({"ln_f.weight"}, {"head and loss"}, {std::nan("")});
   ASSERT_EQ(n.size(), 1u);
   EXPECT_FALSE(n[0].frozen);
   EXPECT_TRUE(std::isnan(n[0].norm));
@@ -313,7 +310,7 @@ TEST(grad_norms, of_a_real_model_add_up) {
   s.tape->forward();
   s.tape->backward();
   const std::vector<NormGroup> g = grad_norms_by_layer(*s.model);
-  ASSERT_EQ(g.size(), 4u);  // embeddings, block 0, block 1, ln_f
+  ASSERT_EQ(g.size(), 4u);  // embeddings, block 0, block 1, head and loss
   double sq = 0, want = 0;
   for (const NormGroup& x : g) sq += x.norm * x.norm;
   for (const auto& p : s.model->params())

@@ -107,7 +107,7 @@ TEST(graph_layout, shares_are_marked_where_they_add_up) {
   for (const SumMark& s : L.sums) {
     EXPECT_GE(s.shares.size(), 2u);
     if (s.value >= 0) values.insert(g.ops[g.values[s.value].producer].name);
-    if (s.param >= 0) params.insert(g.params[s.param]);
+    if (s.param >= 0) params.insert(g.params[s.param].name);
   }
   // The residual stream before each block's two adds, qkv read by q, k and v, the tied wte.
   EXPECT_TRUE(values.count("wpe"));
@@ -173,16 +173,41 @@ TEST(graph_layout, a_larger_model_stays_in_four_columns) {
   expect_no_overlaps(L);
 }
 
-TEST(graph_layout, short_names) {
-  EXPECT_EQ(op_short_name("h.3.attn.softmax"), "attn.softmax");
-  EXPECT_EQ(op_short_name("h.12.mlp.c_fc"), "mlp.c_fc");
-  EXPECT_EQ(op_short_name("lm_head"), "lm_head");
-  EXPECT_EQ(param_short_name("h.0.attn.c_attn.weight"), "W");
-  EXPECT_EQ(param_short_name("h.0.attn.c_attn.bias"), "b");
-  EXPECT_EQ(param_short_name("h.1.ln_2.weight"), "γ");
-  EXPECT_EQ(param_short_name("ln_f.bias"), "β");
-  EXPECT_EQ(param_short_name("wte.weight"), "wte");
-  EXPECT_EQ(param_short_name("h.0.attn.c_attn.lora_A"), "A");
+TEST(graph_layout, labels_and_groups_come_from_the_recording) {
+  const GraphInput g = graph_of(tiny_spec());
+  const GraphLayout L = layout_graph(g);
+  EXPECT_EQ(L.nodes[op_named(g, "h.1.attn.softmax")].label, "attn.softmax");
+  EXPECT_EQ(L.nodes[op_named(g, "lm_head")].label, "lm_head");
+  std::set<std::string> labels;
+  for (const GraphParamNode& p : L.params) labels.insert(p.label);
+  EXPECT_EQ(labels, (std::set<std::string>{"wte", "wpe", "γ", "β", "W", "b"}));
+  std::vector<std::string> titles;
+  for (const GraphGroup& gr : L.groups) titles.push_back(gr.title);
+  EXPECT_EQ(titles, (std::vector<std::string>{"embeddings", "block 0", "block 1", "head and loss"}));
+}
+
+// A lesson model: its own groups; the branch of `branch` (layer 2) leaves the spine and the skip
+// joins it again at y5.
+TEST(graph_layout, a_lesson_program_has_its_own_groups_and_branch) {
+  ModelSpec s;
+  s.program = "branch";
+  const GraphInput g = graph_of(s);
+  const GraphLayout L = layout_graph(g);
+  std::vector<std::string> titles;
+  for (const GraphGroup& gr : L.groups) titles.push_back(gr.title);
+  EXPECT_EQ(titles, (std::vector<std::string>{"layer 1", "layer 2", "skip", "loss"}));
+  for (const char* on : {"y1", "y2", "y5", "y6", "L"}) EXPECT_TRUE(L.nodes[op_named(g, on)].spine) << on;
+  for (const char* off : {"y3", "y4"}) EXPECT_FALSE(L.nodes[op_named(g, off)].spine) << off;
+  EXPECT_TRUE(std::any_of(L.sums.begin(), L.sums.end(), [&](const SumMark& m) {
+    return m.value >= 0 && g.values[m.value].producer == op_named(g, "y2");  // y2 used twice: ⊕
+  }));
+  expect_no_overlaps(L);
+  // The attention lesson: q, k and v read X side by side.
+  s.program = "attention";
+  const GraphInput a = graph_of(s);
+  const GraphLayout La = layout_graph(a);
+  EXPECT_EQ(La.nodes[op_named(a, "q")].row, La.nodes[op_named(a, "v")].row);
+  expect_no_overlaps(La);
 }
 
 }  // namespace

@@ -11,8 +11,10 @@
 #include <filesystem>
 #include <fstream>
 #include <mutex>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "../test_util.h"
 #include "app_test_util.h"
 #include "controller.h"
 #include "format.h"
@@ -178,6 +180,25 @@ TEST(jobs, a_bad_spec_or_file_leaves_everything_as_it_was) {
   expect_unchanged("missing file", "missing.safetensors");
   std::filesystem::remove(junk);
   std::filesystem::remove(bin);
+
+  // Paths that are not regular files are refused at once: a FIFO (whose open would wait for a
+  // writer forever, and whose job could never be joined) and a directory.
+  const std::string fifo = temp_path("fifo.safetensors");
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  s.checkpoint = fifo;
+  run(c, req::Rebuild{s});
+  expect_unchanged("a FIFO", "is a FIFO");
+  std::filesystem::remove(fifo);
+  s.checkpoint = std::filesystem::temp_directory_path().string();
+  run(c, req::Rebuild{s});
+  expect_unchanged("a directory", "is a directory");
+
+  // Saving over a device node is refused, and the node stays what it was.
+  const std::string dev = gs::test::character_device();
+  ASSERT_FALSE(dev.empty()) << "no character device node on this machine";
+  run(c, req::SaveCheckpoint{dev});
+  expect_unchanged("save over " + dev, "not a regular file");
+  EXPECT_TRUE(std::filesystem::is_character_file(dev)) << dev;
 
   // Saving where no directory is: the file is not there, the model is.
   run(c, req::SaveCheckpoint{"/nonexistent-dir/x.safetensors"});

@@ -79,13 +79,41 @@ case $case_ in
     done
     ;;
   bad_arguments)
-    for args in "--window 12" "--screenshot $tmp/y.png" "--frames 0" "--text ABC" "--preset huge"; do
+    # A device node as the screenshot: /dev/full unless the sandbox left a regular file there.
+    dev=/dev/full
+    for d in /dev/full /dev/null /dev/zero; do if [ -c "$d" ]; then dev=$d; break; fi; done
+    for args in "--window 12" "--screenshot $tmp/y.png" "--frames 0" "--text ABC" "--preset huge" "--lr 0 --frames 1" \
+                "--seed -1 --frames 1" "--checkpoint= --frames 1" "--screenshot= --step 1" "--screenshot $dev --step 1"; do
       # shellcheck disable=SC2086
       run_x $args >"$tmp/out" 2>"$tmp/err"
       rc=$?
       [ $rc -eq 2 ] || fail "'$args': exit $rc, expected 2"
       one_line "$tmp/err"
+      # The rule, not a 309-digit bound (CLI11's PositiveNumber prints DBL_MAX in full).
+      if grep -Eq '[0-9]{30}' "$tmp/err"; then fail "'$args': $(cat "$tmp/err")"; fi
     done
+    ;;
+  checkpoint_not_a_file)
+    # A FIFO (whose open would wait for a writer forever), a directory and a file that is not a
+    # checkpoint: one line, exit 2, no picture, and the app ends (timeout: it must not hang), both
+    # when the model is loaded before the window and when it is loaded in the background.
+    mkfifo "$tmp/fifo.safetensors"
+    mkdir "$tmp/dir.safetensors"
+    printf 'garbage' >"$tmp/junk.safetensors"
+    for f in fifo dir junk; do
+      for wait_ms in "" 60000; do
+        extra=()
+        [ -n "$wait_ms" ] && extra=(--screenshot-after-ms "$wait_ms")
+        timeout 120 xvfb-run -a -s "-screen 0 ${W}x${H}x24" "$bin" --checkpoint "$tmp/$f.safetensors" \
+          --screenshot "$tmp/c.png" --step 0 "${extra[@]}" >"$tmp/out" 2>"$tmp/err"
+        rc=$?
+        [ $rc -eq 2 ] || fail "$f ${wait_ms:+(background)}: exit $rc, expected 2 (124: it hung)"
+        one_line "$tmp/err"
+        grep -q "$f.safetensors" "$tmp/err" || fail "$f: does not name the file: $(cat "$tmp/err")"
+        [ ! -e "$tmp/c.png" ] || fail "$f: wrote a screenshot"
+      done
+    done
+    grep -q "model not changed" "$tmp/err" || fail "the background load does not say the model stayed: $(cat "$tmp/err")"
     ;;
   frames)
     run_x --frames 30 >"$tmp/out" 2>"$tmp/err" || { cat "$tmp/err"; fail "exit"; }
@@ -191,6 +219,29 @@ case $case_ in
       grep -q -- "--mistake" "$tmp/err" || fail "unclear: $(cat "$tmp/err")"
       [ ! -e "$tmp/b.png" ] || fail "wrote a screenshot for --mistake $bad"
     done
+    ;;
+  lessons)
+    # Every step of every lesson drawn, Next after Next, from the first to GPT-2 with LoRA.
+    run_x --lesson 01-one-weight --walk-lessons >"$tmp/out" 2>"$tmp/err" || { cat "$tmp/err"; fail "walk: exit"; }
+    grep -q "walked [0-9]* lesson steps, every one drawn without an error" "$tmp/out" || fail "walk: $(cat "$tmp/out")"
+    n=$(sed -n 's/walked \([0-9]*\) lesson steps.*/\1/p' "$tmp/out")
+    [ "$n" -gt 70 ] || fail "walked only $n steps"
+    # A step of its own, headless; presenter size.
+    W=1280 H=720 run_x --window 1280x720 --font-scale 1.6 --lesson 02-the-table --lesson-step 6 --screenshot "$tmp/l.png" \
+      >"$tmp/out" 2>"$tmp/err" || { cat "$tmp/err"; fail "screenshot: exit"; }
+    grep -q ": backward 4/4: y1" "$tmp/out" || fail "lesson step 6 is not at y1's backward: $(cat "$tmp/out")"
+    # Bad lesson input: one line, exit 2, no picture.
+    printf 'title = "t"\nprogram = "line"\n[[step]]\ntext = "x"\nat = "forward nope"\n' >"$tmp/bad.toml"
+    for args in "--lesson $tmp/bad.toml" "--lesson 99-nothing" "--lesson 01-one-weight --lesson-step 99" \
+                "--lesson-step 2" "--lesson 01-one-weight --preset small"; do
+      # shellcheck disable=SC2086
+      run_x $args --screenshot "$tmp/b.png" --step 1 >"$tmp/out" 2>"$tmp/err"
+      rc=$?
+      [ $rc -eq 2 ] || fail "$args: exit $rc, expected 2"
+      one_line "$tmp/err"
+      [ ! -e "$tmp/b.png" ] || fail "wrote a screenshot for $args"
+    done
+    grep -q -- "--preset cannot be given with --lesson" "$tmp/err" || fail "unclear: $(cat "$tmp/err")"
     ;;
   *)
     fail "unknown case"

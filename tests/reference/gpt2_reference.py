@@ -6,7 +6,7 @@ Usage: gpt2_reference.py DUMP.safetensors [--quiet] [--expect-lora-b-nonzero]
   --expect-lora-b-nonzero   also require max|lora_B| > 0 and max|grad lora_A| > 0 (a dump taken
                             after LoRA training steps, so that dA is really exercised)
 
-Reads a `gradscope-cli dump` file, rebuilds the model of docs DESIGN.md ("The model", LoRA)
+Reads a `gradscope-cli dump` file, rebuilds the model of docs/model.md (the forward pass, LoRA)
 in torch from the dumped parameters, config, tokens and targets, runs autograd, and compares
 
   * `loss`                         against torch's loss,
@@ -22,7 +22,7 @@ Non-finite reference entries (the causal mask's -inf) must match exactly; residu
 masked entries (resid of the mask, scale and qk ops) must be exactly 0.
 
 Exit: 0 all pass, 1 any failure, 2 bad/unreadable file. Last line: `reference: N passed, M failed`.
-This file is written from DESIGN.md only; it deliberately shares no code with core/.
+This file is written from docs/model.md only; it deliberately shares no code with core/.
 """
 import json
 import math
@@ -198,7 +198,7 @@ def forward(P, cfg, x, y, rec):
 def forward_builtin(P, cfg, x, y):
     """The same model written a second way with torch's own ops (F.layer_norm, F.gelu 'tanh',
     F.cross_entropy, one fused head layout, additive -inf mask), as a self-check that the
-    hand-written reference above implements DESIGN.md's formulas as intended."""
+    hand-written reference above implements the formulas of docs/model.md as intended."""
     F = torch.nn.functional
     B, T = x.shape
     C, H = cfg["n_embd"], cfg["n_head"]

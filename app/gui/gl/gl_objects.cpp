@@ -9,6 +9,9 @@
 
 #include <stb_image_write.h>
 
+#include "gradscope/error.h"
+#include "gradscope/fileio.h"
+
 namespace gs::gl {
 
 void delete_texture(GLuint id) { DeleteTextures(1, &id); }
@@ -200,8 +203,20 @@ bool save_png(const std::string& path, int w, int h, std::string& error) {
   std::vector<unsigned char> flipped(px.size());
   for (int y = 0; y < h; ++y)
     std::memcpy(flipped.data() + static_cast<size_t>(y) * row, px.data() + static_cast<size_t>(h - 1 - y) * row, row);
-  if (!stbi_write_png(path.c_str(), w, h, 3, flipped.data(), static_cast<int>(row))) {
-    error = "cannot write " + path + " (" + std::strerror(errno) + ")";
+  // Encoded in memory, then written whole or not at all (a regular file only, its mode kept).
+  std::vector<unsigned char> png;
+  auto append = [](void* ctx, void* data, int n) {
+    auto* out = static_cast<std::vector<unsigned char>*>(ctx);
+    out->insert(out->end(), static_cast<unsigned char*>(data), static_cast<unsigned char*>(data) + n);
+  };
+  if (!stbi_write_png_to_func(append, &png, w, h, 3, flipped.data(), static_cast<int>(row))) {
+    error = "cannot encode the screenshot as PNG";
+    return false;
+  }
+  try {
+    gs::io::write_atomically(path, [&](gs::io::Sink& out) { out.write(png.data(), png.size()); });
+  } catch (const gs::Error& e) {
+    error = e.what();
     return false;
   }
   return true;

@@ -78,5 +78,9 @@ std::unique_ptr<Panel> make_flops_panel();
 std::unique_ptr<Panel> make_training_panel();
 std::unique_ptr<Panel> make_attention_panel();
 std::unique_ptr<Panel> make_mistakes_panel();
+std::unique_ptr<Panel> make_lesson_panel();
+std::unique_ptr<Panel> make_lessons_panel();
+std::unique_ptr<Panel> make_wiggle_panel();
+std::unique_ptr<Panel> make_update_panel();
 
 }  // namespace gs::app

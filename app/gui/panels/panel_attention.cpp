@@ -24,6 +24,18 @@ class AttentionPanel final : public Panel {
   }
 
   void contents(const Controller& c, PanelContext& ctx) override {
+    if (!c.session().is_gpt2()) {
+      // Attention over tokens is GPT-2's: its heads read a text.
+      ImGui::PushTextWrapPos(0);
+      ImGui::TextUnformatted("This view shows GPT-2's attention over the tokens of its text, head by head.");
+      if (c.session().program() == "attention")
+        ImGui::TextDisabled("The attention lesson's one head is on the tape itself: step to its op P (the softmax) "
+                            "to see the weights, and back through it to see their gradient.");
+      else
+        ImGui::TextDisabled("Program %s has no attention heads.", c.session().program().c_str());
+      ImGui::PopTextWrapPos();
+      return;
+    }
     c.session().visit([&](const auto& s) { body(c, ctx, *s.tape); });
   }
 

@@ -1,5 +1,5 @@
 // FLOPs: per-op forward and backward bars (log or linear), the totals and the
-// backward/forward ratio, seed 004's closed form L(48BTC² + 8BHT²d + 5BHT² + 98BTC) + 11BTC
+// backward/forward ratio, the closed form of "Backpropagating through GPT-2" L(48BTC² + 8BHT²d + 5BHT² + 98BTC) + 11BTC
 // + 4BTCV beside the sum over the ops it counts (✓ when equal), the ops it leaves out, and in
 // LoRA mode the backward FLOPs saved against full fine-tuning. Every number is the tape's
 // (Op::flops, Tape::total_flops, closed_form_bwd, full_finetune_bwd).
@@ -37,7 +37,8 @@ struct Facts {
   int64_t closed = 0, full_ft = 0;
   int64_t L = 0, B = 0, T = 0, C = 0, H = 0, d = 0, V = 0;
   int lora_rank = 0;
-  // What the seed leaves out, by kind.
+  std::string program;
+  // What the closed form leaves out, by kind.
   std::vector<std::pair<std::string, int64_t>> extras;
   int64_t max_fwd = 0, max_bwd = 0;
 };
@@ -80,17 +81,8 @@ class FlopsPanel final : public Panel {
         f_.max_fwd = std::max(f_.max_fwd, op.flops.fwd);
         f_.max_bwd = std::max(f_.max_bwd, op.flops.bwd());
         if (op.flops.bwd_extra > 0) {
-          std::string why;
-          switch (op.type) {
-            case OpType::linear: why = "bias gradients (linear)"; break;
-            case OpType::layernorm: why = "layernorm parameter gradients"; break;
-            case OpType::log_softmax: why = "log-softmax backward"; break;
-            case OpType::embedding:
-            case OpType::pos_embedding: why = "embedding scatters"; break;
-            case OpType::lora_down:
-            case OpType::lora_up: why = "LoRA ops"; break;
-            default: why = std::string(info(op.type).name); break;
-          }
+          const char* e = info(op.type).extra;
+          const std::string why = *e ? e : info(op.type).name;
           extra[why] += op.flops.bwd_extra;
         }
       }
@@ -106,6 +98,7 @@ class FlopsPanel final : public Panel {
       f_.d = cfg.head_size();
       f_.V = cfg.vocab_size;
       f_.lora_rank = cfg.lora_rank;
+      f_.program = cfg.program;
     });
   }
 
@@ -122,15 +115,26 @@ class FlopsPanel final : public Panel {
     ImGui::SameLine();
     help_marker("A matmul (m,n)@(n,p) costs 2mnp forward. Backward it needs two: one for the input's gradient and one "
                 "for the weight's, so about twice the forward. Element-wise ops cost a few FLOPs per entry; residual "
-                "adds and the NLL cost nothing backward (seed 004's conventions).");
+                "adds and the NLL cost nothing backward (the conventions of \"Backpropagating through GPT-2\").");
 
-    // Seed 004's closed form with this model's letters.
+    if (f.closed < 0) {
+      // Only GPT-2 has one: the post derives it for GPT-2's ops.
+      ImGui::Spacing();
+      ImGui::PushTextWrapPos(0);
+      ImGui::TextDisabled("The closed form of \"Backpropagating through GPT-2\" counts GPT-2's ops; this program (%s) "
+                          "has none. Its FLOPs are the sum of its ops, below.",
+                          f.program.c_str());
+      ImGui::PopTextWrapPos();
+      lora_saving(ctx);
+      return;
+    }
+    // The closed form with this model's letters.
     const int64_t L = f.L, B = f.B, T = f.T, C = f.C, H = f.H, d = f.d, V = f.V;
     const int64_t t1 = 48 * B * T * C * C, t2 = 8 * B * H * T * T * d, t3 = 5 * B * H * T * T, t4 = 98 * B * T * C;
     const int64_t t5 = 11 * B * T * C, t6 = 4 * B * T * C * V;
     const int64_t mine = L * (t1 + t2 + t3 + t4) + t5 + t6;
     ImGui::Spacing();
-    ImGui::TextUnformatted("seed 004's closed form for the backward pass:");
+    ImGui::TextUnformatted("the closed form of \"Backpropagating through GPT-2\" for the backward pass:");
     ImGui::PushFont(ctx.fonts.mono);
     ImGui::Text("  L(48BTC² + 8BHT²d + 5BHT² + 98BTC) + 11BTC + 4BTCV");
     ImGui::TextDisabled("  L=%lld B=%lld T=%lld C=%lld H=%lld d=%lld V=%lld", (long long)L, (long long)B, (long long)T,
@@ -145,7 +149,7 @@ class FlopsPanel final : public Panel {
     ImGui::PopFont();
 
     const bool equal = f.total.bwd_seed == f.closed;
-    ImGui::TextUnformatted("sum over the ops seed 004 counts:");
+    ImGui::TextUnformatted("sum over the ops \"Backpropagating through GPT-2\" counts:");
     ImGui::SameLine();
     ImGui::PushFont(ctx.fonts.mono);
     ImGui::TextUnformatted(grouped(f.total.bwd_seed).c_str());
@@ -159,12 +163,17 @@ class FlopsPanel final : public Panel {
     else
       colored_text(ctx.palette.bad, "✗ differs from the closed form by %s", grouped(f.total.bwd_seed - f.closed).c_str());
 
-    std::string left_out = "ops the seed leaves out, counted too: " + grouped(f.total.bwd_extra);
+    std::string left_out = "what the post leaves out, counted too: " + grouped(f.total.bwd_extra);
     for (size_t i = 0; i < f.extras.size(); ++i)
       left_out += (i ? ", " : "  (") + f.extras[i].first + " " + human(static_cast<double>(f.extras[i].second)) +
                   (i + 1 == f.extras.size() ? ")" : "");
     ImGui::TextWrapped("%s", left_out.c_str());
+    lora_saving(ctx);
+  }
 
+  // In LoRA mode: the backward FLOPs the frozen weights save.
+  void lora_saving(PanelContext& ctx) {
+    const Facts& f = f_;
     if (f.lora_rank > 0) {
       ImGui::Spacing();
       const int64_t saved = f.full_ft - f.total.bwd();
@@ -216,8 +225,8 @@ class FlopsPanel final : public Panel {
       ImGui::TextUnformatted(what);
     };
     key(ctx.palette.forward, "forward");
-    key(ctx.palette.backward, "backward (seed counts)");
-    key(with_alpha(ctx.palette.backward, 0.45f), "backward (left out by the seed)");
+    key(ctx.palette.backward, f_.closed >= 0 ? "backward (in the closed form)" : "backward");
+    if (f_.closed >= 0) key(with_alpha(ctx.palette.backward, 0.45f), "backward (left out of it)");
 
     visible_.clear();
     for (int k = 0; k < static_cast<int>(f_.rows.size()); ++k)
@@ -250,7 +259,7 @@ class FlopsPanel final : public Panel {
         if (ImGui::Selectable(r.name.c_str(), k == cur, ImGuiSelectableFlags_SpanAllColumns))
           ctx.requests.push(req::FocusOp{k, Half::current});
         if (ImGui::IsItemHovered())
-          ImGui::SetTooltip("%s (%s)\nforward %s\nbackward %s = %s counted by seed 004 + %s left out", r.name.c_str(),
+          ImGui::SetTooltip("%s (%s)\nforward %s\nbackward %s = %s counted by the post + %s left out", r.name.c_str(),
                             r.type.c_str(), grouped(r.flops.fwd).c_str(), grouped(r.flops.bwd()).c_str(),
                             grouped(r.flops.bwd_seed).c_str(), grouped(r.flops.bwd_extra).c_str());
         ImGui::PopID();

@@ -132,6 +132,8 @@ class GraphPanel final : public Panel {
         ops_.push_back(std::move(f));
       }
       for (const auto& p : tape.model().params()) params_.push_back({p.name, shape_str(p.data.shape), p.trainable});
+      names_.clear();
+      for (const auto& op : tape.ops()) names_.push_back(op.name);
     });
     share_norms_.clear();
   }
@@ -470,6 +472,11 @@ class GraphPanel final : public Panel {
                   round, 0, std::max(2.0f, 0.18f * u));
     }
     dl->AddRect(a, b, hovered ? ctx.palette.hover : border, round, 0, hovered ? 2.0f * ctx.scale : std::max(1.0f, 0.06f * u));
+    if (n.op < static_cast<int>(names_.size()) && c.highlighted(names_[n.op])) {
+      // What the lesson step points at.
+      const float g = std::max(3.0f, 0.3f * u);
+      dl->AddRect(ImVec2(a.x - g, a.y - g), ImVec2(b.x + g, b.y + g), ctx.palette.warn, round, 0, std::max(2.5f, 0.2f * u));
+    }
     const OpFacts& f = ops_[n.op];
     if (u < 7.0f) return;
     ImFont* ui = ctx.fonts.ui;
@@ -512,6 +519,8 @@ class GraphPanel final : public Panel {
     dl->AddRectFilled(a, b, ImGui::GetColorU32(ImGuiCol_WindowBg), 0.6f * u);
     dl->AddRectFilled(a, b, fill, 0.6f * u);
     dl->AddRect(a, b, border, 0.6f * u, 0, std::max(1.0f, 0.06f * u));
+    if (p.param < static_cast<int>(params_.size()) && c.highlighted(params_[p.param].name))
+      dl->AddRect(ImVec2(a.x - 3, a.y - 3), ImVec2(b.x + 3, b.y + 3), ctx.palette.warn, 0.6f * u, 0, std::max(2.5f, 0.2f * u));
     if (u < 7.0f) return;
     const std::string label = p.label + (trainable ? "" : " ❄");
     const float fs = u * 0.8f;
@@ -632,6 +641,7 @@ class GraphPanel final : public Panel {
   GraphLayout layout_;
   std::vector<EdgeDraw> edges_;
   std::vector<OpFacts> ops_;
+  std::vector<std::string> names_;  // every op's full name, by index
   std::vector<ParamFacts> params_;
   std::vector<std::pair<int64_t, double>> share_norms_;
   uint64_t gen_ = ~uint64_t{0}, version_ = ~uint64_t{0};

@@ -25,9 +25,7 @@ struct ScalarOf<Session<T>> {
 };
 
 // Per-row Jacobians: these ops show one row's Jacobian, chosen with the row picker.
-bool has_row_jacobian(OpType t) {
-  return t == OpType::layernorm || t == OpType::softmax || t == OpType::log_softmax;
-}
+bool has_row_jacobian(OpType t) { return info(t).row_jacobian; }
 
 template <class T>
 struct LdCache {
@@ -79,7 +77,8 @@ class InspectorPanel final : public Panel {
     const int rows = static_cast<int>(tape.value(op.in[0]).data.rows());
     // Unless a row was picked: the last position of the first row block (for softmax, the query
     // that sees every key, so its Jacobian is the richest).
-    const int row = c.selection().row >= 0 ? c.selection().row : tape.batch().T - 1;
+    const int last = tape.batch().T > 0 ? tape.batch().T - 1 : rows - 1;  // a lesson's (T,T): its last row
+    const int row = c.selection().row >= 0 ? c.selection().row : last;
     return std::clamp(row, 0, std::max(rows - 1, 0));
   }
 
@@ -120,7 +119,7 @@ class InspectorPanel final : public Panel {
     ImGui::SameLine();
     ImGui::AlignTextToFramePadding();
     ImGui::TextDisabled("  %s · op %d of %d%s", info(op.type).name, k, tape.size(),
-                        op.layer >= 0 ? (" · block " + std::to_string(op.layer)).c_str() : "");
+                        op.group.empty() ? "" : (" · " + op.group).c_str());
     // FLOPs and the finite-difference mark beside the name where they fit, else below it.
     char flops[96];
     snprintf(flops, sizeof flops, "FLOPs  forward %s  backward %s", human(double(op.flops.fwd)).c_str(),
@@ -206,15 +205,15 @@ class InspectorPanel final : public Panel {
     ImGui::TableSetupColumn("output");
     ImGui::TableHeadersRow();
     ImGui::TableNextRow();
-    if (op.in.empty()) {
-      ImGui::TableNextColumn();
-      ImGui::TextWrapped("token ids x: integers, read as rows of wte (not differentiated)");
-      token_ids(c, ctx, tape.batch());
-    }
+    if (op.in.empty()) ImGui::TableNextColumn();
     for (size_t i = 0; i < op.in.size(); ++i) {
       ImGui::TableNextColumn();
       const Value<T>& v = tape.value(op.in[i]);
       const std::string name = label_of(c, v);
+      if (v.integer) {
+        ids_view(c, ctx, tape, v);
+        continue;
+      }
       if (v.producer < 0 || c.forward_done(v.producer))
         tensor_view(c, ctx, name, TensorRef::of(v.data), ColorMode::sequential, c.version(), tall(Tokens::positions));
       else
@@ -301,12 +300,16 @@ class InspectorPanel final : public Panel {
 
     // outgoing residuals, one per input
     ImGui::TableNextColumn();
-    if (op.in.empty()) ImGui::TextWrapped("no differentiable input (token ids)");
+    if (op.in.empty()) ImGui::TextWrapped("no input");
     for (size_t i = 0; i < op.in.size(); ++i) {
       const Value<T>& v = tape.value(op.in[i]);
       std::string cap = "∂L/∂" + label_of(c, v);
       if (v.uses.size() > 1) cap += "  (this op's share)";
-      if (op.din[i].empty())
+      if (v.integer)
+        ImGui::TextWrapped("%s: ids, whole numbers: nothing to differentiate", label_of(c, v).c_str());
+      else if (op.din[i].empty() && v.producer < 0)
+        ImGui::TextWrapped("%s: data (the input given), no gradient needed", cap.c_str());
+      else if (op.din[i].empty())
         ImGui::TextWrapped("%s: not needed (nothing trainable upstream)", cap.c_str());
       else if (c.backward_done(k))
         tensor_view(c, ctx, cap, TensorRef::of(op.din[i]), ColorMode::diverging, c.version(),
@@ -350,35 +353,44 @@ class InspectorPanel final : public Panel {
     return o;
   }
 
-  // wte's rows are the tokens of the vocabulary: hovering one names it.
+  // A parameter whose rows are the tokens of the vocabulary (wte, axes V × C): hovering one names it.
   template <class T>
   static Tokens tokens_of(const Param<T>& p) {
-    return p.name == "wte.weight" ? Tokens::vocab : Tokens::none;
+    return !p.axes.empty() && p.axes[0] == "V" ? Tokens::vocab : Tokens::none;
   }
 
-  // A value on the tape by the name of what it is (format.h's value_label).
+  // A value on the tape by the name of what it is (format.h's value_label); an input by its name.
   template <class T>
   static std::string label_of(const Controller& c, const Value<T>& v) {
-    return v.producer >= 0 ? c.session().value_label(v.producer) : v.name;
+    return v.producer >= 0 ? c.session().value_label(v.producer) : v.name + " (input)";
   }
 
-  // The embedding's input: the token ids, as text.
-  static void token_ids(const Controller& c, PanelContext& ctx, const Batch& b) {
+  // An input of ids (GPT-2's tokens and targets, softmax_ce's class ids): the ids, as text where
+  // the model has a vocabulary.
+  template <class T>
+  static void ids_view(const Controller& c, PanelContext& ctx, const Tape<T>& tape, const Value<T>& v) {
+    const bool tokens = v.name == "tokens" || v.name == "targets";
+    ImGui::TextWrapped("%s: %s", v.name.c_str(),
+                       tokens ? (v.name == "tokens" ? "the token ids x, read as rows of wte (not differentiated)"
+                                                    : "the next-token targets y (not differentiated)")
+                              : "class ids, whole numbers (not differentiated)");
     std::string line;
-    const bool text = c.session().has_vocab();  // else the ids alone
-    for (int t = 0; t < std::min(b.T, 24); ++t) {
+    const bool text = tokens && c.session().has_vocab();  // else the ids alone
+    const int64_t n = std::min<int64_t>(v.data.size(), tokens ? tape.batch().T : v.data.size());
+    for (int64_t t = 0; t < std::min<int64_t>(n, 24); ++t) {
+      const int32_t id = static_cast<int32_t>(v.data[t]);
       if (t) line += ' ';
       if (text) {
-        line += token_glyph(c.session().token_text(b.x[t]));
+        line += token_glyph(c.session().token_text(id));
         line += '(';
       }
-      line += std::to_string(b.x[t]);
+      line += std::to_string(id);
       if (text) line += ')';
     }
-    if (b.T > 24) line += " …";
+    if (n > 24) line += " …";
     ImGui::PushFont(ctx.fonts.mono);
     ImGui::PushTextWrapPos(0);
-    ImGui::TextDisabled("x[0] = %s", line.c_str());
+    ImGui::TextDisabled("%s = %s", tokens ? (v.name == "tokens" ? "x[0]" : "y[0]") : v.name.c_str(), line.c_str());
     ImGui::PopTextWrapPos();
     ImGui::PopFont();
   }

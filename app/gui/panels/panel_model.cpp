@@ -1,16 +1,22 @@
-// Model & input: preset, text (shown as token chips with their next-token targets), the
-// tokenizer (char or GPT-2's BPE), seed, full or LoRA fine-tuning, dtype, checkpoints (a path
-// box and a browser). Every change asks for a rebuild, which runs off the UI thread with its
-// progress on screen; bad input leaves the current model in place and the status bar says what
-// is wrong.
+// Model & input: the program (GPT-2 or a lesson model). For GPT-2: preset, text (shown as token
+// chips with their next-token targets), the tokenizer (char or GPT-2's BPE), seed, full or LoRA
+// fine-tuning, dtype, checkpoints (a path box and a browser). For a lesson model: its sizes and
+// every parameter and input as numbers to edit (each edit is a --set). Every change asks for a
+// rebuild, which runs off the UI thread with its progress on screen; bad input leaves the current
+// model in place and the status bar says what is wrong.
 #include <imgui.h>
 #include <imgui_stdlib.h>
 
 #include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <functional>
 
 #include "file_browser.h"
 #include "format.h"
 #include "gradscope/config.h"
+#include "gradscope/error.h"
+#include "gradscope/program.h"
 #include "gradscope/tokenizer.h"
 #include "panel.h"
 #include "widgets.h"
@@ -35,6 +41,11 @@ class ModelPanel final : public Panel {
       // Where the rebuild was asked for: its progress (the model below stays until it is done).
       job_progress(c, ctx, std::min(ImGui::GetContentRegionAvail().x * 0.6f, ImGui::GetFontSize() * 12), true, true);
       ImGui::Separator();
+    }
+    program_choice(c, ctx);
+    if (edit_.program != "gpt2") {
+      if (c.has_session() && !c.session().is_gpt2()) lesson(c, ctx);
+      return;
     }
     if (c.has_session()) tokens(c, ctx);
     ImGui::Separator();
@@ -66,6 +77,212 @@ class ModelPanel final : public Panel {
   }
 
   void rebuild(PanelContext& ctx) { ctx.requests.push(req::Rebuild{edit_}); }
+
+  // [SECTION] the program: GPT-2 or a lesson model
+  void program_choice(const Controller&, PanelContext& ctx) {
+    ImGui::AlignTextToFramePadding();
+    ImGui::TextUnformatted("program");
+    ImGui::SameLine();
+    ImGui::SetNextItemWidth(-1);
+    if (ImGui::BeginCombo("##program", edit_.program.c_str())) {
+      for (const Program* p : programs()) {
+        const bool here = edit_.program == p->name();
+        if (ImGui::Selectable(p->name(), here) && !here) {
+          const uint64_t seed = edit_.seed.value_or(ModelSpec{}.seed.value_or(1337));
+          if (p->is_gpt2()) {
+            // Back to the app's default: the tiny preset on its trained checkpoint.
+            edit_ = Controller::default_spec();
+            if (const std::string ck = asset_path(Controller::kDefaultCheckpoint); std::filesystem::exists(ck))
+              edit_.checkpoint = ck;
+          } else {
+            edit_ = ModelSpec{};
+            edit_.program = p->name();
+            if (seed != 1337) edit_.seed = seed;
+          }
+          rebuild(ctx);
+        }
+        if (ImGui::IsItemHovered()) ImGui::SetTooltip("%s", p->description());
+      }
+      ImGui::EndCombo();
+    }
+    if (edit_.program != "gpt2") {
+      ImGui::PushTextWrapPos(0);
+      ImGui::TextDisabled("%s", program(edit_.program).description());
+      ImGui::PopTextWrapPos();
+    }
+    ImGui::Separator();
+  }
+
+  // [SECTION] a lesson model: sizes, then every parameter and input as numbers
+  struct SlotView {
+    std::string name, what, kind;  // kind: "parameter", "frozen", "input", "class ids"
+    Shape shape;
+    std::vector<double> values;
+    bool integer = false;
+  };
+
+  void lesson(const Controller& c, PanelContext& ctx) {
+    lit_ = [&c](const std::string& n) { return c.highlighted(n); };
+    if (view_version_ != c.version()) {
+      view_version_ = c.version();
+      slots_.clear();
+      const Config& cfg = c.session().config();
+      std::vector<Slot> defs;
+      try {
+        defs = program(cfg.program).slots(cfg);
+      } catch (const Error&) {
+      }
+      auto what = [&](const std::string& n) {
+        for (const Slot& d : defs)
+          if (d.name == n) return d.what;
+        return std::string();
+      };
+      c.session().visit([&](const auto& s) {
+        for (const auto& p : s.model->params())
+          slots_.push_back({p.name, what(p.name), p.trainable ? "parameter" : "frozen", p.data.shape,
+                            std::vector<double>(p.data.begin(), p.data.end()), false});
+        for (int id : s.tape->inputs()) {
+          const auto& v = s.tape->value(id);
+          slots_.push_back({v.name, what(v.name), v.integer ? "class ids" : "input", v.data.shape,
+                            std::vector<double>(v.data.begin(), v.data.end()), v.integer});
+        }
+      });
+    }
+    const Config& cfg = c.session().config();
+    const Program& prog = program(cfg.program);
+    // Sizes.
+    bool sized = false;
+    for (const DimInfo& d : prog.dims()) {
+      ImGui::PushID(d.name.c_str());
+      int v = static_cast<int>(cfg.dim(d.name));
+      ImGui::SetNextItemWidth(ImGui::GetFontSize() * 5.5f);
+      if (ImGui::InputInt(d.name.c_str(), &v, 1, 1) && v >= 1 && v <= 16) {
+        set_size(d.name, v);
+        sized = true;
+      }
+      if (ImGui::IsItemHovered()) ImGui::SetTooltip("%s (1 … 16 here; --set %s=N for more)", d.what.c_str(), d.name.c_str());
+      ImGui::PopID();
+      ImGui::SameLine();
+    }
+    if (cfg.program == "lora_linear") {
+      ImGui::NewLine();
+      int r = cfg.lora_rank;
+      ImGui::SetNextItemWidth(ImGui::GetFontSize() * 5.5f);
+      if (ImGui::InputInt("r", &r, 1, 1) && r >= 1 && r <= 8) {
+        edit_.lora_rank = r;
+        if (!edit_.lora_alpha) edit_.lora_alpha = cfg.lora_alpha;
+        sized = true;
+        drop_lists();
+      }
+      if (ImGui::IsItemHovered()) ImGui::SetTooltip("LoRA's rank: A is m×r, B is r×p");
+      ImGui::SameLine();
+      double a = cfg.lora_alpha;
+      ImGui::SetNextItemWidth(ImGui::GetFontSize() * 5.5f);
+      ImGui::InputDouble("α", &a, 0, 0, "%.3g");
+      if (ImGui::IsItemDeactivatedAfterEdit() && a > 0 && std::isfinite(a)) {
+        edit_.lora_alpha = a;
+        sized = true;
+      }
+      if (ImGui::IsItemHovered()) ImGui::SetTooltip("the adapter's scale is α/r");
+      ImGui::SameLine();
+    }
+    ImGui::NewLine();
+    if (sized) {
+      rebuild(ctx);
+      return;
+    }
+    seed_and_dtype(c, ctx);
+    ImGui::Separator();
+    for (SlotView& sv : slots_) slot_editor(ctx, sv);
+    ImGui::Spacing();
+    if (ImGui::Button("reset values")) {
+      edit_.sets.clear();
+      rebuild(ctx);
+    }
+    if (ImGui::IsItemHovered()) ImGui::SetTooltip("back to the program's default values (sizes too)");
+    ImGui::SameLine();
+    ImGui::PushFont(ctx.fonts.mono);
+    ImGui::TextDisabled("%d ops · loss %s", c.n_ops(), num(c.session().loss()).c_str());
+    ImGui::PopFont();
+  }
+
+  void seed_and_dtype(const Controller& c, PanelContext& ctx) {
+    ImGui::SetNextItemWidth(ImGui::GetFontSize() * 7);
+    uint64_t seed = edit_.seed.value_or(c.session().config().seed);
+    if (ImGui::InputScalar("seed", ImGuiDataType_U64, &seed)) edit_.seed = seed;
+    if (ImGui::IsItemDeactivatedAfterEdit()) rebuild(ctx);
+    if (ImGui::IsItemHovered()) ImGui::SetTooltip("the seed of the values not set by hand");
+    ImGui::SameLine();
+    const bool f64 = c.session().config().dtype == DType::f64;
+    if (ImGui::RadioButton("f32", !f64) && f64) {
+      edit_.dtype = "f32";
+      rebuild(ctx);
+    }
+    ImGui::SameLine();
+    if (ImGui::RadioButton("f64", f64) && !f64) {
+      edit_.dtype = "f64";
+      rebuild(ctx);
+    }
+  }
+
+  // One parameter or input: its name, shape and kind, then its numbers (one box each).
+  void slot_editor(PanelContext& ctx, SlotView& sv) {
+    ImGui::PushID(sv.name.c_str());
+    ImGui::PushFont(ctx.fonts.mono);
+    colored_text(lit_(sv.name) ? ctx.palette.warn : sv.kind == "parameter" ? ctx.palette.forward : ctx.palette.dim,
+                 "%s%s", lit_(sv.name) ? "▶ " : "", sv.name.c_str());
+    ImGui::PopFont();
+    ImGui::SameLine();
+    ImGui::TextDisabled("%s %s", sv.kind.c_str(), sv.shape.empty() ? "(a number)" : shape_str(sv.shape).c_str());
+    if (!sv.what.empty() && ImGui::IsItemHovered()) ImGui::SetTooltip("%s", sv.what.c_str());
+    const int64_t n = static_cast<int64_t>(sv.values.size());
+    if (n > 64) {
+      ImGui::TextDisabled("%lld entries: set them with --set %s=…", static_cast<long long>(n), sv.name.c_str());
+      ImGui::PopID();
+      return;
+    }
+    const int64_t cols = sv.shape.empty() ? 1 : sv.shape.back();
+    const float w = std::max(ImGui::GetFontSize() * 3.2f,
+                             (ImGui::GetContentRegionAvail().x - (cols - 1) * ImGui::GetStyle().ItemSpacing.x) / cols);
+    bool edited = false;
+    for (int64_t i = 0; i < n; ++i) {
+      if (i % cols) ImGui::SameLine();
+      ImGui::PushID(static_cast<int>(i));
+      ImGui::SetNextItemWidth(std::min(w, ImGui::GetFontSize() * (sv.shape.empty() ? 8.0f : 6.0f)));
+      double v = sv.values[i];
+      ImGui::InputDouble("##v", &v, 0, 0, sv.integer ? "%.0f" : "%.6g");
+      if (ImGui::IsItemDeactivatedAfterEdit() && std::isfinite(v) && v != sv.values[i]) {
+        sv.values[i] = v;
+        edited = true;
+      }
+      ImGui::PopID();
+    }
+    if (edited) {
+      std::string item = sv.name + "=";
+      for (int64_t i = 0; i < n; ++i) {
+        char b[40];
+        snprintf(b, sizeof b, "%s%.17g", i ? "," : "", sv.values[i]);
+        item += b;
+      }
+      set_item(sv.name, item);
+      ctx.requests.push(req::Rebuild{edit_});
+    }
+    ImGui::PopID();
+  }
+
+  // The --set of `name`, replaced.
+  void set_item(const std::string& name, const std::string& item) {
+    std::erase_if(edit_.sets, [&](const std::string& x) { return x.rfind(name + "=", 0) == 0; });
+    edit_.sets.push_back(item);
+  }
+  // A new size: the lists of values set by hand no longer fit; single values still do.
+  void set_size(const std::string& name, int v) {
+    drop_lists();
+    set_item(name, name + "=" + std::to_string(v));
+  }
+  void drop_lists() {
+    std::erase_if(edit_.sets, [](const std::string& x) { return x.find(',') != std::string::npos; });
+  }
 
   // [SECTION] tokens: x (inputs) over y (next-token targets)
   void tokens(const Controller& c, PanelContext& ctx) {
@@ -369,6 +586,9 @@ class ModelPanel final : public Panel {
   }
 
   uint64_t gen_ = ~uint64_t{0};
+  uint64_t view_version_ = ~uint64_t{0};
+  std::function<bool(const std::string&)> lit_ = [](const std::string&) { return false; };
+  std::vector<SlotView> slots_;
   ModelSpec edit_;
   std::string text_, path_ = "checkpoint.safetensors", vocab_dir_;
   std::string vocab_checked_;

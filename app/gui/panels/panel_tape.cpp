@@ -1,4 +1,4 @@
-// Tape view: every op in execution order, grouped by block, with its output shape, forward and
+// Tape view: every op in execution order, grouped as the program recorded it (GPT-2: by block), with its output shape, forward and
 // backward FLOPs and its finite-difference mark; the cursor's op highlighted; click to go there.
 #include <algorithm>
 
@@ -14,7 +14,7 @@ namespace {
 struct Row {
   std::string name, short_name, type, shape;
   std::string fwd, bwd;
-  int layer = -1;
+  std::string group;  // as the program recorded it
   bool mistake = false;
 };
 
@@ -64,33 +64,29 @@ class TapePanel final : public Panel {
         const auto& op = tape.op(k);
         Row r;
         r.name = op.name;
-        // Inside a block's group the "h.<l>." prefix is the group's title: leave it out.
-        const std::string prefix = "h." + std::to_string(op.layer) + ".";
-        r.short_name = op.layer >= 0 && op.name.rfind(prefix, 0) == 0 ? op.name.substr(prefix.size()) : op.name;
+        r.short_name = op.short_name.empty() ? op.name : op.short_name;  // the group's title says the rest
+        r.group = op.group;
         r.type = info(op.type).name;
         r.shape = shape_str(tape.value(op.out).data.shape);
         r.fwd = human(static_cast<double>(op.flops.fwd));
         r.bwd = human(static_cast<double>(op.flops.bwd()));
-        r.layer = op.layer;
         r.mistake = op.mistake != Mistake::none;
         rows_.push_back(std::move(r));
       }
     });
-    // Groups: the embeddings before block 0, one per block, the head after the last block.
-    int k = 0;
-    const int n = static_cast<int>(rows_.size());
-    auto take = [&](const std::string& title, auto in_group) {
-      Group g{title, k, k};
-      while (k < n && in_group(rows_[k])) ++k;
-      g.last = k;
-      if (g.last > g.first) groups_.push_back(g);
-    };
-    take("embeddings", [](const Row& r) { return r.layer < 0; });
-    while (k < n && rows_[k].layer >= 0) {
-      const int l = rows_[k].layer;
-      take("block " + std::to_string(l) + "  (h." + std::to_string(l) + ".)", [l](const Row& r) { return r.layer == l; });
+    // Groups, as the program recorded them (GPT-2: embeddings, each block, the head and loss).
+    for (int k = 0; k < static_cast<int>(rows_.size()); ++k) {
+      if (k == 0 || rows_[k].group != rows_[k - 1].group) groups_.push_back({rows_[k].group, k, k});
+      groups_.back().last = k + 1;
     }
-    take("head and loss", [](const Row&) { return true; });
+    for (Group& g : groups_) {
+      // A block's title says which names its ops start with ("block 0  (h.0.)").
+      const std::string& full = rows_[g.first].name;
+      const std::string& part = rows_[g.first].short_name;
+      if (full.size() > part.size() && full.compare(full.size() - part.size(), part.size(), part) == 0)
+        g.title += "  (" + full.substr(0, full.size() - part.size()) + ")";
+      if (g.title.empty()) g.title = "ops";
+    }
   }
 
   void toolbar(const Controller& c, PanelContext& ctx) {
@@ -158,6 +154,9 @@ class TapePanel final : public Panel {
         ImGui::TableNextRow();
         const bool is_cur = k == cur;
         if (is_cur) ImGui::TableSetBgColor(ImGuiTableBgTarget_RowBg0, ctx.palette.current_row);
+        if (c.highlighted(r.name))  // what the lesson step points at
+          ImGui::TableSetBgColor(is_cur ? ImGuiTableBgTarget_RowBg1 : ImGuiTableBgTarget_RowBg0,
+                                 (ctx.palette.warn & 0x00FFFFFF) | 0x50000000);
         // finite-difference mark
         ImGui::TableNextColumn();
         const CheckMark m = c.check_mark(k);

@@ -1,6 +1,7 @@
 // Training: the loss after each optimiser step (Controller::losses(); hover reads step and
-// loss), the gradient norm of each layer (parameters grouped by "h.{l}."; embeddings and
-// ln_f on their own), and the optimiser: sgd or adamw, learning rate, one step or N.
+// loss), the gradient norm of each layer (parameters grouped as the program recorded them:
+// GPT-2's embeddings, blocks and head; a lesson's layers), and the optimiser: sgd or adamw,
+// learning rate, one step or N.
 #include <algorithm>
 #include <cmath>
 

@@ -27,10 +27,14 @@ std::vector<std::unique_ptr<Panel>> make_panels() {
   // These start closed (View menu): the default layout above fills the window.
   p.push_back(make_graph_panel());       // the computation graph, current op lit
   p.push_back(make_fd_panel());          // finite differences: table, error vs eps curve, every op
-  p.push_back(make_flops_panel());       // per-op FLOPs, seed 004's closed form, the LoRA saving
+  p.push_back(make_flops_panel());       // per-op FLOPs, the closed form of "Backpropagating through GPT-2", the LoRA saving
   p.push_back(make_training_panel());    // loss curve, gradient norm per layer, optimiser
   p.push_back(make_attention_panel());   // attention maps per head over the tokens
   p.push_back(make_mistakes_panel());    // plant a backprop mistake and find it
+  p.push_back(make_wiggle_panel());      // drag one parameter entry: the loss, its slope, the central difference
+  p.push_back(make_update_panel());      // one optimiser step: before, step, after, the loss's change
+  p.push_back(make_lesson_panel());      // the lesson step on screen
+  p.push_back(make_lessons_panel());     // the start screen: the path of lessons
   return p;
 }
 

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdio>
 #include <new>
+#include <type_traits>
 
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -81,20 +82,15 @@ struct Analysis::Source {
   uint64_t serial = 0;
   uint64_t version = 0;
   Config cfg;
-  Batch batch;
-  std::vector<std::pair<int, Mistake>> mistakes;
-  std::vector<std::vector<float>> pf;   // parameter values (f32 runs)
-  std::vector<std::vector<double>> pd;  // (f64 runs)
+  // The live session's settings, inputs, parameter values and planted mistakes (Session::snapshot).
+  std::variant<SessionSnapshot<float>, SessionSnapshot<double>> snap;
 };
 
 struct Analysis::Snapshot {
   uint64_t serial = 0, version = 0;
-  // Declared model first: the tape refers to its model and goes first, and a checker (which
-  // keeps a float tape's double mirror between checks) before its tape.
-  std::unique_ptr<Model<float>> mf;
-  std::unique_ptr<Tape<float>> tf;
-  std::unique_ptr<Model<double>> md;
-  std::unique_ptr<Tape<double>> td;
+  AnySession session;  // the copy, forward and backward computed
+  // A checker (which keeps a float tape's double mirror between checks) after the session: it
+  // refers to the session's tape and goes first.
   std::unique_ptr<Checker<float>> cf;
   std::unique_ptr<Checker<double>> cd;
 };
@@ -114,27 +110,6 @@ struct Analysis::Job {
   std::optional<OpCheckResult> op_result;
   std::optional<SweepResult> sweep_result;
 };
-
-namespace {
-
-template <class T>
-void build_copy(std::unique_ptr<Model<T>>& model, std::unique_ptr<Tape<T>>& tape, const Config& cfg, const Batch& batch,
-                const std::vector<std::vector<T>>& values, const std::vector<std::pair<int, Mistake>>& mistakes) {
-  model = std::make_unique<Model<T>>(cfg);
-  auto& ps = model->params();
-  if (ps.size() != values.size()) throw Error("the copy to check on has a different parameter list");
-  for (size_t i = 0; i < ps.size(); ++i) {
-    if (static_cast<size_t>(ps[i].data.size()) != values[i].size())
-      throw Error("the copy to check on differs in the shape of " + ps[i].name);
-    std::copy(values[i].begin(), values[i].end(), ps[i].data.begin());
-  }
-  tape = std::make_unique<Tape<T>>(*model, batch);
-  for (const auto& [k, m] : mistakes) tape->set_mistake(k, m);
-  tape->forward();
-  tape->backward();
-}
-
-}  // namespace
 
 // [SECTION] starting work (UI thread)
 
@@ -158,7 +133,6 @@ std::shared_ptr<const Analysis::Source> Analysis::source_for(const AnySession& l
   s->serial = ++serial;
   s->version = version;
   s->cfg = live.config();
-  s->batch = live.batch();
   // A copy: its own parameters, gradients and tape, plus the parameter values held for it;
   // for a float model, room for the double mirror its checks evaluate on (gradcheck.h).
   const double need = s->cfg.estimated_bytes() * (s->cfg.dtype == DType::f32 ? 2.25 : 1.25);
@@ -169,17 +143,7 @@ std::shared_ptr<const Analysis::Source> Analysis::source_for(const AnySession& l
              need / (1 << 30), avail / (1 << 30));
     throw Error(b);
   }
-  live.visit([&](const auto& sess) {
-    const auto& tape = *sess.tape;
-    for (int k = 0; k < tape.size(); ++k)
-      if (tape.op(k).mistake != Mistake::none) s->mistakes.emplace_back(k, tape.op(k).mistake);
-    for (const auto& p : tape.model().params()) {
-      if constexpr (std::is_same_v<std::decay_t<decltype(p.data[0])>, float>)
-        s->pf.emplace_back(p.data.begin(), p.data.end());
-      else
-        s->pd.emplace_back(p.data.begin(), p.data.end());
-    }
-  });
+  live.visit([&](const auto& sess) { s->snap = sess.snapshot(false); });
   source_ = s;
   return s;
 }
@@ -360,12 +324,21 @@ void Analysis::execute(Job& j) {
       auto s = std::make_unique<Snapshot>();
       s->serial = j.src->serial;
       s->version = j.src->version;
-      if (j.src->cfg.dtype == DType::f64)
-        build_copy(s->md, s->td, j.src->cfg, j.src->batch, j.src->pd, j.src->mistakes);
-      else
-        build_copy(s->mf, s->tf, j.src->cfg, j.src->batch, j.src->pf, j.src->mistakes);
-      if (s->tf) s->cf = std::make_unique<Checker<float>>(*s->tf);
-      if (s->td) s->cd = std::make_unique<Checker<double>>(*s->td);
+      std::visit(
+          [&](const auto& snap) {
+            using T = typename std::decay_t<decltype(snap.data)>::value_type::value_type;
+            auto copy = Session<T>::restore(snap);
+            copy->tape->forward();
+            copy->tape->backward();
+            s->session = AnySession(std::move(copy));
+          },
+          j.src->snap);
+      s->session.visit([&](auto& sess) {
+        if constexpr (std::is_same_v<std::decay_t<decltype(sess)>, Session<float>>)
+          s->cf = std::make_unique<Checker<float>>(*sess.tape);
+        else
+          s->cd = std::make_unique<Checker<double>>(*sess.tape);
+      });
       snap_ = std::move(s);
       ++snapshots_built_;
     }
@@ -418,10 +391,12 @@ void Analysis::execute(Job& j) {
         }
       }
     };
-    if (snap_->td)
-      work(*snap_->td, *snap_->cd);
-    else
-      work(*snap_->tf, *snap_->cf);
+    snap_->session.visit([&](auto& sess) {
+      if constexpr (std::is_same_v<std::decay_t<decltype(sess)>, Session<float>>)
+        work(*sess.tape, *snap_->cf);
+      else
+        work(*sess.tape, *snap_->cd);
+    });
   } catch (const Error& e) {
     error = e.what();
   } catch (const std::bad_alloc&) {

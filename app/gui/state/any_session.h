@@ -68,15 +68,13 @@ class AnySession {
   std::string token_text(int32_t id) const {
     return visit([&](const auto& s) { return s.token_text(id); });
   }
-  // An op named after a parameter (wte, wpe, a linear layer, a LoRA factor): "∂L/∂<its name>"
-  // would read like that parameter's gradient.
-  bool named_after_param(const std::string& op_name) const {
-    return visit([&](const auto& s) { return s.model->find(op_name) >= 0 || s.model->find(op_name + ".weight") >= 0; });
-  }
   // Op k's output as a value to take ∂L/∂ of (format.h's value_label).
   std::string value_label(int k) const {
-    return gs::app::value_label(op_name(k), op_type(k), named_after_param(op_name(k)));
+    return visit([&](const auto& s) { return gs::app::value_label(s.tape->op(k).name, s.tape->op(k).symbol); });
   }
+  // The program on the tape ("gpt2", "line" …); only GPT-2 has tokens, a closed form, attention heads.
+  const std::string& program() const { return config().program; }
+  bool is_gpt2() const { return config().is_gpt2(); }
   int n_ops() const {
     return visit([](const auto& s) { return s.tape->size(); });
   }

@@ -91,7 +91,9 @@ ModelSpec Controller::default_spec() {
 bool Controller::load_default(ModelSpec spec) {
   // The default checkpoint has the char vocabulary: GPT-2's tokens need a fresh initialisation.
   const bool bpe = spec.tokenizer && *spec.tokenizer == "gpt2";
-  if (!spec.checkpoint.empty() || spec.seed || spec.preset != "tiny" || bpe) return rebuild(spec);
+  if (spec.program != "gpt2" || !spec.checkpoint.empty() || spec.seed || spec.preset != "tiny" || bpe || spec.layers ||
+      spec.heads || spec.embd || spec.vocab || spec.ctx)
+    return rebuild(spec);
   const std::string path = asset_path(kDefaultCheckpoint);
   std::error_code ec;
   if (std::filesystem::exists(path, ec)) {
@@ -116,6 +118,7 @@ bool Controller::from_checkpoint() const {
 }
 
 std::string Controller::model_label() const {
+  if (spec_.program != "gpt2") return spec_.program;
   if (spec_.checkpoint.empty()) return spec_.preset;
   if (!from_checkpoint()) return "tiny";
   if (!session_) return "checkpoint";
@@ -136,7 +139,7 @@ bool Controller::rebuild(const ModelSpec& spec) {
   return last_build_ok_;
 }
 
-void Controller::swap_in(AnySession next) {
+void Controller::swap_in(AnySession next, AnySession* keep_old) {
   // Keep the cursor on the same op (by name) in the same half where the new tape has it.
   const StepInfo old = info();
   const bool had = static_cast<bool>(session_);
@@ -144,7 +147,10 @@ void Controller::swap_in(AnySession next) {
   const bool was_end = had && at_end();
   AnySession gone = std::move(session_);
   session_ = std::move(next);
-  jobs_->dispose(std::move(gone));
+  if (keep_old)
+    *keep_old = std::move(gone);
+  else
+    jobs_->dispose(std::move(gone));
   const int n = n_ops();
   int s = 0;
   if (was_end) {

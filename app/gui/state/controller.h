@@ -22,6 +22,7 @@
 #include "analysis.h"
 #include "any_session.h"
 #include "gradscope/gradcheck.h"
+#include "gradscope/lesson.h"
 #include "jobs.h"
 #include "requests.h"
 
@@ -62,6 +63,24 @@ struct JobView {
   int waiting = 0;          // requests waiting behind it
 };
 
+// A lesson being taught (controller_lessons.cpp).
+struct LessonState {
+  std::vector<Lesson> path;    // what Next walks through: the shipped lessons, or one lesson file
+  int lesson = -1;             // index into path; −1: no lesson open
+  int step = 0;                // 0-based
+  std::vector<char> revealed;  // per step of the current lesson: its answer shown
+  bool active = false;         // false: left to explore (the lesson waits)
+  int applied = -1;            // the last step whose actions are in the model
+  uint64_t version = 0;        // the model version the lesson left (another version: replay)
+  bool open() const { return lesson >= 0 && lesson < static_cast<int>(path.size()); }
+};
+
+// The entry the Wiggle view shows.
+struct WiggleTarget {
+  std::string param;
+  int64_t index = 0;
+};
+
 class Controller {
  public:
   Controller() = default;
@@ -71,6 +90,8 @@ class Controller {
   static ModelSpec default_spec();
   static constexpr const char* kDefaultText = "the model reads the text one letter at a time";
   static constexpr const char* kDefaultCheckpoint = "tiny.safetensors";
+  // Weights set by hand (req::SetValue) are changed in place on models up to this size.
+  static constexpr int64_t kMaxEditParams = 4'000'000;
   // Whether the model's shape and weights come from a checkpoint other than the default one.
   bool from_checkpoint() const;
   // What the model on screen is, in a word or two: its preset ("tiny" for the default
@@ -156,6 +177,24 @@ class Controller {
   void wait_job_finished() const { jobs_->wait_finished(); }
   void set_job_hook(std::function<void(const JobProgress&)> hook) { jobs_->set_hook(std::move(hook)); }
 
+  // [SECTION] lessons (controller_lessons.cpp)
+  const LessonState& lesson() const { return lesson_; }
+  bool in_lesson() const { return lesson_.open() && lesson_.active; }
+  const Lesson* current_lesson() const { return lesson_.open() ? &lesson_.path[lesson_.lesson] : nullptr; }
+  // The step on screen (nullptr: no lesson, or left to explore).
+  const LessonStep* lesson_step() const;
+  bool revealed() const;
+  // What the current step points at: an op, parameter or input by name, or a view ("wiggle").
+  bool highlighted(const std::string& name) const;
+  bool view_highlighted(const std::string& view) const;
+  const WiggleTarget& wiggle() const { return wiggle_; }
+  // The model as it was before the last optimiser step (one step, small models), while the model on
+  // screen is still that step's result; empty otherwise. What the Update view shows as "the step
+  // just taken".
+  const AnySession& before_last_step() const { return before_step_; }
+  const OptimizerOptions& last_step_options() const { return last_opt_; }
+  bool last_step_on_screen() const { return before_step_ && last_step_version_ == version_; }
+
   // Finite differences off the UI thread (analysis.h, controller_analysis.cpp), as of the last
   // apply(); wait_analysis() blocks until that work is done and takes its results in.
   const Analysis& analysis() const { return *analysis_; }
@@ -166,7 +205,8 @@ class Controller {
   void after_change(const std::string& what);
   void dispatch(const Request& r);
   // The new model in place of the old one, the cursor kept on the same op (by name).
-  void swap_in(AnySession next);
+  // `keep_old`: the session swapped out goes there instead of being freed.
+  void swap_in(AnySession next, AnySession* keep_old = nullptr);
   void apply_one(const req::Step& r);
   void apply_one(const req::JumpTo& r);
   void apply_one(const req::FocusOp& r);
@@ -185,6 +225,16 @@ class Controller {
   void apply_one(const req::SweepEps& r);
   void apply_one(const req::CancelChecks& r);
   void apply_one(const req::CancelJob& r);
+  void apply_one(const req::OpenLesson& r);
+  void apply_one(const req::LessonGo& r);
+  void apply_one(const req::LessonNext& r);
+  void apply_one(const req::LessonBack& r);
+  void apply_one(const req::RevealAnswer& r);
+  void apply_one(const req::LeaveLesson& r);
+  void apply_one(const req::ResumeLesson& r);
+  void apply_one(const req::SetValue& r);
+  void apply_one(const req::WiggleAt& r);
+  void go_lesson_step(int lesson, int step);
   void start_background_checks(bool with_params);
   // controller_jobs.cpp
   static bool waits_for_jobs(const Request& r);
@@ -217,6 +267,11 @@ class Controller {
   JobView job_;
   int job_losses_ = 0;           // losses of the running training job taken in so far
   bool last_build_ok_ = false;
+  LessonState lesson_;
+  WiggleTarget wiggle_;
+  AnySession before_step_;
+  OptimizerOptions last_opt_;
+  uint64_t last_step_version_ = 0;
 };
 
 }  // namespace gs::app

@@ -141,7 +141,10 @@ void Controller::start_job(JobInput in) {
 // [SECTION] requests that wait behind a job
 
 bool Controller::waits_for_jobs(const Request& r) {
-  return starts_job(r) || is<req::RunChecks>(r) || is<req::CheckOp>(r) || is<req::SweepEps>(r);
+  // Moving in a lesson rebuilds and replays; setting a value changes the tensors.
+  return starts_job(r) || is<req::RunChecks>(r) || is<req::CheckOp>(r) || is<req::SweepEps>(r) ||
+         is<req::OpenLesson>(r) || is<req::LessonGo>(r) || is<req::LessonNext>(r) || is<req::LessonBack>(r) ||
+         is<req::ResumeLesson>(r) || is<req::SetValue>(r);
 }
 
 void Controller::wait_behind_job(const Request& r) {
@@ -223,15 +226,31 @@ void Controller::take_job(JobResult& r) {
     }
     return;
   }
-  swap_in(std::move(r.session));
+  // One optimiser step on a small model: the model before it is kept for the Update view.
+  const bool keep = r.kind == JobKind::train && in.steps == 1 && r.steps_done == 1 && session_ &&
+                    session_.visit([](const auto& s) { return s.model->n_params() <= kMaxEditParams; });
+  AnySession before;
+  swap_in(std::move(r.session), keep ? &before : nullptr);
+  if (keep) {
+    jobs_->dispose(std::move(before_step_));
+    before_step_ = std::move(before);
+    last_opt_ = in.opt;
+  } else if (r.kind != JobKind::save) {
+    jobs_->dispose(std::move(before_step_));
+  }
   switch (r.kind) {
     case JobKind::build: {
       spec_ = r.spec;
       error_.clear();
       const Config& c = session_.config();
       const std::string file = std::filesystem::path(r.spec.checkpoint).filename().string();
-      weights_source_ =
-          r.spec.checkpoint.empty() ? "random init (seed " + std::to_string(c.seed) + ")" : "weights: " + file;
+      if (!c.is_gpt2())
+        weights_source_ = r.spec.sets.empty() ? "default values (seed " + std::to_string(c.seed) + ")"
+                                              : std::to_string(r.spec.sets.size()) + " value" +
+                                                    (r.spec.sets.size() == 1 ? "" : "s") + " set by hand";
+      else
+        weights_source_ =
+            r.spec.checkpoint.empty() ? "random init (seed " + std::to_string(c.seed) + ")" : "weights: " + file;
       losses_ = {session_.loss()};
       opt_steps_ = 0;
       playing_ = false;
@@ -242,7 +261,8 @@ void Controller::take_job(JobResult& r) {
       waiting_.erase(std::remove_if(waiting_.begin(), waiting_.end(),
                                     [](const Request& w) { return is<req::CheckOp>(w) || is<req::SweepEps>(w); }),
                      waiting_.end());
-      after_change((file.empty() ? "built " + r.spec.preset : "loaded " + file) + ": " + std::to_string(n_ops()) +
+      after_change((file.empty() ? "built " + (c.is_gpt2() ? r.spec.preset : r.spec.program) : "loaded " + file) + ": " +
+                   std::to_string(n_ops()) +
                    " ops, loss " + loss_str(session_.loss()) + seconds_str(r.seconds) +
                    (r.note.empty() ? "" : "; " + r.note));
       break;
@@ -255,6 +275,7 @@ void Controller::take_job(JobResult& r) {
       else
         after_change(std::string(in.steps == 1 ? "optimizer step" : N + " training steps") + " (" + opt_str(in.opt) +
                      "): loss " + loss_str(session_.loss()) + seconds_str(r.seconds));
+      if (keep) last_step_version_ = version_;
       break;
     }
     case JobKind::mistake:

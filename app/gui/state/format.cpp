@@ -46,32 +46,9 @@ std::string token_glyph(const std::string& tok) {
   return out;
 }
 
-std::string value_label(const std::string& op_name, OpType type, bool named_after_param) {
-  if (!named_after_param) return op_name;
-  // The target linear layer of a LoRA factor: "h.0.attn.c_attn.lora_B" → "h.0.attn.c_attn".
-  const size_t lora = op_name.rfind(".lora_");
-  const std::string layer = lora == std::string::npos ? op_name : op_name.substr(0, lora);
-  auto letter_of = [&](const std::string& l) -> std::string {
-    auto is = [&](const char* s) {
-      const std::string e(s);
-      return l.size() >= e.size() && l.compare(l.size() - e.size(), e.size(), e) == 0;
-    };
-    if (is("attn.c_attn")) return "qkv";
-    if (is("attn.c_proj")) return "o";
-    if (is("mlp.c_fc")) return "u";
-    if (is("mlp.c_proj")) return "z";
-    return "Y";
-  };
-  std::string letter;
-  switch (type) {
-    case OpType::embedding: letter = "wte[x]"; break;        // the rows of the token embedding
-    case OpType::pos_embedding: letter = "h"; break;         // h = wte[x] + wpe[0…T−1]
-    case OpType::lora_down: letter = "X·A"; break;
-    case OpType::linear:
-    case OpType::lora_up: letter = letter_of(layer); break;  // Y = XW + b (+ (α/r)·(X·A)·B)
-    default: return op_name;
-  }
-  return letter + " (output of " + op_name + ")";
+std::string value_label(const std::string& op_name, const std::string& symbol) {
+  if (symbol.empty() || symbol == op_name) return op_name;
+  return symbol + " (output of " + op_name + ")";
 }
 
 }  // namespace gs::app

@@ -15,9 +15,9 @@ std::string num_short(double v);      // 3 significant digits
 std::string token_glyph(const std::string& tok);
 
 // The value an op puts out, as a name to take ∂L/∂ of. An op named after a parameter (wte, wpe,
-// a linear layer, a LoRA factor) would read like that parameter's gradient, so its output is
-// called by its letter in the model's equations instead: "h (output of wpe)",
-// "qkv (output of h.0.attn.c_attn)". Other ops' outputs keep the op's name.
-std::string value_label(const std::string& op_name, OpType type, bool named_after_param);
+// a linear layer, a LoRA factor) would read like that parameter's gradient, so where the program
+// recorded the output's letter in the equations (Op::symbol) it is called by that: "h (output of
+// wpe)", "qkv (output of h.0.attn.c_attn)". Other ops' outputs keep the op's name (y1, D).
+std::string value_label(const std::string& op_name, const std::string& symbol);
 
 }  // namespace gs::app

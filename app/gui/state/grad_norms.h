@@ -1,7 +1,7 @@
 #pragma once
 // Gradient norms per layer for the training view (no ImGui, no GL): every trainable
-// parameter's ‖∂L/∂p‖ grouped by where it lives: the embeddings (wte, wpe), each block
-// ("h.{l}." — LoRA's A and B included), the final layernorm, anything else.
+// parameter's ‖∂L/∂p‖ grouped by where it lives, as the program recorded it (Param::group):
+// GPT-2's embeddings, each block (LoRA's A and B included), the head; a lesson's layers.
 #include <cmath>
 #include <string>
 #include <vector>
@@ -11,8 +11,7 @@
 namespace gs::app {
 
 struct NormGroup {
-  std::string title;  // "embeddings", "block 0" …, "ln_f", "other"
-  int layer = -1;     // block index; −1 for the others
+  std::string title;  // the group: "embeddings", "block 0" …, "head and loss"; "layer 1" …
   double norm = 0;    // √(Σ over the group's trainable parameters of ‖grad‖²)
   bool frozen = true; // no trainable parameter in the group (LoRA: embeddings, ln_f)
   struct Part {
@@ -22,18 +21,17 @@ struct NormGroup {
   std::vector<Part> parts;
 };
 
-// "h.3.mlp.c_fc.weight" → 3; −1 outside the blocks.
-int param_layer(const std::string& name);
-
-// norms[i] is the gradient norm of names[i], or −1 for a frozen parameter.
-std::vector<NormGroup> group_grad_norms(const std::vector<std::string>& names, const std::vector<double>& norms);
+// norms[i] is the gradient norm of names[i] (in group groups[i]), or −1 for a frozen parameter.
+std::vector<NormGroup> group_grad_norms(const std::vector<std::string>& names, const std::vector<std::string>& groups,
+                                        const std::vector<double>& norms);
 
 template <class T>
 std::vector<NormGroup> grad_norms_by_layer(const Model<T>& model) {
-  std::vector<std::string> names;
+  std::vector<std::string> names, groups;
   std::vector<double> norms;
   for (const auto& p : model.params()) {
     names.push_back(p.name);
+    groups.push_back(p.group);
     if (!p.trainable || p.grad.empty()) {
       norms.push_back(-1);
       continue;
@@ -44,7 +42,7 @@ std::vector<NormGroup> grad_norms_by_layer(const Model<T>& model) {
   }
   for (double& n : norms)
     if (n >= 0) n = std::sqrt(n);
-  return group_grad_norms(names, norms);
+  return group_grad_norms(names, groups, norms);
 }
 
 }  // namespace gs::app

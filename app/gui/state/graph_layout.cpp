@@ -8,35 +8,47 @@ namespace gs::app {
 template <class T>
 GraphInput describe_graph(const Tape<T>& tape) {
   GraphInput g;
-  for (const auto& op : tape.ops()) g.ops.push_back({op.name, op.type, op.layer, op.in, op.par, op.out});
+  for (const auto& op : tape.ops())
+    g.ops.push_back({op.name, op.short_name, op.group, op.type, op.layer, op.in, op.par, op.out});
   for (const auto& v : tape.values()) g.values.push_back({v.producer, v.uses});
-  for (const auto& p : tape.model().params()) g.params.push_back(p.name);
+  for (const auto& p : tape.model().params()) g.params.push_back({p.name, p.label.empty() ? p.name : p.label});
   return g;
 }
 template GraphInput describe_graph(const Tape<float>&);
 template GraphInput describe_graph(const Tape<double>&);
 
-std::string op_short_name(const std::string& name) {
-  if (name.rfind("h.", 0) == 0) {
-    const size_t dot = name.find('.', 2);
-    if (dot != std::string::npos) return name.substr(dot + 1);
+std::vector<bool> spine_ops(const GraphInput& g) {
+  const int n = static_cast<int>(g.ops.size());
+  std::vector<bool> spine(n, true);
+  auto producer = [&](int v) { return v >= 0 && v < static_cast<int>(g.values.size()) ? g.values[v].producer : -1; };
+  for (int r = 0; r < n; ++r) {
+    const GraphOp& add = g.ops[r];
+    if (add.type != OpType::residual_add || add.in.size() != 2) continue;
+    // The stream is the input made earlier; the branch leads from it to the other input.
+    const int p0 = producer(add.in[0]), p1 = producer(add.in[1]);
+    const int stream = p0 <= p1 ? add.in[0] : add.in[1];
+    const int branch_out = p0 <= p1 ? add.in[1] : add.in[0];
+    const int start = producer(stream);
+    // Ancestors of the branch's output that come after the stream's producer …
+    std::vector<bool> up(n, false);
+    const int bp = producer(branch_out);
+    if (bp < 0) continue;
+    up[bp] = true;
+    for (int k = bp; k > start; --k) {
+      if (!up[k]) continue;
+      for (int v : g.ops[k].in)
+        if (const int q = producer(v); q > start) up[q] = true;
+    }
+    // … and descendants of the stream: the branch.
+    std::vector<bool> down(n, false);
+    for (int k = start + 1; k < r; ++k) {
+      bool reads = false;
+      for (int v : g.ops[k].in) reads = reads || v == stream || (producer(v) > start && down[producer(v)]);
+      down[k] = reads;
+      if (up[k] && down[k]) spine[k] = false;
+    }
   }
-  return name;
-}
-
-std::string param_short_name(const std::string& name) {
-  auto ends = [&](const char* s) {
-    const std::string t = s;
-    return name.size() >= t.size() && name.compare(name.size() - t.size(), t.size(), t) == 0;
-  };
-  if (name == "wte.weight") return "wte";
-  if (name == "wpe.weight") return "wpe";
-  if (ends("lora_A")) return "A";
-  if (ends("lora_B")) return "B";
-  const bool norm = name.find("ln_") != std::string::npos;
-  if (ends(".weight")) return norm ? "γ" : "W";
-  if (ends(".bias")) return norm ? "β" : "b";
-  return name;
+  return spine;
 }
 
 int GraphLayout::node_at(float x, float y) const {
@@ -52,8 +64,6 @@ int GraphLayout::param_at(float x, float y) const {
 }
 
 namespace {
-
-bool on_spine(const GraphOp& op) { return op.layer < 0 || op.type == OpType::residual_add; }
 
 // Whether the vertical segment x, y0 … y1 crosses any op box or parameter node.
 bool column_free(const GraphLayout& L, float x, float y0, float y1) {
@@ -75,31 +85,30 @@ GraphLayout layout_graph(const GraphInput& g) {
   std::vector<float> row_y;
   int row = -1;
   float y = 0;
-  int prev_layer = -2;
-  bool seen_block = false;
+  const std::vector<bool> spine = spine_ops(g);
   for (int k = 0; k < n; ++k) {
     const GraphOp& op = g.ops[k];
     GraphNode& node = L.nodes[k];
     node.op = k;
-    node.label = op_short_name(op.name);
-    node.spine = on_spine(op);
-    const bool same_row = k > 0 && op.type == OpType::split_heads && g.ops[k - 1].type == OpType::split_heads;
+    node.label = op.short_name.empty() ? op.name : op.short_name;
+    node.spine = spine[k];
+    // Ops of one type reading the same inputs side by side (q, k and v).
+    const bool same_row =
+        k > 0 && op.type == g.ops[k - 1].type && op.in == g.ops[k - 1].in && op.group == g.ops[k - 1].group;
     if (same_row) {
       node.row = row;
       node.col = L.nodes[k - 1].col + 1;
     } else {
-      if (op.layer != prev_layer) {
+      if (k == 0 || op.group != g.ops[k - 1].group) {
         if (row >= 0) y += GraphLayout::kGroupGap;
-        // A new group: embeddings, one per block, the head after the last block.
+        // A new group, as the program recorded it: embeddings, one per block, the head …
         GraphGroup gr;
         gr.layer = op.layer;
         gr.first_op = k;
-        gr.title = op.layer >= 0 ? "block " + std::to_string(op.layer) : seen_block ? "head and loss" : "embeddings";
-        if (op.layer >= 0) seen_block = true;
+        gr.title = op.group;
         gr.y0 = y;
-        y += 1.2f;  // room for the group's title
+        y += op.group.empty() ? 0.2f : 1.2f;  // room for the group's title
         L.groups.push_back(gr);
-        prev_layer = op.layer;
       }
       ++row;
       row_y.push_back(y);
@@ -129,7 +138,7 @@ GraphLayout layout_graph(const GraphInput& g) {
       p.param = op.par[j];
       p.op = k;
       p.slot = static_cast<int>(j);
-      p.label = p.param < static_cast<int>(g.params.size()) ? param_short_name(g.params[p.param]) : "?";
+      p.label = p.param < static_cast<int>(g.params.size()) ? g.params[p.param].label : "?";
       const float x = row_right[nd.row] + GraphLayout::kParamGap;
       p.box = {x, nd.box.cy() - GraphLayout::kParamH * 0.5f, GraphLayout::kParamW, GraphLayout::kParamH};
       row_right[nd.row] = p.box.right();

@@ -21,6 +21,8 @@ namespace gs::app {
 
 struct GraphOp {
   std::string name;
+  std::string short_name;  // the name inside its group ("attn.c_attn")
+  std::string group;       // the scope it was recorded in ("block 0")
   OpType type = OpType::embedding;
   int layer = -1;
   std::vector<int> in;   // value ids
@@ -33,10 +35,15 @@ struct GraphValue {
   std::vector<Use> uses;
 };
 
+struct GraphParam {
+  std::string name;   // "h.0.attn.c_attn.weight"
+  std::string label;  // its symbol: "W"
+};
+
 struct GraphInput {
   std::vector<GraphOp> ops;
   std::vector<GraphValue> values;
-  std::vector<std::string> params;  // names, by parameter id
+  std::vector<GraphParam> params;  // by parameter id
 };
 
 template <class T>
@@ -62,7 +69,7 @@ struct GraphNode {
   Box box;
   int row = 0, col = 0;
   bool spine = false;
-  std::string label;  // the name without its block prefix ("attn.c_attn")
+  std::string label;  // the name inside its group ("attn.c_attn")
 };
 
 struct GraphParamNode {
@@ -102,7 +109,7 @@ struct SumMark {
 };
 
 struct GraphGroup {
-  std::string title;  // "embeddings", "block 0" …, "head and loss"
+  std::string title;  // the ops' group as recorded: "embeddings", "block 0" …, "head and loss"
   int layer = -1;
   int first_op = 0, last_op = 0;  // ops first … last−1
   float y0 = 0, y1 = 0;
@@ -127,9 +134,8 @@ struct GraphLayout {
 
 GraphLayout layout_graph(const GraphInput& g);
 
-// The label of a parameter node: "h.0.attn.c_attn.weight" → "W", "h.0.ln_1.bias" → "β" …
-std::string param_short_name(const std::string& name);
-// An op's name without its block prefix: "h.3.attn.softmax" → "attn.softmax".
-std::string op_short_name(const std::string& name);
+// Which ops run down the spine: all but those strictly inside a branch, i.e. between a value
+// that a residual add reads (the stream) and that add, on the way to its other input.
+std::vector<bool> spine_ops(const GraphInput& g);
 
 }  // namespace gs::app

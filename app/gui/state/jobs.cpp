@@ -146,41 +146,12 @@ bool passes(Tape<T>& tape, Reporter& rep, double f0, double f1, bool may_stop) {
   return true;
 }
 
-// A copy of a live session: same config, tokens, tokenizers, parameters, gradients, AdamW moments
-// and planted mistakes. Its tape's values are not computed (the caller runs what it needs).
-template <class T>
-std::unique_ptr<Session<T>> copy_session(const Session<T>& src) {
-  ResolvedSpec r;
-  r.config = src.model->config();
-  r.tokenizer = src.tokenizer;
-  r.bpe = src.bpe;
-  r.batch = src.tape->batch();
-  auto s = std::make_unique<Session<T>>(r);
-  auto& dst = s->model->params();
-  const auto& from = src.model->params();
-  if (dst.size() != from.size()) throw Error("the copy of the model has a different parameter list");
-  auto copy = [](const Tensor<T>& a, const Tensor<T>& b) { std::copy(a.data, a.data + a.size(), b.data); };
-  for (size_t i = 0; i < dst.size(); ++i) {
-    copy(from[i].data, dst[i].data);
-    if (!from[i].grad.empty() && !dst[i].grad.empty()) copy(from[i].grad, dst[i].grad);
-    if (!from[i].m.empty()) {
-      dst[i].m = s->model->alloc(from[i].m.shape);
-      dst[i].v = s->model->alloc(from[i].v.shape);
-      copy(from[i].m, dst[i].m);
-      copy(from[i].v, dst[i].v);
-    }
-  }
-  for (int k = 0; k < src.tape->size(); ++k)
-    if (src.tape->op(k).mistake != Mistake::none) s->tape->set_mistake(k, src.tape->op(k).mistake);
-  return s;
-}
-
 AnySession copy_of(const AnySession::Ptr& live) {
   return std::visit(
       [](const auto* s) {
         if (!s) throw Error("no model");
         check_room(s->model->config().estimated_bytes() * 1.1, "working on a copy of the model");
-        return AnySession(copy_session(*s));
+        return AnySession(s->copy());
       },
       live);
 }
@@ -199,7 +170,9 @@ JobResult build(const JobInput& in, Reporter& rep) {
   r.kind = JobKind::build;
   r.spec = in.spec;
   const bool from_file = !in.spec.checkpoint.empty();
-  rep.title(from_file ? "loading " + file_name(in.spec.checkpoint) : "building " + in.spec.preset + " shape");
+  rep.title(from_file                     ? "loading " + file_name(in.spec.checkpoint)
+            : in.spec.program != "gpt2" ? "building " + in.spec.program
+                                        : "building " + in.spec.preset + " shape");
   if (rep.at(0, from_file ? "reading the checkpoint" : "reading the settings")) return cancelled(r);
   ResolvedSpec res;
   try {

@@ -51,12 +51,26 @@ struct RunChecks { int op = -1; bool with_params = false; bool background = fals
 struct CheckOp { int op = -1; CheckOptions opt; };  // one op at chosen options, in the background
 struct SweepEps { int op = -1; bool is_param = false; int slot = -1; int64_t index = -1; };  // error vs ε of one entry
 struct CancelChecks {};                       // stop a background "every op" check
+// Lessons (controller_lessons.cpp). Moving to a step replays the lesson's actions from its start
+// when the model is not the one the lesson left, so a step always shows the same model.
+struct OpenLesson { std::string id_or_path; int step = 1; std::string dir; };  // step 1 … n; dir "" = assets/lessons
+struct LessonGo { int step = 1; };           // a step of the current lesson, 1 … n
+struct LessonNext {};                        // the next step; after the last, the next lesson of the path
+struct LessonBack {};                        // the step before; before the first, the last step of the lesson before
+struct RevealAnswer {};                      // the current step's answer
+struct LeaveLesson {};                       // explore freely; the lesson waits where it was
+struct ResumeLesson {};                      // back to the lesson, where it was
+// One entry of a parameter or input, set by hand (the Wiggle view's slider).
+struct SetValue { std::string name; int64_t index = 0; double value = 0; };
+struct WiggleAt { std::string param; int64_t index = 0; };  // the entry the Wiggle view shows
 }  // namespace req
 
 using Request = std::variant<req::Step, req::JumpTo, req::FocusOp, req::SelectRow, req::Hover, req::SetPlaying,
                              req::TogglePlaying, req::SetSettings, req::Rebuild, req::SaveCheckpoint,
                              req::OptimizerStep, req::Train, req::PlantMistake, req::RunChecks,
-                             req::CheckOp, req::SweepEps, req::CancelChecks, req::CancelJob>;
+                             req::CheckOp, req::SweepEps, req::CancelChecks, req::CancelJob, req::OpenLesson,
+                             req::LessonGo, req::LessonNext, req::LessonBack, req::RevealAnswer, req::LeaveLesson,
+                             req::ResumeLesson, req::SetValue, req::WiggleAt>;
 
 class RequestQueue {
  public:

@@ -4,7 +4,7 @@
 //
 //   entries    one entry of one operand of one op, nudged as that op alone sees it, the tape
 //              replayed from that op to the loss: the entry's share of ∂L/∂operand against
-//              the numeric derivative of the loss (DESIGN.md's check; what the lessons show).
+//              the numeric derivative of the loss (the backprop tutorial's check; what the lessons show).
 //   direction  the whole operand nudged at once along a direction v, replayed to the loss:
 //              ⟨share, v⟩ against the derivative of the loss along v (two replays per tensor
 //              instead of two per entry).
@@ -22,7 +22,7 @@
 // double-precision mirror of the model (the same ops, the float values converted exactly), so
 // the estimate is good enough to judge float's gradients; a float gradient is then judged
 // against its own round-off (the noise floor), which every result reports beside its error.
-// The numbers behind each floor are in README.md, "Finite differences".
+// The numbers behind each floor are in docs/checks.md.
 #include <atomic>
 #include <cmath>
 #include <functional>
@@ -74,7 +74,7 @@ constexpr double unit_roundoff() {
 // Round-off allowances for an analytic value computed in the tape's type, in units of
 // u·Σ|gᵢ||vᵢ| (u the unit round-off, g the analytic gradient, v the direction or the unit
 // vector of one entry). kLocalK covers one op's backward; kChainK everything from the loss
-// down to the op (replays to the loss). README.md gives the measured ratios they cover.
+// down to the op (replays to the loss). docs/checks.md gives the measured ratios they cover.
 constexpr double kLocalK = 16;
 constexpr double kChainK = 64;
 // The numeric side's round-off: kNumericK·u_double·(Σ|terms|) / ε.

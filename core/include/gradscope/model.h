@@ -1,6 +1,7 @@
 #pragma once
-// GPT-2's parameters (Hugging Face names and Conv1D layouts: a weight is in×out), their
-// seeded initialisation, and the token batches a step runs on.
+// A program's parameters: named tensors with their gradients and optimiser moments. GPT-2's
+// (Hugging Face names and Conv1D layouts: a weight is in×out) and each lesson model's are
+// declared by their program (program.h). Also the token batches GPT-2 runs on.
 #include <map>
 #include <string>
 #include <vector>
@@ -17,19 +18,26 @@ struct Param {
   Tensor<T> grad;    // the summed gradient (wte: embedding + lm_head); empty if frozen
   bool trainable = true;
   Tensor<T> m, v;    // AdamW moments, allocated on first use
+  std::string group;  // where it lives, for the views: "block 0", "embeddings" ("" none)
+  std::string label;  // its symbol in the equations: "W", "γ", "wte", "a"
+  std::vector<std::string> axes;  // what each dimension is: {"C","3C"}
 };
+
+class Program;
 
 template <class T>
 class Model {
  public:
-  // Builds every parameter of `cfg` (cfg.vocab_size must be set), GPT-2 initialisation from
-  // cfg.seed; LoRA parameters (A small random, B = 0) from a stream of their own, so turning
-  // LoRA on never changes a base weight.
+  // Builds every parameter of cfg.program with its initial values (for GPT-2 cfg.vocab_size must
+  // be set): the program declares them (program.h). Throws gs::Error for a bad config.
   explicit Model(const Config& cfg);
+  // The same with a program of one's own (tests build one-op programs this way).
+  Model(const Config& cfg, const Program& program);
   Model(const Model&) = delete;
   Model& operator=(const Model&) = delete;
 
   const Config& config() const { return cfg_; }
+  const Program& program() const { return *program_; }
   std::vector<Param<T>>& params() { return params_; }
   const std::vector<Param<T>>& params() const { return params_; }
   int find(const std::string& name) const;  // -1 if absent
@@ -39,10 +47,12 @@ class Model {
   int64_t n_trainable() const;
   Tensor<T> alloc(const Shape& s) { return arena_.alloc(s); }
   size_t bytes() const { return arena_.bytes(); }
+  // Declares a parameter (zeros; a gradient buffer when trainable). Programs call this.
+  Param<T>& add(const std::string& name, const Shape& shape, bool trainable);
 
  private:
-  void add(const std::string& name, const Shape& shape, bool trainable);
   Config cfg_;
+  const Program* program_;
   Arena<T> arena_;
   std::vector<Param<T>> params_;
   std::map<std::string, int> index_;

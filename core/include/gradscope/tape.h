@@ -1,10 +1,15 @@
 #pragma once
-// The tape: one forward pass records every op in execution order with its input and output
-// tensors; the backward walk stores, for every op, the incoming residual (∂L/∂output), the
-// outgoing residual for each input (∂L/∂input, this op's share) and each parameter-gradient
-// share. Where a value feeds several ops (the residual stream, qkv, the tied wte) every
-// share is kept and their sum is the value's gradient. Nothing is freed: any op can be shown
-// later, and any op can be replayed (what the finite-difference checks use).
+// The tape: one forward pass of a program (program.h: GPT-2 or a lesson model) records every op
+// in execution order with its input and output tensors; the backward walk stores, for every op,
+// the incoming residual (∂L/∂output), the outgoing residual for each input (∂L/∂input, this
+// op's share) and each parameter-gradient share. Where a value feeds several ops (the residual
+// stream, qkv, the tied wte, y2 of the `branch` lesson) every share is kept and their sum is
+// the value's gradient. Nothing is freed: any op can be shown later, and any op can be replayed
+// (what the finite-difference checks use).
+//
+// Leaf inputs (x and t of `line`, a matrix X, class ids, GPT-2's token ids) are values like any
+// other, with no producer and no gradient. Ops are put on the tape in one place only: the
+// Recorder below, which a program's record() drives.
 //
 // All buffers are allocated once, when the tape is built; steps only write into them.
 #include <memory>
@@ -27,28 +32,39 @@ struct Use {
 
 template <class T>
 struct Value {
-  std::string name;        // the producing op's name
+  std::string name;        // the producing op's name, or the input's name
   Tensor<T> data;
   Tensor<T> grad;          // ∂L/∂value, summed over all uses; empty if no gradient is needed
-  int producer = -1;
+  int producer = -1;       // -1: a leaf input
   std::vector<Use> uses;
   bool requires_grad = false;  // some trainable parameter lies upstream
+  bool integer = false;        // ids (tokens, targets, class ids) held as numbers
+  std::vector<std::string> axes;  // what each dimension is, in the model's letters: {"B","T","C"}
+};
+
+// Attributes an op carries besides its operands (its sizes come from the operands' shapes).
+struct OpAttrs {
+  int part = 0;       // split_heads: which third of qkv's columns, 0 q, 1 k, 2 v
+  int d = 1;          // scale: divides by √d
+  double scale = 1;   // lora_up: α/r
 };
 
 template <class T>
 struct Op {
   OpType type;
   std::string name;           // "h.0.attn.softmax"
+  std::string short_name;     // the name inside its group: "attn.softmax"
+  std::string group;          // the scope it was recorded in: "block 0", "loss" ("" none)
   int layer = -1;             // block index, -1 outside the blocks
+  std::string symbol;         // the output's letter in the model's equations ("qkv"); "" = the op's name
   std::vector<int> in;        // value ids
   std::vector<int> par;       // parameter ids (Model::params())
   int out = -1;               // value id
+  OpAttrs attrs;
   std::vector<Tensor<T>> saved;            // values kept for backward (layernorm: mean, rstd)
   std::vector<std::string> saved_names;
   std::vector<Tensor<T>> din;   // this op's share of ∂L/∂in[i]; empty if not needed
   std::vector<Tensor<T>> dpar;  // this op's share of ∂L/∂par[j]; empty if frozen
-  int part = 0;                 // split_heads: 0 q, 1 k, 2 v
-  double alpha_over_r = 1;      // lora_up
   Mistake mistake = Mistake::none;
   Flops flops;
 
@@ -61,6 +77,23 @@ struct Op {
   }
 };
 
+// A leaf input of a program, by name: its shape and values (row-major).
+struct Input {
+  std::string name;             // "x", "target", "tokens"
+  Shape shape;
+  std::vector<double> values;
+  bool integer = false;         // ids: whole numbers in [0, id_limit)
+  int64_t id_limit = 0;
+  std::vector<std::string> axes;
+  // The tape computes ∂L/∂input too (never trained): the outgoing residual of the op that reads it,
+  // as the backprop tutorial's table shows it for y1 = a·x.
+  bool grad = false;
+};
+using Inputs = std::vector<Input>;
+
+// GPT-2's inputs from a token batch: `tokens` x and `targets` y, each (B,T).
+Inputs gpt2_inputs(const Batch& b, int vocab_size);
+
 // Replay with one operand of one op replaced: what a per-op finite-difference check perturbs.
 // The replacement is seen by op `op` only; every other user keeps the stored value.
 template <class T>
@@ -72,7 +105,8 @@ struct Override {
 };
 
 // The local derivative of one op as the UI shows it: tensors with a label saying how each
-// one acts (an f'(x) map, a matmul operand, one row's Jacobian, a one-hot gather ...).
+// one acts (an f'(x) map, a matmul operand, one row's Jacobian, a one-hot gather ...). A 0-d
+// item is one number (the tutorial's "local derivative wrt input: a").
 template <class T>
 struct LocalDerivative {
   struct Item {
@@ -86,9 +120,15 @@ struct LocalDerivative {
 };
 
 template <class T>
+class Recorder;
+
+template <class T>
 class Tape {
  public:
-  // Records GPT-2's forward for `batch` over `model` (one recording point: record()).
+  // Records the forward pass of the model's program (model.config().program) on `inputs`: every
+  // input the program reads must be there, with the shape it expects. Throws gs::Error.
+  Tape(Model<T>& model, const Inputs& inputs);
+  // GPT-2 on a token batch (gpt2_inputs).
   Tape(Model<T>& model, const Batch& batch);
   Tape(const Tape&) = delete;
   Tape& operator=(const Tape&) = delete;
@@ -96,6 +136,8 @@ class Tape {
   const Config& config() const { return model_.config(); }
   Model<T>& model() { return model_; }
   const Model<T>& model() const { return model_; }
+  // The token windows of a language model (inputs `tokens` and `targets`); B = T = 0 for a
+  // program without them.
   const Batch& batch() const { return batch_; }
   // New tokens of the same B×T (a training step on the next windows); throws gs::Error otherwise.
   void set_batch(const Batch& b);
@@ -107,6 +149,9 @@ class Tape {
   const Op<T>& op(int k) const { return ops_[k]; }
   const Value<T>& value(int id) const { return values_[id]; }
   int find_op(const std::string& name) const;  // -1 if absent
+  // The leaf values, in the order the inputs were given.
+  const std::vector<int>& inputs() const { return inputs_; }
+  int find_input(const std::string& name) const;  // value id, -1 if absent
 
   // Whole passes and single steps. backward_op(k) expects ops k+1 … N−1 done (reverse order);
   // backward_op(N−1) starts a fresh backward (zeroes every gradient, seeds ∂L/∂L = 1).
@@ -131,22 +176,26 @@ class Tape {
   bool supports(int k, Mistake m) const { return supports(ops_[k], m, *this); }
 
   Flops total_flops() const;
-  // Seed 004's closed form L(48BTC² + 8BHT²d + 5BHT² + 98BTC) + 11BTC + 4BTCV.
+  // The closed form of "Backpropagating through GPT-2", L(48BTC² + 8BHT²d + 5BHT² + 98BTC) +
+  // 11BTC + 4BTCV, where the program has one (GPT-2); -1 otherwise.
   int64_t closed_form_bwd() const;
   // Backward FLOPs the same batch would cost with every base parameter trainable (what LoRA
-  // is compared against): the closed form plus bias gradients, log-softmax and embeddings.
+  // is compared against): the closed form plus bias gradients, log-softmax and embeddings. For
+  // programs without a closed form: the counted backward of the same tape with every parameter
+  // trainable.
   int64_t full_finetune_bwd() const;
   size_t stored_bytes() const { return arena_.bytes(); }
   size_t stored_bytes_min() const { return min_bytes_; }  // sum of the tensors' own sizes
 
  private:
-  int record(OpType type, const std::string& name, int layer, std::vector<int> in, std::vector<int> par,
-             const Shape& out_shape);
-  void build();
+  friend class Recorder<T>;
+  int add_input(const Input& in);
+  int record(OpType type, const std::string& name, std::vector<int> in, std::vector<int> par, const Shape& out_shape);
   void allocate_gradients();
   void run_forward(int k, const Override<T>* ov);
   void accumulate(int k);
   void count_flops();
+  void sync_batch();
 
   Model<T>& model_;
   Batch batch_;
@@ -154,6 +203,42 @@ class Tape {
   size_t min_bytes_ = 0;
   std::vector<Value<T>> values_;
   std::vector<Op<T>> ops_;
+  std::vector<int> inputs_;
+};
+
+// The one way a program puts ops on a tape (tinygrad's Function.apply, micrograd's ops): it
+// looks up inputs and parameters by name, opens scopes for the views' grouping, and records
+// each op with its output shape. Every op's name is the scope's prefix plus its own.
+template <class T>
+class Recorder {
+ public:
+  struct OpSpec {
+    OpType type = OpType::nll;
+    std::string name = {};               // inside the scope: "ln_1"; the tape's name is prefix + name
+    std::vector<int> in = {};            // value ids (inputs or earlier ops' outputs)
+    std::vector<int> par = {};           // parameter ids (param())
+    Shape out = {};                      // the output's shape ({} for the scalar loss)
+    std::vector<std::string> axes = {};  // the output's dimensions in the model's letters
+    OpAttrs attrs = {};
+    std::string symbol = {};         // the output's letter in the equations, "" = the name
+  };
+
+  explicit Recorder(Tape<T>& tape) : tape_(tape) {}
+  // The leaf value of input `name`; throws gs::Error if the program was given no such input.
+  int input(const std::string& name) const;
+  // A parameter of the model by its full name; throws gs::Error if the model has none.
+  int param(const std::string& name) const;
+  const Shape& shape(int value) const { return tape_.values_[value].data.shape; }
+  // Ops recorded from here on belong to `group` ("block 0"), block index `layer` (-1: none), and
+  // their names start with `prefix` ("h.0.").
+  void scope(std::string group, int layer = -1, std::string prefix = "");
+  // Records one op; returns its output's value id.
+  int op(OpSpec spec);
+
+ private:
+  Tape<T>& tape_;
+  std::string group_, prefix_;
+  int layer_ = -1;
 };
 
 // Holds the operands of one op while it runs; every op's forward and backward sees the tape
@@ -179,12 +264,13 @@ struct OpCtx {
   const Tensor<T>& dpar(int j) const { return op.dpar[j]; }
   bool need_din(int i) const { return !op.din[i].empty(); }
   bool need_dpar(int j) const { return !op.dpar[j].empty(); }
-  const Config& cfg() const { return tape.config(); }
-  const Batch& batch() const { return tape.batch(); }
+  const OpAttrs& attrs() const { return op.attrs; }
   bool mistake(Mistake m) const { return op.mistake == m; }
 };
 
 extern template class Tape<float>;
 extern template class Tape<double>;
+extern template class Recorder<float>;
+extern template class Recorder<double>;
 
 }  // namespace gs

@@ -30,7 +30,7 @@ struct Tensor {
   bool empty() const { return data == nullptr; }
   T& operator[](int64_t i) const { return data[i]; }
   T* begin() const { return data; }
-  T* end() const { return data + size(); }
+  T* end() const { return data ? data + size() : data; }  // an empty tensor has no entries to visit
   void fill(T v) const { std::fill(begin(), end(), v); }
   void copy_from(const Tensor& o) const { std::copy(o.begin(), o.end(), data); }
   // Rows of the last dimension: a (B,T,C) tensor is B*T rows of C.

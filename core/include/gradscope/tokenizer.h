@@ -3,6 +3,7 @@
 // point of a vocabulary string (sorted, unique), taken from a corpus.
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace gs {
@@ -22,7 +23,9 @@ class CharTokenizer {
   std::string vocab_string() const;                             // all tokens in id order
 
  private:
+  void build_index();  // throws gs::Error naming a character listed twice
   std::vector<char32_t> chars_;
+  std::vector<std::pair<char32_t, int32_t>> index_;  // sorted: encode looks each character up in log V
 };
 
 // UTF-8 helpers (strict: overlong forms, surrogates and truncated sequences are errors).
@@ -31,7 +34,8 @@ std::string utf8_encode(char32_t c);
 
 // Path of a file under assets/ (GRADSCOPE_ASSETS overrides the built-in location).
 std::string asset_path(const std::string& name);
-std::string read_text_file(const std::string& path);  // throws gs::Error naming the file
+// A regular text file of at most 256 MiB; throws gs::Error naming the file.
+std::string read_text_file(const std::string& path);
 // The project's own training text, assets/corpus.txt.
 const std::string& default_corpus();
 

@@ -1,18 +1,18 @@
 #pragma once
 // The attention core, op by op: S = Q·Kᵀ, S' = S/√d, causal mask, P = softmax, O = P·V.
-// Tensors are (B,H,T,T) scores or (B,H,T,d) per-head vectors; each (b,h) is an independent
-// matrix problem. The full T×T is computed (and counted) even where the mask later hides it,
-// as seed 004's FLOP table does.
+// Tensors are (…,T,T) scores or (…,T,d) per-head vectors — (B,H,T,T) in GPT-2, (T,T) for the
+// one head of the `attention` lesson; each leading index is an independent matrix problem. The full T×T is computed (and counted) even where the mask later hides it,
+// as the FLOP table of "Backpropagating through GPT-2" does.
 #include "ops/common.h"
 
 namespace gs::ops {
 
 struct QueryKey {
-  // in q (B,H,T,d), k (B,H,T,d)   out S (B,H,T,T)
+  // in q (…,T,d), k (…,T,d)   out S (…,T,T)
   template <class T>
   static void forward(const OpCtx<T>& c) {
     const auto &q = c.in(0), &k = c.in(1);
-    const int64_t BH = q.dim(0) * q.dim(1), Tn = q.dim(2), d = q.dim(3);
+    const int64_t Tn = q.dim(-2), d = q.dim(-1), BH = q.size() / (Tn * d);
     parallel_for(BH, Tn * Tn * d, [&](int64_t i) {
       mat(c.out(), Tn, Tn, i * Tn * Tn).noalias() = mat(q, Tn, d, i * Tn * d) * mat(k, Tn, d, i * Tn * d).transpose();
     });
@@ -21,7 +21,7 @@ struct QueryKey {
   static void backward(const OpCtx<T>& c) {
     const auto &q = c.in(0), &k = c.in(1);
     const auto& dS = c.dout();
-    const int64_t BH = q.dim(0) * q.dim(1), Tn = q.dim(2), d = q.dim(3);
+    const int64_t Tn = q.dim(-2), d = q.dim(-1), BH = q.size() / (Tn * d);
     const bool mistake = c.mistake(Mistake::missing_transpose);
     parallel_for(BH, 2 * Tn * Tn * d, [&](int64_t i) {
       auto dSi = mat(dS, Tn, Tn, i * Tn * Tn);
@@ -37,12 +37,12 @@ struct QueryKey {
   }
   template <class T>
   static Flops flops(const OpCtx<T>& c) {
-    const int64_t mm = 2 * c.out().size() * c.in(0).dim(3);  // 2·B·H·T·T·d
+    const int64_t mm = 2 * c.out().size() * c.in(0).dim(-1);  // 2·B·H·T·T·d
     return {mm, (c.need_din(0) ? mm : 0) + (c.need_din(1) ? mm : 0), 0};
   }
   template <class T>
-  static bool supports(const OpCtx<T>&, Mistake m) {
-    return m == Mistake::missing_transpose;
+  static bool supports(const OpCtx<T>& c, Mistake m) {
+    return m == Mistake::missing_transpose && c.need_din(1);  // the key's (value's) gradient takes the transpose
   }
   template <class T>
   static void local(const OpCtx<T>& c, int, LocalDerivative<T>& ld) {
@@ -54,10 +54,10 @@ struct QueryKey {
 };
 
 struct Scale {
-  // in S (B,H,T,T)   out S' = S/√d
+  // in S (…,T,T)   out S' = S/√d   attr d (the head size)
   template <class T>
   static T factor(const OpCtx<T>& c) {
-    return T(1) / std::sqrt(T(c.cfg().head_size()));
+    return T(1) / std::sqrt(T(c.attrs().d));
   }
   template <class T>
   static void forward(const OpCtx<T>& c) {
@@ -82,23 +82,23 @@ struct Scale {
     return {n, c.need_din(0) ? n : 0, 0};
   }
   template <class T>
-  static bool supports(const OpCtx<T>&, Mistake m) {
-    return m == Mistake::forgotten_scale;
+  static bool supports(const OpCtx<T>& c, Mistake m) {
+    return m == Mistake::forgotten_scale && c.need_din(0);
   }
   template <class T>
   static void local(const OpCtx<T>& c, int, LocalDerivative<T>& ld) {
     ld.text = "Scaling by a constant: the derivative is that constant everywhere, 1/√d with d = " +
-              std::to_string(c.cfg().head_size()) + ".";
+              std::to_string(c.attrs().d) + ".";
     ld.items.push_back(scalar_item<T>("∂S'/∂S = 1/√d", factor(c)));
   }
 };
 
 struct CausalMask {
-  // in S' (B,H,T,T)   out M: S' on and below the diagonal, −∞ above
+  // in S' (…,T,T)   out M: S' on and below the diagonal, −∞ above
   template <class T>
   static void forward(const OpCtx<T>& c) {
     const auto& S = c.in(0);
-    const int64_t Tn = S.dim(3), rows = S.rows();
+    const int64_t Tn = S.dim(-1), rows = S.rows();
     for (int64_t r = 0; r < rows; ++r) {
       const int64_t i = r % Tn;  // query position
       for (int64_t j = 0; j < Tn; ++j)
@@ -109,7 +109,7 @@ struct CausalMask {
   static void backward(const OpCtx<T>& c) {
     if (!c.need_din(0)) return;
     const auto& d = c.dout();
-    const int64_t Tn = d.dim(3), rows = d.rows();
+    const int64_t Tn = d.dim(-1), rows = d.rows();
     for (int64_t r = 0; r < rows; ++r) {
       const int64_t i = r % Tn;
       for (int64_t j = 0; j < Tn; ++j) c.din(0)[r * Tn + j] = j <= i ? d[r * Tn + j] : T(0);
@@ -121,7 +121,7 @@ struct CausalMask {
   }
   template <class T>
   static void local(const OpCtx<T>& c, int, LocalDerivative<T>& ld) {
-    const int64_t Tn = c.in(0).dim(3);
+    const int64_t Tn = c.in(0).dim(-1);
     ld.text = "Entries a query may see pass through unchanged (1); future keys are replaced by −∞ and get no "
               "gradient (0).";
     auto m = owned_item<T>("mask: 1 where key ≤ query (T×T)", {Tn, Tn});
@@ -132,7 +132,7 @@ struct CausalMask {
 };
 
 struct Softmax {
-  // in M (B,H,T,T)   out P (B,H,T,T), softmax over the last dimension
+  // in M (…,T,T)   out P (…,T,T), softmax over the last dimension
   template <class T>
   static void forward(const OpCtx<T>& c) {
     const auto& X = c.in(0);
@@ -167,12 +167,12 @@ struct Softmax {
   template <class T>
   static Flops flops(const OpCtx<T>& c) {
     const int64_t n = c.out().size();
-    // Forward per element: max, subtract, exp, sum, divide. Backward (seed 004): 4 per element.
+    // Forward per element: max, subtract, exp, sum, divide. Backward ("Backpropagating through GPT-2"): 4 per element.
     return {5 * n, c.need_din(0) ? 4 * n : 0, 0};
   }
   template <class T>
-  static bool supports(const OpCtx<T>&, Mistake m) {
-    return m == Mistake::dropped_term;
+  static bool supports(const OpCtx<T>& c, Mistake m) {
+    return m == Mistake::dropped_term && c.need_din(0);
   }
   template <class T>
   static void local(const OpCtx<T>& c, int row, LocalDerivative<T>& ld) {
@@ -189,11 +189,11 @@ struct Softmax {
 };
 
 struct AttnValue {
-  // in P (B,H,T,T), v (B,H,T,d)   out O (B,H,T,d)
+  // in P (…,T,T), v (…,T,d)   out O (…,T,d)
   template <class T>
   static void forward(const OpCtx<T>& c) {
     const auto &P = c.in(0), &v = c.in(1);
-    const int64_t BH = v.dim(0) * v.dim(1), Tn = v.dim(2), d = v.dim(3);
+    const int64_t Tn = v.dim(-2), d = v.dim(-1), BH = v.size() / (Tn * d);
     parallel_for(BH, Tn * Tn * d, [&](int64_t i) {
       mat(c.out(), Tn, d, i * Tn * d).noalias() = mat(P, Tn, Tn, i * Tn * Tn) * mat(v, Tn, d, i * Tn * d);
     });
@@ -202,7 +202,7 @@ struct AttnValue {
   static void backward(const OpCtx<T>& c) {
     const auto &P = c.in(0), &v = c.in(1);
     const auto& dO = c.dout();
-    const int64_t BH = v.dim(0) * v.dim(1), Tn = v.dim(2), d = v.dim(3);
+    const int64_t Tn = v.dim(-2), d = v.dim(-1), BH = v.size() / (Tn * d);
     const bool mistake = c.mistake(Mistake::missing_transpose);
     parallel_for(BH, 2 * Tn * Tn * d, [&](int64_t i) {
       auto dOi = mat(dO, Tn, d, i * Tn * d);
@@ -218,12 +218,12 @@ struct AttnValue {
   }
   template <class T>
   static Flops flops(const OpCtx<T>& c) {
-    const int64_t mm = 2 * c.in(0).size() * c.in(1).dim(3);  // 2·B·H·T·T·d
+    const int64_t mm = 2 * c.in(0).size() * c.in(1).dim(-1);  // 2·B·H·T·T·d
     return {mm, (c.need_din(0) ? mm : 0) + (c.need_din(1) ? mm : 0), 0};
   }
   template <class T>
-  static bool supports(const OpCtx<T>&, Mistake m) {
-    return m == Mistake::missing_transpose;
+  static bool supports(const OpCtx<T>& c, Mistake m) {
+    return m == Mistake::missing_transpose && c.need_din(1);  // the key's (value's) gradient takes the transpose
   }
   template <class T>
   static void local(const OpCtx<T>& c, int, LocalDerivative<T>& ld) {

@@ -1,5 +1,7 @@
 #pragma once
-// Maps an OpType to the struct that implements it. The one switch over op types.
+// Maps an OpType to the struct that implements it: the one switch over op types, generated
+// from the op table (gradscope/ops.h).
+#include "ops/arith.h"
 #include "ops/attention.h"
 #include "ops/elementwise.h"
 #include "ops/embedding.h"
@@ -13,24 +15,11 @@ namespace gs::ops {
 template <class F>
 decltype(auto) visit(OpType t, F&& f) {
   switch (t) {
-    case OpType::embedding: return f(Embedding{});
-    case OpType::pos_embedding: return f(PosEmbedding{});
-    case OpType::layernorm: return f(LayerNorm{});
-    case OpType::linear: return f(Linear{});
-    case OpType::lora_down: return f(LoraDown{});
-    case OpType::lora_up: return f(LoraUp{});
-    case OpType::split_heads: return f(SplitHeads{});
-    case OpType::query_key: return f(QueryKey{});
-    case OpType::scale: return f(Scale{});
-    case OpType::causal_mask: return f(CausalMask{});
-    case OpType::softmax: return f(Softmax{});
-    case OpType::attn_value: return f(AttnValue{});
-    case OpType::merge_heads: return f(MergeHeads{});
-    case OpType::residual_add: return f(ResidualAdd{});
-    case OpType::gelu: return f(Gelu{});
-    case OpType::lm_head: return f(LmHead{});
-    case OpType::log_softmax: return f(LogSoftmax{});
-    case OpType::nll: return f(Nll{});
+#define GS_X(id, impl, name, rowj, extra, plain, fwd, local, bwd) \
+  case OpType::id:                                        \
+    return f(impl{});
+    GS_OP_TYPES(GS_X)
+#undef GS_X
   }
   return f(Nll{});  // unreachable: every enumerator is handled above
 }

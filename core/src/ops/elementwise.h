@@ -1,5 +1,6 @@
 #pragma once
-// Residual add and GELU: each output entry depends on the matching input entries only.
+// Adding two values (GPT-2's residual stream, the `branch` lesson's y4 + y2) and GELU: each
+// output entry depends on the matching input entries only.
 #include <algorithm>
 
 #include "ops/common.h"
@@ -18,7 +19,7 @@ struct ResidualAdd {
   }
   template <class T>
   static void backward(const OpCtx<T>& c) {
-    // The gradient is routed unchanged to both branches: no arithmetic (seed 004 counts 0).
+    // The gradient is routed unchanged to both branches: no arithmetic ("Backpropagating through GPT-2" counts 0).
     for (int i = 0; i < 2; ++i)
       if (c.need_din(i)) c.din(i).copy_from(c.dout());
   }
@@ -28,9 +29,9 @@ struct ResidualAdd {
   }
   template <class T>
   static void local(const OpCtx<T>&, int, LocalDerivative<T>& ld) {
-    ld.text = "An addition: both the stream H and the branch F move the output one-for-one, so the same "
-              "gradient flows back into both. H was also used by the branch, so its gradient is the sum of "
-              "this share and the branch's.";
+    ld.text = "An addition: both inputs move the output one-for-one, so the same gradient flows back into both. "
+              "Where an input was also used elsewhere (the stream H by its branch), its gradient is the sum of this "
+              "share and the other use's.";
     ld.items.push_back(scalar_item<T>("∂H'/∂H = ∂H'/∂F = 1", T(1)));
   }
 };
@@ -96,23 +97,35 @@ struct Gelu {
   static void backward(const OpCtx<T>& c) {
     if (!c.need_din(0)) return;
     const int64_t n = c.in(0).size();
+    const bool wrong = c.mistake(Mistake::wrong_derivative);
     parallel_for((n + kChunk - 1) / kChunk, 20 * kChunk, [&](int64_t b) {
       const int64_t i0 = b * kChunk, m = std::min(kChunk, n - i0);
-      slope(c.in(0).data + i0, c.din(0).data + i0, m);
+      if (wrong) {  // planted: keeps ½(1 + tanh(s)), forgets the term from s depending on u
+        Arr<T> out(c.din(0).data + i0, m);
+        inner_tanh(CArr<T>(c.in(0).data + i0, m), out);
+        out = T(0.5) * (T(1) + out);
+      } else {
+        slope(c.in(0).data + i0, c.din(0).data + i0, m);
+      }
       Arr<T>(c.din(0).data + i0, m) *= CArr<T>(c.dout().data + i0, m);
     });
+  }
+  template <class T>
+  static bool supports(const OpCtx<T>& c, Mistake m) {
+    return m == Mistake::wrong_derivative && c.need_din(0);
   }
   template <class T>
   static Flops flops(const OpCtx<T>& c) {
     const int64_t n = c.out().size();
     // Forward per element: u³ 2, ·0.044715 1, +u 1, ·√(2/π) 1, tanh 1, 1+ 1, ·u 1, ·½ 1.
-    // Backward per element: 19, as seed 004 counts PyTorch's gelu_backward.
+    // Backward per element: 19, as "Backpropagating through GPT-2" counts PyTorch's gelu_backward.
     return {9 * n, c.need_din(0) ? 19 * n : 0, 0};
   }
   template <class T>
   static void local(const OpCtx<T>& c, int, LocalDerivative<T>& ld) {
-    ld.text = "Elementwise: each entry's slope g'(u) at its own input. Near 0 for very negative u, near 1 for "
-              "large u, slightly above 1 just past 0.";
+    ld.text = "Elementwise: each entry's slope g'(u) at its own input. g'(0) = ½; above 1 only past u ≈ 0.75 "
+              "(at most about 1.13, near u ≈ 1.5), back to 1 for large u; slightly negative for u below about "
+              "−0.75, and near 0 for very negative u.";
     auto it = owned_item<T>("g'(u)", c.in(0).shape);
     slope(c.in(0).data, it.tensor.data, c.in(0).size());
     ld.items.push_back(std::move(it));

@@ -5,14 +5,20 @@
 
 namespace gs::ops {
 
+// Token id m of the input (held as a number, like every value).
+template <class T>
+int64_t id_at(const Tensor<T>& ids, int64_t m) {
+  return static_cast<int64_t>(ids[m]);
+}
+
 struct Embedding {
-  // out X (B,T,C) = wte[x]   par wte (V,C)
+  // in x (B,T) token ids   par wte (V,C)   out X (B,T,C) = wte[x]
   template <class T>
   static void forward(const OpCtx<T>& c) {
     const auto& wte = c.par(0);
     const int64_t C = wte.dim(1), M = c.out().rows();
-    const auto& x = c.batch().x;
-    for (int64_t m = 0; m < M; ++m) std::copy_n(wte.data + x[m] * C, C, c.out().data + m * C);
+    const auto& x = c.in(0);
+    for (int64_t m = 0; m < M; ++m) std::copy_n(wte.data + id_at(x, m) * C, C, c.out().data + m * C);
   }
   template <class T>
   static void backward(const OpCtx<T>& c) {
@@ -20,11 +26,11 @@ struct Embedding {
     const auto& dwte = c.dpar(0);
     const auto& dX = c.dout();
     const int64_t C = dwte.dim(1), M = dX.rows();
-    const auto& x = c.batch().x;
+    const auto& x = c.in(0);
     dwte.fill(T(0));
     const bool forget = c.mistake(Mistake::forgotten_accumulation);
     for (int64_t m = 0; m < M; ++m) {
-      T* row = dwte.data + x[m] * C;
+      T* row = dwte.data + id_at(x, m) * C;
       const T* g = dX.data + m * C;
       for (int64_t i = 0; i < C; ++i) row[i] = forget ? g[i] : row[i] + g[i];
     }
@@ -39,7 +45,7 @@ struct Embedding {
     const int64_t M = c.out().rows(), V = c.par(0).dim(0);
     ld.text = "Row (b,t) of X is row x[b,t] of wte: the derivative is a one-hot selector, one 1 per position.";
     auto it = owned_item<T>("one-hot(x): position × vocabulary", {M, V});
-    for (int64_t m = 0; m < M; ++m) it.tensor[m * V + c.batch().x[m]] = T(1);
+    for (int64_t m = 0; m < M; ++m) it.tensor[m * V + id_at(c.in(0), m)] = T(1);
     ld.items.push_back(std::move(it));
   }
 };

@@ -1,7 +1,8 @@
 #pragma once
-// The language-model head (tied to wte), log-softmax over the vocabulary, and the mean
-// negative log-likelihood of the targets.
+// The language-model head (tied to wte), log-softmax over the last dimension (GPT-2's
+// vocabulary, softmax_ce's classes), and the mean negative log-likelihood of the targets.
 #include "ops/common.h"
+#include "ops/embedding.h"
 
 namespace gs::ops {
 
@@ -72,37 +73,42 @@ struct LogSoftmax {
     return {5 * n, 0, c.need_din(0) ? 4 * n : 0};
   }
   template <class T>
-  static bool supports(const OpCtx<T>&, Mistake m) {
-    return m == Mistake::dropped_term;
+  static bool supports(const OpCtx<T>& c, Mistake m) {
+    return m == Mistake::dropped_term && c.need_din(0);
   }
   template <class T>
   static void local(const OpCtx<T>& c, int row, LocalDerivative<T>& ld) {
     const auto& l = c.out();
     const int64_t M = l.rows(), V = l.cols();
-    ld.text = "Row Jacobian ∂ℓ_i/∂z_j = δ_ij − p_j. Chained with the NLL's −onehot(y)/(B·T) it collapses to the "
-              "fused cross-entropy gradient (P − onehot(y))/(B·T): push up the target, push down the rest "
+    ld.text = "Row Jacobian ∂ℓ_i/∂z_j = δ_ij − p_j. Chained with the NLL's −onehot(y)/M it collapses to the "
+              "fused cross-entropy gradient (P − onehot(y))/M: push up the target, push down the rest "
               "in proportion to their probability.";
     auto J = owned_item<T>("Jacobian I − 1·pᵀ of row " + std::to_string(row) + " (V×V)", {V, V});
     for (int64_t i = 0; i < V; ++i)
       for (int64_t j = 0; j < V; ++j) J.tensor[i * V + j] = (i == j ? T(1) : T(0)) - std::exp(l[row * V + j]);
     if (V <= 4096) ld.items.push_back(std::move(J));
+    // Followed by the NLL: the fused view, with the NLL's targets.
+    const auto& out = c.tape.value(c.op.out);
+    if (out.uses.size() != 1 || c.tape.op(out.uses[0].op).type != OpType::nll) return;
+    const auto& y = c.tape.value(c.tape.op(out.uses[0].op).in[1]).data;
     auto ce = owned_item<T>("fused cross-entropy P − onehot(y)", l.shape);
     for (int64_t m = 0; m < M; ++m) {
       for (int64_t j = 0; j < V; ++j) ce.tensor[m * V + j] = std::exp(l[m * V + j]);
-      ce.tensor[m * V + c.batch().y[m]] -= T(1);
+      ce.tensor[m * V + id_at(y, m)] -= T(1);
     }
     ld.items.push_back(std::move(ce));
   }
 };
 
 struct Nll {
-  // in ℓ (M,V)   out loss () = −mean_m ℓ[m, y[m]]
+  // in ℓ (M,V), y (M) target ids   out loss () = −mean_m ℓ[m, y[m]]
   template <class T>
   static void forward(const OpCtx<T>& c) {
     const auto& l = c.in(0);
+    const auto& y = c.in(1);
     const int64_t M = l.rows(), V = l.cols();
     T s = 0;
-    for (int64_t m = 0; m < M; ++m) s += l[m * V + c.batch().y[m]];
+    for (int64_t m = 0; m < M; ++m) s += l[m * V + id_at(y, m)];
     c.out()[0] = -s / T(M);
   }
   template <class T>
@@ -111,7 +117,7 @@ struct Nll {
     const auto& d = c.din(0);
     const int64_t M = d.rows(), V = d.cols();
     d.fill(T(0));
-    for (int64_t m = 0; m < M; ++m) d[m * V + c.batch().y[m]] = -c.dout()[0] / T(M);
+    for (int64_t m = 0; m < M; ++m) d[m * V + id_at(c.in(1), m)] = -c.dout()[0] / T(M);
   }
   template <class T>
   static Flops flops(const OpCtx<T>& c) {
@@ -120,10 +126,10 @@ struct Nll {
   template <class T>
   static void local(const OpCtx<T>& c, int, LocalDerivative<T>& ld) {
     const int64_t M = c.in(0).rows(), V = c.in(0).cols();
-    ld.text = "The loss reads one log-probability per position (the target's) and averages: its derivative is "
-              "−1/(B·T) at each target and 0 everywhere else.";
-    auto it = owned_item<T>("∂loss/∂ℓ = −onehot(y)/(B·T)", c.in(0).shape);
-    for (int64_t m = 0; m < M; ++m) it.tensor[m * V + c.batch().y[m]] = T(-1) / T(M);
+    ld.text = "The loss reads one log-probability per row (the target's) and averages over the M = " +
+              std::to_string(M) + " rows: its derivative is −1/M at each target and 0 everywhere else.";
+    auto it = owned_item<T>("∂loss/∂ℓ = −onehot(y)/M", c.in(0).shape);
+    for (int64_t m = 0; m < M; ++m) it.tensor[m * V + id_at(c.in(1), m)] = T(-1) / T(M);
     ld.items.push_back(std::move(it));
   }
 };

@@ -14,7 +14,7 @@ struct SplitHeads {
     for (int64_t b = 0; b < B; ++b)
       for (int64_t h = 0; h < H; ++h)
         for (int64_t t = 0; t < Tn; ++t)
-          std::copy_n(qkv.data + (b * Tn + t) * 3 * C + c.op.part * C + h * d, d, o.data + ((b * H + h) * Tn + t) * d);
+          std::copy_n(qkv.data + (b * Tn + t) * 3 * C + c.attrs().part * C + h * d, d, o.data + ((b * H + h) * Tn + t) * d);
   }
   template <class T>
   static void backward(const OpCtx<T>& c) {
@@ -26,7 +26,7 @@ struct SplitHeads {
     for (int64_t b = 0; b < B; ++b)
       for (int64_t h = 0; h < H; ++h)
         for (int64_t t = 0; t < Tn; ++t)
-          std::copy_n(dq.data + ((b * H + h) * Tn + t) * d, d, dqkv.data + (b * Tn + t) * 3 * C + c.op.part * C + h * d);
+          std::copy_n(dq.data + ((b * H + h) * Tn + t) * d, d, dqkv.data + (b * Tn + t) * 3 * C + c.attrs().part * C + h * d);
   }
   template <class T>
   static Flops flops(const OpCtx<T>&) {
@@ -34,7 +34,7 @@ struct SplitHeads {
   }
   template <class T>
   static void local(const OpCtx<T>& c, int, LocalDerivative<T>& ld) {
-    ld.text = std::string("A rearrangement: each ") + "qkv"[c.op.part] +
+    ld.text = std::string("A rearrangement: each ") + "qkv"[c.attrs().part] +
               " entry is one qkv entry, so the derivative is 1 on that pair and 0 elsewhere. The gradient is "
               "copied back into this part's columns of ∂L/∂qkv; q, k and v together fill all of them.";
     ld.items.push_back(scalar_item<T>("∂out/∂qkv = 1 (on the copied entries)", T(1)));

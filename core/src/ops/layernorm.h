@@ -7,6 +7,12 @@ namespace gs::ops {
 struct LayerNorm {
   static constexpr double kEps = 1e-5;
 
+  // Kept for the backward: each row's mean and 1/√(σ² + ε).
+  static std::vector<std::pair<std::string, Shape>> saved(const Shape& out) {
+    const Shape rows{numel(out) / out.back()};
+    return {{"mean", rows}, {"rstd", rows}};
+  }
+
   // in x (M,C)   par γ (C), β (C)   out y (M,C)   saved mean (M), rstd (M)
   template <class T>
   static void forward(const OpCtx<T>& c) {
@@ -75,15 +81,15 @@ struct LayerNorm {
   }
 
   template <class T>
-  static bool supports(const OpCtx<T>&, Mistake m) {
-    return m == Mistake::dropped_term;  // the backward's `drop` above
+  static bool supports(const OpCtx<T>& c, Mistake m) {
+    return m == Mistake::dropped_term && c.need_din(0);
   }
 
   template <class T>
   static Flops flops(const OpCtx<T>& c) {
     const int64_t n = c.out().size();
     // Forward per element: mean 1, variance 3, normalise 2, scale and shift 2.
-    // Backward (seed 004): input 8, γ 2, β 1 per element.
+    // Backward ("Backpropagating through GPT-2"): input 8, γ 2, β 1 per element.
     return {8 * n, (c.need_din(0) ? 8 * n : 0) + (c.need_dpar(0) ? 2 * n : 0) + (c.need_dpar(1) ? n : 0), 0};
   }
 

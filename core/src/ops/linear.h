@@ -38,7 +38,7 @@ struct Linear {
   }
   template <class T>
   static bool supports(const OpCtx<T>& c, Mistake m) {
-    return m == Mistake::missing_transpose && c.par(0).dim(0) == c.par(0).dim(1);
+    return m == Mistake::missing_transpose && c.need_din(0) && c.par(0).dim(0) == c.par(0).dim(1);
   }
   template <class T>
   static void local(const OpCtx<T>& c, int, LocalDerivative<T>& ld) {
@@ -47,6 +47,47 @@ struct Linear {
     ld.items.push_back(view_item("Wᵀ   (∂L/∂X = ∂L/∂Y·Wᵀ)", c.par(0), true));
     ld.items.push_back(view_item("X   (∂L/∂W = Xᵀ·∂L/∂Y)", c.in(0)));
     ld.items.push_back(scalar_item<T>("∂Y/∂b = 1", T(1)));
+  }
+};
+
+struct MatMul {
+  // in X (M,in)   par W (in,out)   out Y (M,out) = X·W
+  template <class T>
+  static void forward(const OpCtx<T>& c) {
+    const auto &X = c.in(0), &W = c.par(0);
+    const int64_t M = X.rows(), K = X.cols(), N = W.dim(1);
+    mat(c.out(), M, N).noalias() = mat(X, M, K) * mat(W, K, N);
+  }
+  template <class T>
+  static void backward(const OpCtx<T>& c) {
+    const auto &X = c.in(0), &W = c.par(0);
+    const auto& dY = c.dout();
+    const int64_t M = X.rows(), K = X.cols(), N = W.dim(1);
+    if (c.need_din(0)) {
+      auto dX = mat(c.din(0), M, K);
+      if (c.mistake(Mistake::missing_transpose))
+        dX.noalias() = mat(dY, M, N) * mat(W, K, N);  // planted: W where Wᵀ belongs (needs K == N)
+      else
+        dX.noalias() = mat(dY, M, N) * mat(W, K, N).transpose();
+    }
+    if (c.need_dpar(0)) mat(c.dpar(0), K, N).noalias() = mat(X, M, K).transpose() * mat(dY, M, N);
+  }
+  template <class T>
+  static Flops flops(const OpCtx<T>& c) {
+    const int64_t mm = 2 * c.in(0).rows() * c.in(0).cols() * c.par(0).dim(1);
+    return {mm, (c.need_din(0) ? mm : 0) + (c.need_dpar(0) ? mm : 0), 0};
+  }
+  template <class T>
+  static bool supports(const OpCtx<T>& c, Mistake m) {
+    return m == Mistake::missing_transpose && c.need_din(0) && c.par(0).dim(0) == c.par(0).dim(1);
+  }
+  template <class T>
+  static void local(const OpCtx<T>& c, int, LocalDerivative<T>& ld) {
+    ld.text = "A matmul's local derivative is the other operand: a change in X moves Y through W (so the "
+              "gradient goes back through Wᵀ), a change in W moves Y through X (so W's gradient is Xᵀ·∂L/∂Y, "
+              "which has W's shape).";
+    ld.items.push_back(view_item("Wᵀ   (∂L/∂X = ∂L/∂Y·Wᵀ)", c.par(0), true));
+    ld.items.push_back(view_item("X   (∂L/∂W = Xᵀ·∂L/∂Y)", c.in(0)));
   }
 };
 
@@ -87,14 +128,14 @@ struct LoraUp {
     const int64_t M = Y.rows(), N = Y.cols(), R = U.cols();
     auto out = mat(c.out(), M, N);
     out.noalias() = mat(U, M, R) * mat(Bm, R, N);
-    out = mat(Y, M, N) + T(c.op.alpha_over_r) * out;
+    out = mat(Y, M, N) + T(c.attrs().scale) * out;
   }
   template <class T>
   static void backward(const OpCtx<T>& c) {
     const auto &U = c.in(1), &Bm = c.par(0);
     const auto& dO = c.dout();
     const int64_t M = dO.rows(), N = dO.cols(), R = U.cols();
-    const T s = c.mistake(Mistake::forgotten_scale) ? T(1) : T(c.op.alpha_over_r);
+    const T s = c.mistake(Mistake::forgotten_scale) ? T(1) : T(c.attrs().scale);
     if (c.need_din(0)) c.din(0).copy_from(dO);
     if (c.need_din(1)) mat(c.din(1), M, R).noalias() = s * (mat(dO, M, N) * mat(Bm, R, N).transpose());
     if (c.need_dpar(0)) mat(c.dpar(0), R, N).noalias() = s * (mat(U, M, R).transpose() * mat(dO, M, N));
@@ -107,13 +148,13 @@ struct LoraUp {
     return {mm + 2 * M * N, 0, (c.need_din(1) ? mm + M * R : 0) + (c.need_dpar(0) ? mm + R * N : 0)};
   }
   template <class T>
-  static bool supports(const OpCtx<T>&, Mistake m) {
-    return m == Mistake::forgotten_scale;
+  static bool supports(const OpCtx<T>& c, Mistake m) {
+    return m == Mistake::forgotten_scale && (c.need_din(1) || c.need_dpar(0));
   }
   template <class T>
   static void local(const OpCtx<T>& c, int, LocalDerivative<T>& ld) {
     ld.text = "The base output passes straight through (derivative 1); the low-rank path is a matmul scaled "
-              "by α/r = " + std::to_string(c.op.alpha_over_r) + ".";
+              "by α/r = " + std::to_string(c.attrs().scale) + ".";
     ld.items.push_back(scalar_item<T>("∂Y'/∂Y = 1", T(1)));
     ld.items.push_back(view_item("Bᵀ   (∂L/∂U = (α/r)·∂L/∂Y'·Bᵀ)", c.par(0), true));
     ld.items.push_back(view_item("U   (∂L/∂B = (α/r)·Uᵀ·∂L/∂Y')", c.in(1)));

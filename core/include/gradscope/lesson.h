@@ -1,0 +1,76 @@
+#pragma once
+// Lessons: files a teacher reads and writes (TOML), each a program with its values and an ordered
+// list of steps. A step says something, may ask a question whose answer stays hidden until it is
+// revealed, may point at things (ops, parameters, inputs, views) and may do one thing: move the
+// cursor, plant or repair a mistake, run the checks, wiggle a parameter, take an optimiser step.
+// The schema is in the README ("Write your own lesson"); the project's path from y = a·x + b to
+// GPT-2 with LoRA is in assets/lessons/.
+//
+// Loading checks a file completely — its TOML, every key's type, the program and its values (as
+// the MODEL flags are resolved), and every op, parameter, input, view and mistake a step names,
+// against the program's own tape — and says what is wrong in one line, "file:line:col: …".
+// Unknown keys are not errors: each gives a warning of the same form.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "gradscope/session.h"
+
+namespace gs {
+
+// The views a step may show or point at, by the names lesson files use (the app maps them to
+// its windows): inspector, tape, graph, flops, checks, mistakes, training, attention, wiggle,
+// update, predictions, model.
+const std::vector<std::string>& lesson_views();
+
+struct LessonStep {
+  int line = 0, column = 0;  // where the step starts in its file
+  std::string text;          // what the teacher says
+  std::string question;      // "" = none
+  std::string answer;        // hidden until revealed; required with a question
+
+  // Where the cursor goes when the step opens.
+  enum class At { stay, start, end, forward, backward };
+  At at = At::stay;
+  std::string at_op;  // forward / backward: the op
+
+  std::vector<std::string> show;       // views this step needs (lesson_views()); empty = as before
+  std::vector<std::string> highlight;  // ops, parameters and inputs by name; views as "view:NAME"
+
+  // The one thing it does.
+  enum class Action { none, plant, repair, check, wiggle, update };
+  Action action = Action::none;
+  std::string plant;            // plant: "OP=KIND"
+  std::string check_op;         // check: one op ("" every op)
+  std::string wiggle_param;     // wiggle: a parameter …
+  int64_t wiggle_index = 0;     // … and one of its entries (row-major)
+  std::string optimizer = "sgd";  // update
+  double lr = 0.1;
+  int update_steps = 1;
+};
+
+struct Lesson {
+  std::string path;  // the file
+  std::string id;    // stable: the file's `id`, else its name without ".toml"
+  std::string title, summary;
+  ModelSpec spec;    // the program and its values
+  std::vector<LessonStep> steps;
+  std::vector<std::string> warnings;  // "file:line:col: unknown key 'foo' (ignored)"
+};
+
+// Reads and checks one lesson file. Throws gs::Error with one line, "file:line:col: what is wrong"
+// (for a file that cannot be read: "file: why").
+Lesson load_lesson(const std::string& path);
+// The same from text; `path` names it in messages and anchors a relative checkpoint path.
+Lesson parse_lesson(const std::string& text, const std::string& path);
+
+// assets/lessons (GRADSCOPE_ASSETS moves it with the other assets).
+std::string default_lessons_dir();
+// The *.toml files of `dir` in name order (the path's order: 01-…, 02-…).
+std::vector<std::string> lesson_files(const std::string& dir);
+// Every lesson of `dir`, loaded and checked, in order; throws on the first bad file.
+std::vector<Lesson> load_lessons(const std::string& dir);
+// A lesson by its id (looked up in `dir`, "" = the default) or by the path of a file.
+Lesson find_lesson(const std::string& id_or_path, const std::string& dir = "");
+
+}  // namespace gs

@@ -1,0 +1,85 @@
+#pragma once
+// Programs: what the tape records. GPT-2 (core/src/programs/gpt2.cpp) is one; the lesson models
+// that lead up to it are the others (core/src/programs/lessons.cpp), from y = a·x + b to one
+// causal attention head and a LoRA linear — the path of the backprop tutorial (docs/sources.md).
+//
+// A program declares its parameters (into a Model) and the inputs it reads, and records its ops
+// through the Recorder, the tape's one recording point. Every program ends in a scalar loss.
+// Names, shapes, op order and the loss of each program are a contract (docs/programs.md): the
+// dump's keys are these names, and outside checks recompute the numbers by hand.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "gradscope/config.h"
+#include "gradscope/tape.h"
+
+namespace gs {
+
+// A parameter or input of a lesson program, with its default values.
+struct Slot {
+  std::string name;            // "a", "W", "ln.weight", "X", "target", "y"
+  bool input = false;          // a leaf input of the tape rather than a parameter
+  bool trainable = true;       // parameters: false for frozen ones (lora_linear's W and b)
+  bool integer = false;        // class ids: whole numbers in [0, id_limit)
+  int64_t id_limit = 0;
+  Shape shape;                 // {} for a scalar
+  std::vector<std::string> axes;
+  std::vector<double> values;  // every entry, row-major (fixed defaults or seeded)
+  std::string label;           // its symbol in the views ("γ"); "" = the name
+  std::string what;            // one line: what it is
+  bool grad = false;           // inputs: compute ∂L/∂input (shown, never trained; Input::grad)
+};
+
+// A size of a lesson program (n, m, p …), settable with --set NAME=V.
+struct DimInfo {
+  std::string name;
+  int64_t fallback;
+  std::string what;
+};
+
+class Program {
+ public:
+  virtual ~Program() = default;
+  virtual const char* name() const = 0;         // "line"
+  virtual const char* description() const = 0;  // one line: "y = a·x + b: one weight and one bias"
+  virtual bool is_gpt2() const { return false; }
+  // Sizes --set may change, with their defaults.
+  virtual std::vector<DimInfo> dims() const { return {}; }
+  // Sizes implied by the values given (line's P from the length of x and t); called before slots().
+  virtual void infer_dims(Config&) const {}
+  // The parameters and inputs for cfg.dims, with their default values (seeded from cfg.seed),
+  // before cfg.values are applied.
+  virtual std::vector<Slot> slots(const Config& cfg) const = 0;
+  // Puts the parameters into `model` (GPT-2: its own initialisation; lessons: their slots).
+  virtual void declare(Model<float>& model) const = 0;
+  virtual void declare(Model<double>& model) const = 0;
+  // Records the forward pass, ending in the scalar loss.
+  virtual void record(Recorder<float>& r, const Config& cfg) const = 0;
+  virtual void record(Recorder<double>& r, const Config& cfg) const = 0;
+  // The closed form of the backward FLOPs, where the program has one (GPT-2); -1 otherwise.
+  virtual int64_t closed_form_bwd(const Config&, int /*B*/, int /*T*/) const { return -1; }
+  virtual int64_t full_finetune_bwd(const Config&, int /*B*/, int /*T*/) const { return -1; }
+  // Throws gs::Error naming the first problem with cfg (sizes, LoRA settings).
+  virtual void validate(const Config& cfg) const = 0;
+  // A generous estimate of the bytes a model and its tape take.
+  virtual double estimated_bytes(const Config& cfg) const = 0;
+};
+
+// Every program, in the order of the lessons (gpt2 last).
+const std::vector<const Program*>& programs();
+// The program of that name; throws gs::Error listing the names for an unknown one.
+const Program& program(const std::string& name);
+
+// A lesson program's slots for cfg with cfg.values applied: a value list must have one entry
+// (it fills the tensor) or one per entry; integer slots take whole numbers in range. Throws
+// gs::Error naming the `--set` that is wrong.
+std::vector<Slot> resolved_slots(const Program& p, const Config& cfg);
+// The inputs (the slots marked input) of a lesson program for cfg.
+Inputs program_inputs(const Program& p, const Config& cfg);
+
+// "x=1,2,3" → name and values; throws gs::Error for a missing '=', an empty name or a value
+// that is not a finite number.
+std::pair<std::string, std::vector<double>> parse_set(const std::string& item);
+
+}  // namespace gs

@@ -1,0 +1,98 @@
+// The programs' registry and what every lesson model shares: --set values applied to slots.
+#include <charconv>
+#include <cmath>
+#include <cstdlib>
+
+#include "gradscope/error.h"
+#include "gradscope/program.h"
+
+namespace gs {
+
+namespace prog {
+// Defined in gpt2.cpp and lessons.cpp.
+const Program& gpt2();
+std::vector<const Program*> lessons();
+}  // namespace prog
+
+const std::vector<const Program*>& programs() {
+  static const std::vector<const Program*> all = [] {
+    std::vector<const Program*> v = prog::lessons();
+    v.push_back(&prog::gpt2());
+    return v;
+  }();
+  return all;
+}
+
+const Program& program(const std::string& name) {
+  for (const Program* p : programs())
+    if (name == p->name()) return *p;
+  std::string names;
+  for (const Program* p : programs()) names += std::string(names.empty() ? "" : ", ") + p->name();
+  throw Error("unknown program '" + name + "' (expected one of " + names + ")");
+}
+
+int64_t Config::dim(const std::string& name) const {
+  if (auto it = dims.find(name); it != dims.end()) return it->second;
+  for (const DimInfo& d : gs::program(program).dims())
+    if (d.name == name) return d.fallback;
+  throw Error("program " + program + " has no size '" + name + "'");
+}
+
+std::pair<std::string, std::vector<double>> parse_set(const std::string& item) {
+  const size_t eq = item.find('=');
+  if (eq == std::string::npos) throw Error("--set '" + item + "' is not of the form NAME=V or NAME=V,V,…");
+  std::string name = item.substr(0, eq);
+  while (!name.empty() && name.back() == ' ') name.pop_back();
+  while (!name.empty() && name.front() == ' ') name.erase(0, 1);
+  if (name.empty()) throw Error("--set '" + item + "' has no name before '='");
+  std::vector<double> values;
+  for (const std::string& v : split_comma_list(item.substr(eq + 1))) {
+    double x = 0;
+    const char* end = v.data() + v.size();
+    auto [p, ec] = std::from_chars(v.data(), end, x);
+    if (v.empty() || ec != std::errc() || p != end)
+      throw Error("--set " + name + ": '" + v + "' (value " + std::to_string(values.size() + 1) + ") is not a number");
+    if (!std::isfinite(x)) throw Error("--set " + name + ": '" + v + "' is not a finite number");
+    values.push_back(x);
+  }
+  return {name, values};
+}
+
+std::vector<Slot> resolved_slots(const Program& p, const Config& cfg) {
+  std::vector<Slot> slots = p.slots(cfg);
+  for (const auto& [name, vals] : cfg.values) {
+    Slot* s = nullptr;
+    for (Slot& x : slots)
+      if (x.name == name) s = &x;
+    if (!s) {
+      std::string known;
+      for (const Slot& x : slots) known += std::string(known.empty() ? "" : ", ") + x.name;
+      for (const DimInfo& d : p.dims()) known += ", " + d.name + " (a size)";
+      throw Error("--set " + name + ": program " + p.name() + " has no parameter, input or size '" + name + "' (it has " +
+                  known + ")");
+    }
+    const int64_t n = numel(s->shape);
+    if (vals.size() != 1 && static_cast<int64_t>(vals.size()) != n)
+      throw Error("--set " + name + ": " + std::to_string(vals.size()) + " values, but " + name + " " +
+                  shape_str(s->shape) + " has " + std::to_string(n) + " entries (give one value for all, or " +
+                  std::to_string(n) + ")");
+    for (size_t i = 0; i < vals.size(); ++i) {
+      if (!s->integer) continue;
+      if (vals[i] != std::floor(vals[i]) || vals[i] < 0 || vals[i] >= double(s->id_limit))
+        throw Error("--set " + name + ": value " + std::to_string(i + 1) + " must be a class id, a whole number in 0 … " +
+                    std::to_string(s->id_limit - 1));
+    }
+    s->values.assign(static_cast<size_t>(n), vals[0]);
+    if (vals.size() > 1) s->values = vals;
+  }
+  return slots;
+}
+
+Inputs program_inputs(const Program& p, const Config& cfg) {
+  Inputs in;
+  for (const Slot& s : resolved_slots(p, cfg))
+    if (s.input) in.push_back({s.name, s.shape, s.values, s.integer, s.id_limit, s.axes, s.grad});
+  return in;
+}
+
+}  // namespace gs
