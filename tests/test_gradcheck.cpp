@@ -7,9 +7,13 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <string>
+#include <type_traits>
 
 #include "gradscope/error.h"
 #include "gradscope/gradcheck.h"
+#include "gradscope/program.h"
+#include "gradscope/session.h"
 #include "gradscope/threads.h"
 #include "test_util.h"
 
@@ -321,6 +325,65 @@ TEST(gradcheck, modes_parse_and_default_by_size) {
     return c;
   }());
   EXPECT_EQ(default_check_options(*wide.tape).kind, CheckKind::local);
+}
+
+// The lesson programs: every kind passes on the correct model in both types (a float tape's
+// double mirror is built from its own program and inputs), and every kind finds a planted
+// mistake at the op where it was planted.
+template <class T>
+void every_kind_on_every_lesson_program() {
+  for (const Program* p : programs()) {
+    if (p->is_gpt2()) continue;  // the tests above
+    ModelSpec spec;
+    spec.program = p->name();
+    spec.dtype = std::is_same_v<T, float> ? "f32" : "f64";
+    Session<T> s(spec);
+    s.tape->forward();
+    s.tape->backward();
+    for (CheckKind k : {CheckKind::entries, CheckKind::direction, CheckKind::local}) {
+      const CheckReport r = check_all(*s.tape, kind(k), true);
+      EXPECT_TRUE(r.pass) << p->name() << " " << info(k).id << " " << *spec.dtype;
+      for (const OpCheck& oc : r.ops) EXPECT_TRUE(oc.pass) << p->name() << " " << oc.name << " " << info(k).id;
+    }
+  }
+}
+TEST(gradcheck, every_kind_passes_on_every_lesson_program_in_double) { every_kind_on_every_lesson_program<double>(); }
+TEST(gradcheck, every_kind_passes_on_every_lesson_program_in_float) { every_kind_on_every_lesson_program<float>(); }
+
+// A direction moves every finite entry: where c·gᵢ and zᵢ cancel (a tensor of one entry, half
+// the seeds) the entry keeps the gradient part. Otherwise a lesson's scalar parameter or input
+// would go unchecked and a flipped sign there would pass.
+TEST(gradcheck, a_direction_moves_a_one_entry_tensor_at_every_seed) {
+  for (const char* dtype : {"f64", "f32"}) {
+    ModelSpec spec;
+    spec.program = "line";
+    spec.dtype = dtype;
+    auto run = [&](auto& s) {
+      const int y2 = s.tape->find_op("y2");
+      s.plant("y2=flipped_sign");
+      s.tape->forward();
+      s.tape->backward();
+      for (CheckKind k : {CheckKind::direction, CheckKind::local})
+        for (uint64_t seed = 1; seed <= 16; ++seed) {
+          CheckOptions opt = kind(k);
+          opt.seed = seed;
+          const OpCheck oc = check_op(*s.tape, y2, opt);
+          ASSERT_FALSE(oc.tensors.empty());
+          for (const TensorCheck& tc : oc.tensors)
+            for (const DirectionCheck& d : tc.directions) EXPECT_EQ(d.entries, 1) << tc.label << " seed " << seed;
+          EXPECT_FALSE(oc.pass) << dtype << " " << info(k).id << " seed " << seed;
+          const CheckReport r = check_all(*s.tape, opt, false);
+          EXPECT_EQ(first_failure_from_loss(r), y2) << dtype << " " << info(k).id << " seed " << seed;
+        }
+    };
+    if (std::string(dtype) == "f32") {
+      Session<float> s(spec);
+      run(s);
+    } else {
+      Session<double> s(spec);
+      run(s);
+    }
+  }
 }
 
 }  // namespace

@@ -198,13 +198,17 @@ void finish(TensorCheck& tc, const CheckOptions& opt) {
 
 // The direction v = c·g + z: a multiple of the analytic gradient g plus a random ±1 vector z,
 // with c = ‖g‖₁/‖g‖₂² so that both parts weigh the same in Σ|gᵢ||vᵢ|, the sum the analytic
-// side's round-off (the noise floor) is proportional to. The gradient part makes ⟨g, v⟩ at least
-// ‖g‖₁, so the numeric side is judged where the loss moves most and a wrong sign or scale
-// cannot hide; the random part catches errors at right angles to the claimed gradient (whose
+// side's round-off (the noise floor) is proportional to. The gradient part adds ‖g‖₁ to ⟨g, v⟩,
+// so the numeric side is judged where the loss moves most and a wrong sign or scale cannot
+// hide; the random part catches errors at right angles to the claimed gradient (whose
 // projection on g is zero) — a purely random direction alone would give a small ⟨g, v⟩, and g
 // alone would miss those errors; weighing g no more than z keeps the floor from growing with a
-// peaked g (a log-softmax's one-hot targets) and swamping what z can see. v is 0 on entries
-// that are not finite (masked −∞ scores): nothing to nudge there.
+// peaked g (a log-softmax's one-hot targets) and swamping what z can see. Where the two parts
+// (nearly) cancel, |c·gᵢ + zᵢ| < ½, the entry takes the gradient part c·gᵢ alone (|c·gᵢ| is
+// then between ½ and 1½): otherwise the entry would hardly move or not at all, and a tensor of
+// one entry (a lesson's scalar a, or any tensor whose entries have one magnitude, c·gᵢ = ±1)
+// would be left out half the time — a flipped sign there would pass. v is 0 on entries that
+// are not finite (masked −∞ scores): nothing to nudge there.
 // An operand's unperturbed values, read as double (a double tensor, or a float tape's own values
 // where a float mirror's copy is being perturbed in place).
 template <class S>
@@ -243,7 +247,8 @@ struct Direction {
   template <class X>
   double operator()(int64_t i, X xi) const {
     if (!std::isfinite(static_cast<double>(xi))) return 0.0;
-    return c * double(g[i]) + z(i);
+    const double a = c * double(g[i]), zi = z(i), v = a + zi;
+    return std::abs(v) < 0.5 ? a : v;
   }
 };
 
