@@ -6,6 +6,22 @@
 //                             (forward_op 0 … N−1, then backward_op N−1 … 0)
 //   op/<config>/(all)         the whole op-by-op step (what the per-type rows add up to)
 //   gradcheck/tiny_f64/all    gs::check_all: every entry of every op operand and parameter
+//   gradcheck/gpt2_f32_B1_T64/<kind>/…   checks at the 124M shape as `gradscope-cli check
+//                             --preset gpt2` runs them (B1 T64, f32), each as a multiple of one
+//                             training step of the same session timed in the same run (x_step):
+//       local/all             every op and every parameter op-locally (the default at this size),
+//                             the double mirrors built inside the timing, as the CLI does
+//       local/mistake         the same with a mistake planted; found = 1 when the first failure
+//                             walking back from the loss is the planted op and no other op fails
+//       local/one_op/<op>     one op with the mirrors already built (the app keeps them per model
+//                             state; cold_x_step: a fresh Checker, mirror included)
+//       direction/all         every op and parameter replayed to the loss, estimated: blocks 0 and
+//                             11 and the ops outside the blocks checked, blocks 1–10 interpolated
+//                             (a replay from block l costs linearly less as l grows)
+//       entries/all           24 entries per tensor (the CLI's default), estimated from timed
+//                             double replays of the mirror (an entry costs two; the first op of
+//                             each block and every op after the last block timed, interpolated
+//                             in between), checked against one measured entrywise check (ln_f)
 //   gemm/f32/MxKxN            the sgemm the engine uses (OpenBLAS or Eigen) alone: its ceiling
 //   safetensors/header/N      parsing a safetensors header of N tiny tensors (st::parse); the
 //                             reader is linear, so items_per_second (entries) stays about flat from
@@ -19,6 +35,7 @@
 // Environment:
 //   GRADSCOPE_THREADS=N       threads for the engine (default: all cores), via gs::set_threads
 //   GRADSCOPE_BENCH_GPT2_OPS=1  also time op types on the gpt2 shape (three more steps, ~1 min)
+//   GRADSCOPE_BENCH_GPT2_CHECKS=1  also the checks at the 124M shape (~6 min, 5 GB of memory)
 //
 // Every time is wall-clock (manual time, one sample per iteration). Counters: ms (median),
 // ms_min / ms_max (the spread: the machine may be shared), GFLOP/s from the engine's own FLOP
@@ -76,6 +93,7 @@ struct BenchConfig {
 const BenchConfig kTiny{"tiny_f64", "tiny", gs::DType::f64, 0, 0, 2000, 200};
 const BenchConfig kSmall{"small_f32", "small", gs::DType::f32, 0, 0, 40, 20};
 const BenchConfig kGpt2{"gpt2_f32_B4_T64", "gpt2", gs::DType::f32, 4, 64, 5, 3};
+const BenchConfig kGpt2Check{"gpt2_f32_B1_T64", "gpt2", gs::DType::f32, 1, 64, 10, 3};
 
 // One session per config, built on first use (gpt2's 124M parameters take seconds to
 // initialise) and kept, after one forward+backward that touches every buffer once.
@@ -297,6 +315,267 @@ void BM_GradcheckAll(benchmark::State& state) {
   if (!rep.pass) state.SkipWithError("the finite-difference check failed");
 }
 
+// [SECTION] gradcheck/gpt2_f32_B1_T64/*: the checks at the 124M shape against its step
+
+// The median of a few training steps of this session, timed now: the unit the checks are
+// measured in, from the same process, machine load and memory state.
+double step_seconds(gs::Tape<float>& tape) {
+  std::vector<double> sec;
+  for (int i = 0; i < 5; ++i) {
+    const auto t0 = Clock::now();
+    tape.forward();
+    tape.backward();
+    sec.push_back(seconds_since(t0));
+  }
+  return median(sec);
+}
+
+void step_counters(benchmark::State& state, const std::vector<double>& sec, double step) {
+  time_counters(state, sec, 0);
+  state.counters.erase("GFLOP");
+  state.counters.erase("GFLOP/s");
+  state.counters["step_ms"] = step * 1e3;
+  state.counters["x_step"] = median(sec) / step;
+}
+
+// Every op and parameter op-locally, a fresh Checker (so its double mirrors) per iteration.
+void BM_CheckGpt2Local(benchmark::State& state, const char* mistake) {
+  auto* s = session<float>(kGpt2Check, &state);
+  if (!s) return;
+  auto& tape = *s->tape;
+  int planted = -1;
+  if (mistake) {
+    const std::string m = mistake;
+    planted = tape.find_op(m.substr(0, m.find('=')));
+    s->plant(m);
+    tape.forward();
+    tape.backward();
+  }
+  const double step = step_seconds(tape);
+  gs::CheckOptions opt = gs::default_check_options(tape);
+  std::vector<double> sec, mirror;
+  gs::CheckReport rep;
+  for (auto _ : state) {
+    const auto t0 = Clock::now();
+    double checks_began = 0;
+    gs::Checker<float> checker(tape);
+    rep = checker.all(opt, true, nullptr, [&](const gs::CheckProgress& p) {
+      if (checks_began == 0 && std::string(p.phase).rfind("checking", 0) == 0) checks_began = seconds_since(t0);
+    });
+    const double dt = seconds_since(t0);
+    state.SetIterationTime(dt);
+    sec.push_back(dt);
+    mirror.push_back(checks_began);
+  }
+  step_counters(state, sec, step);
+  state.counters["mirror_ms"] = median(mirror) * 1e3;
+  state.counters["ops"] = double(rep.ops.size());
+  state.counters["params"] = double(rep.params.size());
+  int failing = 0;
+  for (const auto& oc : rep.ops) failing += !oc.pass;
+  state.counters["failing_ops"] = failing;
+  if (mistake) {
+    const bool found = gs::first_failure_from_loss(rep) == planted && failing == 1;
+    state.counters["found"] = found;
+    state.SetLabel(std::string(gs::info(opt.kind).title) + ", " + mistake + (found ? ": found where planted" : ": NOT FOUND"));
+    const std::string m = mistake;
+    s->plant(m.substr(0, m.find('=')) + "=none");
+    tape.forward();
+    tape.backward();
+    if (!found) state.SkipWithError("the planted mistake was not found where it was planted");
+  } else {
+    state.counters["pass"] = rep.pass;
+    state.SetLabel(std::string(gs::info(opt.kind).title) + (rep.pass ? ", all pass" : ", FAILS"));
+    if (!rep.pass) state.SkipWithError("a check failed on the correct model");
+  }
+}
+
+// One op with the mirrors built already (one call before the timing), and once from cold.
+void BM_CheckGpt2OneOp(benchmark::State& state, const std::string& name) {
+  auto* s = session<float>(kGpt2Check, &state);
+  if (!s) return;
+  auto& tape = *s->tape;
+  const int k = tape.find_op(name);
+  if (k < 0) return state.SkipWithError(("no op " + name).c_str());
+  const double step = step_seconds(tape);
+  const gs::CheckOptions opt = gs::default_check_options(tape);
+  const auto c0 = Clock::now();
+  gs::Checker<float> checker(tape);
+  gs::OpCheck oc = checker.op(k, opt);
+  const double cold = seconds_since(c0);
+  std::vector<double> sec;
+  for (auto _ : state) {
+    const auto t0 = Clock::now();
+    oc = checker.op(k, opt);
+    const double dt = seconds_since(t0);
+    state.SetIterationTime(dt);
+    sec.push_back(dt);
+  }
+  step_counters(state, sec, step);
+  state.counters["cold_x_step"] = cold / step;
+  state.counters["err_over_floor"] = oc.max_ratio;
+  state.SetLabel(std::string(gs::info(opt.kind).title) + (oc.pass ? ", pass" : ", FAILS"));
+}
+
+// Replays to the loss at this shape take minutes: the ops of blocks 0 and L−1 and those outside
+// the blocks are checked, each op of a block in between estimated by interpolating its two
+// measured namesakes linearly in the block index.
+void BM_CheckGpt2Direction(benchmark::State& state) {
+  auto* s = session<float>(kGpt2Check, &state);
+  if (!s) return;
+  auto& tape = *s->tape;
+  const int L = tape.config().n_layer;
+  const double step = step_seconds(tape);
+  gs::CheckOptions opt = gs::default_check_options(tape);
+  opt.kind = gs::CheckKind::direction;
+  std::vector<double> est;
+  for (auto _ : state) {
+    gs::Checker<float> checker(tape);
+    const auto t0 = Clock::now();
+    const std::vector<int> none;
+    checker.all(opt, false, &none);  // builds the full mirror
+    const double mirror = seconds_since(t0);
+    std::map<std::string, double> measured;  // op name → seconds (blocks 0 and L−1 and outside)
+    std::map<int, double> param_time;
+    double sampled = 0;
+    bool pass = true;
+    auto time_op = [&](int k) {
+      const auto t = Clock::now();
+      pass = pass && checker.op(k, opt).pass;
+      const double dt = seconds_since(t);
+      measured[tape.op(k).name] = dt;
+      sampled += dt;
+      for (int p : tape.op(k).par) {
+        if (param_time.count(p) || !tape.model().params()[p].trainable) continue;
+        const auto tp = Clock::now();
+        pass = pass && checker.param(p, opt).pass;
+        param_time[p] = seconds_since(tp);
+        sampled += param_time[p];
+      }
+    };
+    for (int k = 0; k < tape.size(); ++k) {
+      const auto& op = tape.op(k);
+      if (op.needs_backward() && (op.layer < 0 || op.layer == 0 || op.layer == L - 1)) time_op(k);
+    }
+    double total = mirror;
+    for (int k = 0; k < tape.size(); ++k) {
+      const auto& op = tape.op(k);
+      if (!op.needs_backward()) continue;
+      if (op.layer < 0 || op.layer == 0 || op.layer == L - 1) {
+        total += measured[op.name];
+        continue;
+      }
+      const std::string rest = op.name.substr(op.name.find('.', 2) + 1);
+      const double a = measured["h.0." + rest], b = measured["h." + std::to_string(L - 1) + "." + rest];
+      total += a + (b - a) * double(op.layer) / double(L - 1);
+    }
+    // Parameters: measured for blocks 0 and L−1 and outside; block l's by the same interpolation.
+    for (int p = 0; p < static_cast<int>(tape.model().params().size()); ++p) {
+      const auto& name = tape.model().params()[p].name;
+      if (param_time.count(p)) {
+        total += param_time[p];
+        continue;
+      }
+      const size_t dot = name.find('.', 2);
+      const int l = std::stoi(name.substr(2, dot - 2));
+      const int p0 = tape.model().find("h.0." + name.substr(dot + 1));
+      const int p1 = tape.model().find("h." + std::to_string(L - 1) + "." + name.substr(dot + 1));
+      total += param_time[p0] + (param_time[p1] - param_time[p0]) * double(l) / double(L - 1);
+    }
+    state.SetIterationTime(total);
+    est.push_back(total);
+    state.counters["sampled_s"] = sampled + mirror;
+    state.counters["mirror_ms"] = mirror * 1e3;
+    state.counters["pass"] = pass;
+  }
+  step_counters(state, est, step);
+  state.SetLabel("estimated from blocks 0 and " + std::to_string(L - 1) + " and the ops outside the blocks");
+}
+
+// Entrywise checks replay the double mirror from the op to the loss twice per entry: the time of
+// every op's and parameter's entries from timed replays (the first op of each block, the ops
+// after the last one, interpolated in between), checked against one op measured entrywise.
+void BM_CheckGpt2Entries(benchmark::State& state) {
+  auto* s = session<float>(kGpt2Check, &state);
+  if (!s) return;
+  auto& tape = *s->tape;
+  const double step = step_seconds(tape);
+  gs::CheckOptions opt = gs::default_check_options(tape);
+  opt.kind = gs::CheckKind::entries;
+  std::vector<double> est;
+  for (auto _ : state) {
+    gs::Checker<float> checker(tape);
+    const auto t0 = Clock::now();
+    const std::vector<int> none;
+    checker.all(opt, false, &none);  // builds the full mirror
+    const double mirror = seconds_since(t0);
+    // A replay from op k, timed at the anchors.
+    const int last_block = tape.find_op("h." + std::to_string(tape.config().n_layer - 1) + ".ln_1");
+    std::vector<int> anchors;
+    for (int k = 0; k < tape.size(); ++k)
+      if (k == 0 || k >= last_block || tape.op(k).name.find(".ln_1") != std::string::npos) anchors.push_back(k);
+    std::map<int, double> replay;
+    for (int k : anchors) {
+      // The replays of the checker's own full mirror, as the entries check runs them: op k
+      // checked with 1 and with 3 entries per tensor, the difference being 4 replays per tensor
+      // (what an op check costs besides its replays cancels out).
+      const std::vector<int> only{k};
+      gs::CheckOptions one = opt, three = opt;
+      one.max_entries = 1;
+      three.max_entries = 3;
+      int shares = 0;
+      for (int pass = 0; pass < 2; ++pass)
+        for (const auto& sh : pass ? tape.op(k).dpar : tape.op(k).din) shares += sh.size() >= 3;
+      auto t = Clock::now();
+      checker.all(one, false, &only);
+      const double t1 = seconds_since(t);
+      t = Clock::now();
+      checker.all(three, false, &only);
+      const double t3 = seconds_since(t);
+      replay[k] = std::max(t3 - t1, 0.0) / (4.0 * std::max(1, shares));
+    }
+    auto replay_from = [&](int k) {
+      auto hi = replay.lower_bound(k);
+      if (hi != replay.end() && hi->first == k) return hi->second;
+      auto lo = std::prev(hi);
+      return lo->second + (hi->second - lo->second) * double(k - lo->first) / double(hi->first - lo->first);
+    };
+    auto entries = [&](int64_t n) { return double(std::min<int64_t>(n, opt.max_entries)); };
+    double total = mirror;
+    for (int k = 0; k < tape.size(); ++k) {
+      const auto& op = tape.op(k);
+      for (int pass = 0; pass < 2; ++pass)
+        for (const auto& sh : pass ? op.dpar : op.din)
+          if (!sh.empty()) total += 2 * entries(sh.size()) * replay_from(k);
+    }
+    for (int p = 0; p < static_cast<int>(tape.model().params().size()); ++p) {
+      int first = 0;
+      for (int k = tape.size() - 1; k >= 0; --k)
+        for (int q : tape.op(k).par)
+          if (q == p) first = k;
+      total += 2 * entries(tape.model().params()[p].data.size()) * replay_from(first);
+    }
+    // One op measured at full entry count, against its estimate.
+    const int k = tape.find_op("ln_f");
+    const std::vector<int> only{k};
+    const auto t = Clock::now();
+    const gs::CheckReport rep = checker.all(opt, false, &only);
+    const double measured = seconds_since(t);
+    double predicted = 0;
+    for (int pass = 0; pass < 2; ++pass)
+      for (const auto& sh : pass ? tape.op(k).dpar : tape.op(k).din)
+        if (!sh.empty()) predicted += 2 * entries(sh.size()) * replay_from(k);
+    state.counters["ln_f_measured_ms"] = measured * 1e3;
+    state.counters["ln_f_estimated_ms"] = predicted * 1e3;
+    state.counters["ln_f_pass"] = rep.pass;
+    state.counters["mirror_ms"] = mirror * 1e3;
+    state.SetIterationTime(total);
+    est.push_back(total);
+  }
+  step_counters(state, est, step);
+  state.SetLabel("estimated from timed replays, " + std::to_string(opt.max_entries) + " entries per tensor");
+}
+
 // [SECTION] gemm/f32/MxKxN: the sgemm the engine uses (gs::gemm_backend()), its matmuls ceiling
 
 void BM_Gemm(benchmark::State& state, int M, int K, int N) {
@@ -415,6 +694,34 @@ int main(int argc, char** argv) {
       ->UseManualTime()
       ->Unit(benchmark::kMillisecond)
       ->Iterations(3);
+
+  if (std::string(env_or("GRADSCOPE_BENCH_GPT2_CHECKS", "0")) == "1") {
+    const std::string id = "gradcheck/" + kGpt2Check.id;
+    register_config<float>(kGpt2Check);
+    benchmark::RegisterBenchmark((id + "/local/all").c_str(), [](benchmark::State& st) { BM_CheckGpt2Local(st, nullptr); })
+        ->UseManualTime()
+        ->Unit(benchmark::kMillisecond)
+        ->Iterations(2);
+    benchmark::RegisterBenchmark((id + "/local/mistake").c_str(),
+                                 [](benchmark::State& st) { BM_CheckGpt2Local(st, "h.3.attn.softmax=dropped_term"); })
+        ->UseManualTime()
+        ->Unit(benchmark::kMillisecond)
+        ->Iterations(1);
+    for (const char* op : {"h.5.attn.softmax", "h.5.mlp.c_fc", "lm_head"})
+      benchmark::RegisterBenchmark((id + "/local/one_op/" + op).c_str(),
+                                   [op](benchmark::State& st) { BM_CheckGpt2OneOp(st, op); })
+          ->UseManualTime()
+          ->Unit(benchmark::kMillisecond)
+          ->Iterations(3);
+    benchmark::RegisterBenchmark((id + "/direction/all").c_str(), BM_CheckGpt2Direction)
+        ->UseManualTime()
+        ->Unit(benchmark::kMillisecond)
+        ->Iterations(1);
+    benchmark::RegisterBenchmark((id + "/entries/all").c_str(), BM_CheckGpt2Entries)
+        ->UseManualTime()
+        ->Unit(benchmark::kMillisecond)
+        ->Iterations(1);
+  }
 
   struct Shape3 {
     int M, K, N, iters;

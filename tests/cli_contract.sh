@@ -64,6 +64,14 @@ expect_json check "j['pass'] and len(j['ops']) > 30 and all(o['pass'] and o['che
   -- check --preset tiny --dtype f64 --json
 expect_json check-lora "j['pass'] and any('lora' in o['name'] for o in j['ops'])" \
   -- check --lora-rank 2 --lora-targets attn.c_attn,mlp.c_proj --json
+expect_json check-default-entries "j['mode'] == 'entries' and all(o['kind'] == 'entries' for o in j['ops']) and j['first_failure'] is None" \
+  -- check --json
+expect_json check-local "j['pass'] and j['mode'] == 'local' and len(j['ops']) > 30 and all(o['kind'] == 'local' and 0 < o['noise_floor'] < 1e-3 and o['err_over_floor'] <= 1 for o in j['ops']) and all(p['pass'] and p['checked'] > 0 for p in j['params'])" \
+  -- check --mode local --json
+expect_json check-direction-f32 "j['pass'] and j['mode'] == 'direction' and j['dtype'] == 'f32' and all(o['kind'] == 'direction' for o in j['ops'])" \
+  -- check --mode direction --dtype f32 --no-params --json
+expect_json check-ops "[o['name'] for o in j['ops']] == ['h.0.attn.softmax', 'lm_head'] and [p['name'] for p in j['params']] == ['wte.weight']" \
+  -- check --mode local --ops lm_head,h.0.attn.softmax --json
 expect_json flops "j['seed_counted_bwd'] == j['closed_form_bwd'] and j['total_bwd'] > j['seed_counted_bwd'] and j['total_fwd'] > 0" \
   -- flops --json
 expect_json flops-gpt2 "j['seed_counted_bwd'] == j['closed_form_bwd']" \
@@ -210,11 +218,22 @@ expect_error huge-vocab "too large" -- info --vocab 2000000000
 expect_error threads "--threads" -- info --threads 100000
 expect_error empty-text "at least 2" -- info --text ""
 expect_error bad-mistake "no op named" -- check --mistake nope=flipped_sign
+expect_error bad-mode "--mode" -- check --mode foo
+expect_error bad-ops "--ops: no op named 'nosuch'" -- check --ops h.0.ln_1,nosuch
+expect_error empty-ops "--ops" -- check --ops lm_head,
 if [ -e /nonexistent-dir ]; then bad "an output directory appeared"; else ok; fi
 # A planted mistake makes check fail with exit 1.
 "$cli" check --mistake h.0.attn.softmax=dropped_term --no-params >/dev/null 2>&1
 rc=$?
 if [ "$rc" -eq 1 ]; then ok; else bad "check with a planted mistake exited $rc, expected 1"; fi
+# In f32, op-local, it is found where it was planted and nowhere else.
+"$cli" check --dtype f32 --mode local --mistake h.1.attn.scale=forgotten_scale --json >"$tmp/mk.json" 2>"$tmp/err"
+rc=$?
+if [ "$rc" -eq 1 ] && python3 -c "import json,sys; j=json.load(open(sys.argv[1])); assert j['first_failure'] == 'h.1.attn.scale' and [o['name'] for o in j['ops'] if not o['pass']] == ['h.1.attn.scale']" "$tmp/mk.json"; then
+  ok
+else
+  bad "f32 op-local check of a planted forgotten 1/√d: exit $rc, $(head -c 300 "$tmp/mk.json" "$tmp/err")"
+fi
 
 # [SECTION] robustness (issue 13): one case or more per class
 

@@ -39,8 +39,8 @@ TEST(lessons, every_shipped_lesson_loads_in_order) {
 }
 
 // Where a shipped lesson plants a mistake and then checks, the first failure walking back from the
-// loss is where the lesson says it is (the planted op; for a forgotten accumulation the value's
-// producer, whose incoming residual lost a share).
+// loss is where the lesson says it is: the planted op (for a forgotten accumulation, named by the
+// Σ-of-shares check; the value's producer, whose incoming residual lost a share, fails too).
 TEST(lessons, shipped_mistakes_are_found_where_planted) {
   int seen = 0;
   for (const Lesson& l : load_lessons(default_lessons_dir())) {
@@ -59,10 +59,12 @@ TEST(lessons, shipped_mistakes_are_found_where_planted) {
       for (const OpCheck& c : r.ops)
         if (c.checked > 0 && !c.pass) first = std::max(first, c.op);
       const int k = s.tape->find_op(op);
-      int want = k;
-      if (s.tape->op(k).mistake == Mistake::forgotten_accumulation)
-        want = s.tape->value(s.tape->op(k).in[0]).producer;
-      EXPECT_EQ(first, want) << l.id << ": " << st.plant;
+      EXPECT_EQ(first, k) << l.id << ": " << st.plant;
+      if (s.tape->op(k).mistake == Mistake::forgotten_accumulation) {
+        const int producer = s.tape->value(s.tape->op(k).in[0]).producer;
+        for (const OpCheck& c : r.ops)
+          if (c.op == producer) EXPECT_FALSE(c.pass) << l.id << ": " << c.name;
+      }
     }
   }
   EXPECT_GE(seen, 8);

@@ -399,11 +399,22 @@ TEST(programs, planted_mistake_is_found_where_planted) {
     opt.max_entries = 0;
     const CheckReport r = check_all(*b.tape, opt, false);
     EXPECT_FALSE(r.pass) << c.program << " " << c.op;
-    // A forgotten accumulation leaves this op's own share right and the value's sum wrong: the
-    // check fails first at the op that produced the value (its incoming residual lost a share).
-    int want = k;
-    if (c.m == Mistake::forgotten_accumulation) want = b.tape->value(b.tape->op(k).in[0]).producer;
-    EXPECT_EQ(first_failure(r), want) << c.program << " " << c.op << " " << info(c.m).id;
+    EXPECT_EQ(first_failure(r), k) << c.program << " " << c.op << " " << info(c.m).id;
+    if (c.m == Mistake::forgotten_accumulation) {
+      // This op's own share is right and the value's sum wrong: the Σ-of-shares check names this
+      // op as the one that overwrote the sum, and the op that produced the value fails too (its
+      // incoming residual lost a share).
+      const int producer = b.tape->value(b.tape->op(k).in[0]).producer;
+      for (const OpCheck& oc : r.ops) {
+        if (oc.op == k) {
+          for (const TensorCheck& tc : oc.tensors) EXPECT_TRUE(tc.pass) << c.program << " " << tc.label;
+          bool named = false;
+          for (const SumCheck& sc : oc.sums) named = named || (!sc.pass && sc.culprit == k);
+          EXPECT_TRUE(named) << c.program << " " << c.op;
+        }
+        if (oc.op == producer) EXPECT_FALSE(oc.pass) << c.program << " " << oc.name;
+      }
+    }
   }
 }
 

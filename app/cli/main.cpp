@@ -41,6 +41,7 @@ struct Options {
   std::optional<double> eps;
   int max_entries = -1;
   bool no_params = false;
+  std::string mode, check_ops;
   std::vector<std::string> mistakes;
   // train
   int steps = 0;
@@ -348,6 +349,20 @@ int cmd_flops(gs::Session<T>& s, const Options& o) {
   return 0;
 }
 
+// One line saying what a check of this kind compares and what its noise floor is.
+std::string floor_text(gs::CheckKind k, gs::DType d) {
+  const char* u = d == gs::DType::f32 ? "2⁻²⁴ (f32)" : "2⁻⁵³ (f64)";
+  char b[400];
+  if (k == gs::CheckKind::entries)
+    snprintf(b, sizeof b, "pass when |a − n| ≤ atol + rtol·|n|%s", d == gs::DType::f32 ? " + 64·u·|a| (float's round-off in a)" : "");
+  else
+    snprintf(b, sizeof b,
+             "pass when |a − n| ≤ noise floor = %g·u·Σ|gᵢvᵢ| (the analytic side's round-off, u = %s) + the numeric "
+             "side's round-off (+ its change from ε to 2ε, when evaluated)",
+             k == gs::CheckKind::local ? gs::kLocalK : gs::kChainK, u);
+  return b;
+}
+
 template <class T>
 int cmd_check(gs::Session<T>& s, const Options& o) {
   auto& tape = *s.tape;
@@ -355,47 +370,103 @@ int cmd_check(gs::Session<T>& s, const Options& o) {
   tape.forward();
   check_loss(tape.loss(), "before checking");
   tape.backward();
-  gs::CheckOptions opt = gs::CheckOptions::defaults(tape.config().dtype);
+  gs::CheckOptions opt = gs::default_check_options(tape);
+  if (!o.mode.empty()) opt.kind = gs::parse_check_kind(o.mode);
   if (o.eps) {
     if (!(*o.eps > 0) || !std::isfinite(*o.eps)) throw gs::Error("--eps must be a positive number");
     opt.eps = *o.eps;
   }
   if (o.max_entries >= 0) opt.max_entries = o.max_entries;
-  const gs::CheckReport r = gs::check_all(tape, opt, !o.no_params);
+  std::vector<int> only;
+  if (!o.check_ops.empty()) {
+    try {
+      only = gs::find_ops(tape, o.check_ops);
+    } catch (const gs::Error& e) {
+      throw gs::Error(std::string("--ops: ") + e.what());
+    }
+  }
+  const auto t0 = std::chrono::steady_clock::now();
+  gs::Checker<T> checker(tape);
+  const gs::CheckReport r = checker.all(opt, !o.no_params, o.check_ops.empty() ? nullptr : &only);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const int first = gs::first_failure_from_loss(r);
+  const gs::DType dt = tape.config().dtype;
+  const char* kind = gs::info(opt.kind).id;
+  // The largest float round-off measured for an op (NaN: none needed measuring).
+  auto measured = [](const std::vector<gs::TensorCheck>& ts) {
+    double m = NAN;
+    for (const auto& tc : ts)
+      for (const auto& d : tc.directions)
+        if (!std::isnan(d.roundoff_measured)) m = std::isnan(m) ? d.roundoff_measured : std::max(m, d.roundoff_measured);
+    return m;
+  };
   if (o.json) {
     json ops = json::array();
-    for (const auto& oc : r.ops)
-      ops.push_back({{"name", oc.name}, {"index", oc.op}, {"max_abs_err", oc.max_abs_err},
-                     {"max_rel_err", oc.max_rel_err}, {"checked", oc.checked}, {"pass", oc.pass}});
+    for (const auto& oc : r.ops) {
+      bool sums = true;
+      for (const auto& sc : oc.sums) sums = sums && sc.pass;
+      ops.push_back({{"name", oc.name}, {"index", oc.op}, {"kind", gs::info(oc.kind).id}, {"max_abs_err", oc.max_abs_err},
+                     {"max_rel_err", oc.max_rel_err}, {"noise_floor", oc.noise_floor}, {"err_over_floor", oc.max_ratio},
+                     {"checked", oc.checked}, {"sums_pass", sums}, {"pass", oc.pass}});
+      if (const double m = measured(oc.tensors); !std::isnan(m)) ops.back()["roundoff_measured"] = m;
+    }
     json params = json::array();
     for (const auto& tc : r.params)
-      params.push_back({{"name", tc.label.substr(6)}, {"max_abs_err", tc.max_abs_err}, {"max_rel_err", tc.max_rel_err},
-                        {"checked", tc.checked}, {"pass", tc.pass}});
-    json j{{"ops", ops},   {"params", params}, {"pass", r.pass},         {"eps", opt.eps},
-           {"atol", opt.atol}, {"rtol", opt.rtol}, {"dtype", gs::dtype_name(tape.config().dtype)},
-           {"loss", tape.loss()}};
+      params.push_back({{"name", tc.label.substr(6)}, {"kind", gs::info(tc.kind).id}, {"max_abs_err", tc.max_abs_err},
+                        {"max_rel_err", tc.max_rel_err}, {"noise_floor", tc.noise_floor},
+                        {"err_over_floor", tc.max_ratio}, {"checked", tc.checked}, {"pass", tc.pass}});
+    json j{{"ops", ops},
+           {"params", params},
+           {"pass", r.pass},
+           {"mode", kind},
+           {"first_failure", first >= 0 ? json(tape.op(first).name) : json(nullptr)},
+           {"eps", opt.eps},
+           {"atol", opt.atol},
+           {"rtol", opt.rtol},
+           {"dtype", gs::dtype_name(dt)},
+           {"loss", tape.loss()},
+           {"seconds", seconds}};
     print_json(j);
-  } else {
-    printf("finite differences: central, eps %g, pass when |a−n| ≤ %g + %g·|n|   (%s)\n", opt.eps, opt.atol, opt.rtol,
-           gs::dtype_name(tape.config().dtype));
-    printf("%s%s%s%s%s\n", pad("op", 28).c_str(), pad("checked", 9).c_str(), pad("max abs err", 14).c_str(),
-           pad("max rel err", 14).c_str(), "");
-    char a[32], b[32];
-    for (const auto& oc : r.ops) {
-      snprintf(a, sizeof a, "%.3e", oc.max_abs_err);
-      snprintf(b, sizeof b, "%.3e", oc.max_rel_err);
-      printf("%s%s%s%s%s\n", pad(oc.name, 28).c_str(), pad(std::to_string(oc.checked), 9).c_str(), pad(a, 14).c_str(),
-             pad(b, 14).c_str(), oc.pass ? "pass" : "FAIL");
-    }
-    if (!r.params.empty()) printf("\nper parameter (whole forward, summed gradient):\n");
-    for (const auto& tc : r.params) {
-      snprintf(a, sizeof a, "%.3e", tc.max_abs_err);
-      snprintf(b, sizeof b, "%.3e", tc.max_rel_err);
-      printf("%s%s%s%s%s\n", pad(tc.label.substr(6), 28).c_str(), pad(std::to_string(tc.checked), 9).c_str(),
-             pad(a, 14).c_str(), pad(b, 14).c_str(), tc.pass ? "pass" : "FAIL");
-    }
-    printf("\n%s\n", r.pass ? "all checks pass" : "SOME CHECKS FAIL");
+    return r.pass ? 0 : 1;
   }
+  printf("finite differences, %s (--mode %s): %s\n", gs::info(opt.kind).title, kind, gs::info(opt.kind).what);
+  printf("central differences at eps %g, the numeric side in double%s; %s\n", opt.eps,
+         dt == gs::DType::f32 ? " (on a double-precision mirror of this f32 model, from its float values)" : "",
+         floor_text(opt.kind, dt).c_str());
+  if (opt.kind == gs::CheckKind::entries) printf("atol %g, rtol %g\n", opt.atol, opt.rtol);
+  const bool entries = opt.kind == gs::CheckKind::entries;
+  printf("%s%s%s%s%s%s\n", pad("op", 28).c_str(), pad("checked", 9).c_str(), pad("max abs err", 14).c_str(),
+         pad(entries ? "allowed" : "noise floor", 14).c_str(), pad(entries ? "err/allowed" : "err/floor", 12).c_str(),
+         "");
+  char a[32], b[32], c[32];
+  auto row = [&](const std::string& name, int64_t checked, double err, double floor, double ratio, bool pass,
+                 const char* note) {
+    snprintf(a, sizeof a, "%.3e", err);
+    snprintf(b, sizeof b, "%.3e", floor);
+    snprintf(c, sizeof c, "%.3g", ratio);
+    printf("%s%s%s%s%s%s%s\n", pad(name, 28).c_str(), pad(std::to_string(checked), 9).c_str(), pad(a, 14).c_str(),
+           pad(b, 14).c_str(), pad(c, 12).c_str(), pass ? "pass" : "FAIL", note);
+  };
+  for (const auto& oc : r.ops) {
+    std::string note;
+    if (const double m = measured(oc.tensors); !std::isnan(m)) {
+      char b2[160];
+      snprintf(b2, sizeof b2, "   (float's round-off measured: %.2e, the same backward in double)", m);
+      note += b2;
+    }
+    for (const auto& sc : oc.sums)
+      if (!sc.pass)
+        note += "   Σ of shares broken: " + sc.label +
+                (sc.culprit == oc.op ? ", this op overwrote the sum instead of adding to it" : "");
+    row(oc.name, oc.checked, oc.max_abs_err, oc.noise_floor, oc.max_ratio, oc.pass, note.c_str());
+  }
+  if (!r.params.empty())
+    printf("\nper parameter (%s):\n", opt.kind == gs::CheckKind::local
+                                          ? "each op's share checked op-locally, and the gradient the sum of its shares"
+                                          : "perturbed everywhere it is used, replayed from its first use");
+  for (const auto& tc : r.params) row(tc.label.substr(6), tc.checked, tc.max_abs_err, tc.noise_floor, tc.max_ratio, tc.pass, "");
+  if (first >= 0) printf("\nfirst disagreement walking back from the loss: %s\n", tape.op(first).name.c_str());
+  printf("\n%s (%s, %.1f s)\n", r.pass ? "all checks pass" : "SOME CHECKS FAIL", gs::info(opt.kind).title, seconds);
   return r.pass ? 0 : 1;
 }
 
@@ -554,11 +625,14 @@ int main(int argc, char** argv) {
                                                               {"flops", flops}, {"train", train}, {"dump", dump},
                                                               {"bench", bench}};
   for (auto& [name, sub] : subs) add_common_options(sub, o);
-  check->add_option("--eps", o.eps, "finite-difference step (default 1e-6 in f64, 1e-3 in f32)");
+  check->add_option("--eps", o.eps, "finite-difference step (default 1e-6; the numeric side runs in double)");
   check->add_option("--max-entries", o.max_entries, "entries checked per tensor (0: all; default 24)")
       ->check(CLI::Range(0, std::numeric_limits<int>::max()));
   check->add_flag("--no-params", o.no_params, "skip the per-parameter checks");
   check->add_option("--mistake", o.mistakes, "plant a backprop mistake: OP=KIND (e.g. h.0.attn.softmax=dropped_term)");
+  check->add_option("--mode", o.mode,
+                    "entries | direction | local (default: entries where that is cheap, else local)");
+  check->add_option("--ops", o.check_ops, "check these ops only: NAME,NAME,... (gradscope-cli ops lists them)");
   train->add_option("--steps", o.steps, "optimiser steps")->required();
   train->add_option("--lr", o.opt.lr, "learning rate (default 1e-3)");
   train->add_option("--optimizer", o.opt.kind, "sgd | adamw (default adamw)");
@@ -594,16 +668,29 @@ int main(int argc, char** argv) {
       throw gs::Error("--threads must be between 1 and 1024 (0 or absent: all cores), got " +
                       std::to_string(spec.threads));
     gs::set_threads(spec.threads);
+    std::optional<gs::CheckKind> check_kind;
+    if (cmd == "check" && !o.mode.empty()) {
+      try {
+        check_kind = gs::parse_check_kind(o.mode);  // before the model is built: a bad flag costs nothing
+      } catch (const gs::Error& e) {
+        throw gs::Error(std::string("--mode: ") + e.what());
+      }
+    }
     const gs::ResolvedSpec r = gs::resolve(spec);
     if (cmd == "check" && r.config.is_gpt2()) {
       // Beyond the model and its tape (checked by resolve): a perturbed copy of the largest
-      // operand and the entries sampled from it (indices and flags).
+      // operand and the entries sampled from it (indices and flags); for an f32 model checked by
+      // replays to the loss, the double mirror those replays run on (gradcheck.h), about twice
+      // the model. Op-local checks (the default at this size) mirror one block at a time.
       const gs::Config& c = r.config;
       const double largest = std::max({double(c.vocab_size) * c.n_embd, double(c.batch) * c.seq_len * c.vocab_size,
                                        double(c.batch) * c.n_head * c.seq_len * c.seq_len,
                                        4.0 * c.batch * c.seq_len * c.n_embd, 4.0 * c.n_embd * c.n_embd});
-      gs::check_memory(c.estimated_bytes() + largest * ((c.dtype == gs::DType::f64 ? 8 : 4) + 9),
-                       "running check on this model (its tape and a perturbed copy of its largest tensor)");
+      const bool full_mirror = c.dtype == gs::DType::f32 && check_kind && *check_kind != gs::CheckKind::local;
+      gs::check_memory(c.estimated_bytes() * (full_mirror ? 3 : 1) + largest * (8 + 9),
+                       full_mirror ? "running check on this model (its tape, a double-precision mirror of it and a "
+                                     "perturbed copy of its largest tensor)"
+                                   : "running check on this model (its tape and a perturbed copy of its largest tensor)");
     }
     if (!r.config.lora() && (spec.lora_alpha || spec.lora_targets))
       throw gs::Error(std::string(spec.lora_alpha ? "--lora-alpha" : "--lora-targets") +

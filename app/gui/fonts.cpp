@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <string>
 
+#include "gradscope/gradcheck.h"
 #include "gradscope/ops.h"
 
 namespace gs::app {
@@ -51,6 +52,7 @@ const ImWchar* glyph_ranges() {
       b.AddText(kMistakeInfo[m].name);
       b.AddText(kMistakeInfo[m].description);
     }
+    for (CheckKind k : {CheckKind::entries, CheckKind::direction, CheckKind::local}) b.AddText(info(k).what);
     b.AddText(glyph_text());
     b.BuildRanges(&ranges);
   }
@@ -78,7 +80,7 @@ ImFont* add(ImFontAtlas* atlas, const std::string& file, float px, std::string& 
 }  // namespace
 
 const char* glyph_text() {
-  return "∂ᵀ⊙Σ√εσμγβαℓ−×≤≥→←↵␣·…✓✗▶◀■●∞δπ′″ʹ⁻¹²³ᵢⱼ‖x̂ŷ⚠↻↑▸";
+  return "∂ᵀ⊙Σ√εσμγβαℓ−×≤≥→←↵␣·…✓✗▶◀■●∞δπ′″ʹ⁻¹²³ᵢⱼ‖x̂ŷ⚠↻↑▸⟨⟩⁴";
 }
 
 void build_fonts(Fonts& f, float scale) {

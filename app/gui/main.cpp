@@ -66,6 +66,7 @@ struct Args {
   // model (optional; default: Controller::default_spec() on the trained checkpoint)
   gs::flags::ModelFlags model;
   std::vector<std::string> mistakes;  // OP=KIND, planted once the model is there
+  bool check = false;                 // "check every op" (and parameter) once the model is there
   std::optional<int> lesson_step;     // with --lesson: the step to open at (1 … n)
   bool walk_lessons = false;          // render every step from --lesson's to the path's end, then exit
   bool custom_model() const { return model.any_given() && model.lesson.empty(); }
@@ -219,6 +220,10 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 1000000))
       ->group(scripted);
   cli.add_option("--mouse", a.mouse, "hold the pointer at X,Y (window pixels), e.g. to capture a tooltip")->group(scripted);
+  cli.add_flag("--check", a.check,
+               "check every op and parameter once the model is there, in the background, as the Finite differences "
+               "panel's button does (a screenshot waits for it; with --screenshot-after-ms it shows its progress)")
+      ->group(scripted);
   gs::flags::add_model_options(cli, a.model, model, false);
   cli.add_option("--lesson-step", a.lesson_step, "with --lesson: open at this step (1 … the lesson's steps)")->group(model);
   cli.add_flag("--walk-lessons", a.walk_lessons,
@@ -404,6 +409,13 @@ int main(int argc, char** argv) {
              a.mistakes.size(), pass, failed, first < 0 ? "none" : controller.session().op_name(first).c_str());
     }
   }
+  if (a.check && a.mistakes.empty() && !in_background) {
+    controller.apply(gs::app::req::RunChecks{-1, true, true});
+    if (headless_run && !a.after_ms) {
+      controller.wait_analysis();
+      printf("%s\n", controller.status().c_str());  // what the panels show, in one line
+    }
+  }
   // --step over a model built in the background: applied once it is in place.
   const bool step_pending = a.step && in_background;
   const int pending_step = a.step.value_or(0);
@@ -493,6 +505,8 @@ int main(int argc, char** argv) {
           }
           if (err.empty()) controller.apply(gs::app::req::JumpTo{pending_step});
         }
+        if (a.check && controller.spec_generation() != startup_generation)
+          controller.apply(gs::app::req::RunChecks{-1, true, true});
       }
       const double dt = std::chrono::duration<double>(t0 - last).count();
       last = t0;

@@ -298,7 +298,7 @@ void check_checkpoint_tensors(const st::File& file, const Config& stored, const 
       throw Error(path + ": tensor '" + name + "' has dtype " + st::dtype_name(r.dtype) +
                   ", expected a float type (F64, F32, F16 or BF16)");
   }
-  // Nothing else, except what a dump adds (DESIGN.md): tokens, targets, loss, grad.<param>,
+  // Nothing else, except what a dump adds (docs/cli.md): tokens, targets, loss, grad.<param>,
   // act.<op> and resid.<op>.
   for (const auto& r : file.tensors) {
     const std::string& n = r.name;

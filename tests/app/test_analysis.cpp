@@ -89,6 +89,47 @@ TEST(analysis, a_planted_mistake_is_the_first_failure_from_the_loss) {
   EXPECT_EQ(c.analysis().snapshots_built(), 2);  // one copy per state of the tensors
 }
 
+TEST(analysis, a_float_model_is_checked_op_locally_off_the_ui_thread) {
+  Controller c;
+  ModelSpec spec = tiny_spec();
+  spec.preset = "small";
+  spec.dtype = "f32";
+  ASSERT_TRUE(c.rebuild(spec)) << c.error();
+  const CheckOptions opt = c.check_options();
+  EXPECT_EQ(opt.kind, CheckKind::local);  // entries replayed to the loss would cost far more here
+  const int k = c.session().find_op("h.1.mlp.c_proj");
+  RequestQueue q;
+  q.push(req::CheckOp{k, opt});
+  c.apply(q);
+  c.wait_analysis();
+  ASSERT_TRUE(c.analysis().op().has_value());
+  ASSERT_TRUE(c.analysis().op()->error.empty()) << c.analysis().op()->error;
+  EXPECT_EQ(c.analysis().op()->check.kind, CheckKind::local);
+  EXPECT_EQ(c.check_mark(k), CheckMark::pass);
+
+  // Every op, with progress that ends at the whole of the work, and a time it took.
+  q.push(req::RunChecks{-1, true, true});
+  c.apply(q);
+  EXPECT_TRUE(c.analysis().all_busy());
+  c.wait_analysis();
+  const AllProgress p = c.analysis().all_progress_info();
+  EXPECT_EQ(p.done, p.total);
+  EXPECT_DOUBLE_EQ(p.fraction, 1.0);
+  EXPECT_GT(p.elapsed_s, 0);
+  ASSERT_TRUE(c.analysis().all().has_value());
+  EXPECT_TRUE(c.analysis().all()->report.pass);
+  for (int i = 0; i < c.n_ops(); ++i) EXPECT_NE(c.check_mark(i), CheckMark::fail) << c.session().op_name(i);
+  EXPECT_FALSE(c.analysis().all()->report.params.empty());
+}
+
+TEST(analysis, time_left_reads_as_a_sentence) {
+  AllProgress p;
+  p.elapsed_s = 8;
+  EXPECT_EQ(time_left_text(p), "8 s so far");
+  p.left_s = 150;
+  EXPECT_EQ(time_left_text(p), "about 2.5 min left (8 s so far)");
+}
+
 TEST(analysis, one_op_at_a_chosen_step) {
   Controller c;
   ASSERT_TRUE(c.rebuild(tiny_spec()));

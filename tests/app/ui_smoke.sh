@@ -226,6 +226,14 @@ case $case_ in
     grep -q "at step 5 of" "$tmp/out" || fail "unexpected stdout: $(cat "$tmp/out")"
     png_ok "$tmp/t.png" none
     ;;
+  check)
+    # "Check every op" on a float model: op-local by default, every op and parameter passes.
+    run_x --preset small --check --screenshot "$tmp/c.png" --step 100 >"$tmp/out" 2>"$tmp/err" \
+      || { cat "$tmp/err"; fail "exit"; }
+    grep -q "finite differences (op-local direction): [0-9]* ops pass, 0 fail; [0-9]* parameters pass, 0 fail$" "$tmp/out" \
+      || fail "unexpected: $(cat "$tmp/out")"
+    png_ok "$tmp/c.png" diverging
+    ;;
   mistake)
     # The planted mistake is found where it was planted, by the core's own checks.
     run_x --mistake h.1.attn.softmax=dropped_term --screenshot "$tmp/p.png" --step 56 >"$tmp/out" 2>"$tmp/err" \

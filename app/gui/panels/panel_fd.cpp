@@ -1,8 +1,10 @@
-// Finite differences for the cursor's op: per operand, the checked entries with the analytic
-// gradient (the tape's) beside the numeric one (central differences of the loss), their
-// difference and the pass mark; an ε slider on a log scale; the model's dtype with a rebuild
-// in the other one; the error of one entry against ε on log-log axes (truncation error on the
-// right, round-off on the left: the V); and "check every op" with progress and cancel.
+// Finite differences for the cursor's op, of the kind chosen (gradcheck.h: entries replayed
+// to the loss, a direction replayed to the loss, or an op-local direction; the model's
+// default is named): per operand, the analytic value beside the numeric one, their
+// difference, the noise floor it is judged against and the pass mark; an ε slider on a log
+// scale; the model's dtype with a rebuild in the other one; the error of one entry against ε
+// on log-log axes (truncation error on the right, round-off on the left: the V); and "check
+// every op" with progress, the time left and cancel.
 // Every number comes from gs::check_op / error_vs_eps / check_all, run off the UI thread by
 // the controller's Analysis (analysis.h) on a copy of the model.
 #include <algorithm>
@@ -50,16 +52,18 @@ class FdPanel final : public Panel {
 
  private:
   CheckOptions options(const Controller& c) const {
-    CheckOptions o = CheckOptions::defaults(c.session().dtype());
+    CheckOptions o = c.check_options();
     o.eps = eps_;
     o.max_entries = max_entries_;
+    if (kind_ >= 0) o.kind = static_cast<CheckKind>(kind_);
     return o;
   }
 
   void sync(const Controller& c) {
     if (c.spec_generation() == gen_) return;
     gen_ = c.spec_generation();
-    eps_ = CheckOptions::defaults(c.session().dtype()).eps;
+    eps_ = c.check_options().eps;
+    kind_ = -1;
     picked_ = {};
     // Re-checking on every cursor move is cheap for small models only (a check replays the
     // tape to the loss twice per entry).
@@ -79,7 +83,8 @@ class FdPanel final : public Panel {
       ImGui::TextDisabled("(the check compares with this op's backward, computed already though the cursor is not there yet)");
 
     const DType dt = c.session().dtype();
-    const CheckOptions def = CheckOptions::defaults(dt);
+    const CheckOptions def = c.check_options();
+    kind_row(c, ctx);
     ImGui::AlignTextToFramePadding();
     ImGui::Text("scalar type:");
     ImGui::SameLine();
@@ -94,10 +99,18 @@ class FdPanel final : public Panel {
     if (ImGui::IsItemHovered())
       ImGui::SetTooltip("the same model in the other scalar type (from its settings: optimiser steps are not kept).\n"
                         "float carries ~7 significant digits, double ~16: watch the error curve move.");
-    ImGui::SameLine();
     ImGui::PushFont(ctx.fonts.mono);
-    ImGui::TextDisabled("pass: |a − n| ≤ %.0e + %.0e·|n|", def.atol, def.rtol);
+    const CheckOptions now = options(c);
+    if (now.kind == CheckKind::entries)
+      ImGui::TextDisabled("pass: |a − n| ≤ %.0e + %.0e·|n|%s", now.atol, now.rtol,
+                          dt == DType::f32 ? " + 64·u·|a|   (u = 2⁻²⁴: float's round-off in a)" : "");
+    else
+      ImGui::TextDisabled("pass: |a − n| ≤ noise floor = %g·u·Σ|gᵢvᵢ| + the numeric side's round-off   (u = %s)",
+                          now.kind == CheckKind::local ? kLocalK : kChainK, dt == DType::f32 ? "2⁻²⁴" : "2⁻⁵³");
     ImGui::PopFont();
+    if (dt == DType::f32 && ImGui::IsItemHovered())
+      ImGui::SetTooltip("the numeric side runs in double on a mirror of this float model (its float values,\n"
+                        "converted exactly), so the difference left is float's round-off in the analytic value");
 
     ImGui::AlignTextToFramePadding();
     ImGui::TextUnformatted("step ε");
@@ -109,6 +122,7 @@ class FdPanel final : public Panel {
     if (ImGui::SmallButton("default")) eps_ = def.eps;
     if (ImGui::IsItemHovered()) ImGui::SetTooltip("ε = %.0e, the default step for %s", def.eps, dtype_name(dt));
     ImGui::SameLine();
+    ImGui::BeginDisabled(now.kind != CheckKind::entries);
     ImGui::SetNextItemWidth(ImGui::GetFontSize() * 5.5f);
     const char* counts[] = {"8", "24", "96", "all"};
     const int values[] = {8, 24, 96, 0};
@@ -117,6 +131,7 @@ class FdPanel final : public Panel {
       if (values[i] == max_entries_) sel = i;
     if (ImGui::Combo("entries", &sel, counts, 4)) max_entries_ = values[sel];
     if (ImGui::IsItemHovered()) ImGui::SetTooltip("entries checked per tensor (the largest gradient always among them)");
+    ImGui::EndDisabled();
     ImGui::SameLine();
     ImGui::Checkbox("auto", &auto_);
     if (ImGui::IsItemHovered()) ImGui::SetTooltip("check again whenever the op or ε changes");
@@ -126,30 +141,63 @@ class FdPanel final : public Panel {
     }
   }
 
+  // [SECTION] which kind of check
+  void kind_row(const Controller& c, PanelContext& ctx) {
+    const CheckKind def = c.check_options().kind;
+    ImGui::AlignTextToFramePadding();
+    ImGui::TextUnformatted("check:");
+    ImGui::SameLine();
+    for (int i = -1; i < 3; ++i) {
+      char label[96];
+      if (i < 0)
+        snprintf(label, sizeof label, "this model's default (%s)", info(def).title);
+      else
+        snprintf(label, sizeof label, "%s", info(static_cast<CheckKind>(i)).title);
+      if (i >= 0) ImGui::SameLine();
+      if (ImGui::RadioButton(label, kind_ == i)) kind_ = i;
+      if (ImGui::IsItemHovered()) {
+        const CheckKind k = i < 0 ? def : static_cast<CheckKind>(i);
+        ImGui::SetTooltip("%s\n%s", info(k).what,
+                          i < 0 ? "(entries where replaying every checked entry to the loss is cheap, op-local "
+                                  "directions for large models)"
+                                : "");
+      }
+    }
+    ImGui::PushTextWrapPos(0);
+    ImGui::TextDisabled("%s", info(options(c).kind).what);
+    ImGui::PopTextWrapPos();
+    (void)ctx;
+  }
+
   // [SECTION] every op
   void every_op(const Controller& c, PanelContext& ctx) {
     const Analysis& a = c.analysis();
     if (a.all_busy()) {
-      const auto [done, total] = a.all_progress();
-      const float frac = total > 0 ? static_cast<float>(done) / total : 0.0f;
-      char over[64];
-      snprintf(over, sizeof over, "%d / %d", done, total);
-      ImGui::SetNextItemWidth(std::min(ImGui::GetContentRegionAvail().x * 0.5f, 320.0f * ctx.scale));
-      ImGui::ProgressBar(frac, ImVec2(std::min(ImGui::GetContentRegionAvail().x * 0.5f, 320.0f * ctx.scale), 0), over);
+      const AllProgress p = a.all_progress_info();
+      char over[96];
+      snprintf(over, sizeof over, "%d / %d   %.0f%%", p.done, p.total, 100.0 * p.fraction);
+      const float w = std::min(ImGui::GetContentRegionAvail().x * 0.5f, 320.0f * ctx.scale);
+      ImGui::ProgressBar(static_cast<float>(p.fraction), ImVec2(w, 0), over);
       ImGui::SameLine();
       if (ImGui::Button("cancel")) ctx.requests.push(req::CancelChecks{});
       ImGui::SameLine();
-      ImGui::TextDisabled("checking every op%s …", with_params_ ? " and parameter" : "");
+      ImGui::TextDisabled("%s%s (%s) · %s", p.phase.c_str(), with_params_ ? ", parameters too" : "",
+                          info(c.check_options().kind).title, time_left_text(p).c_str());
       return;
     }
     if (ImGui::Button("check every op")) ctx.requests.push(req::RunChecks{-1, with_params_, true});
     if (ImGui::IsItemHovered())
-      ImGui::SetTooltip("every op's inputs and parameters at the default ε, in the background; the tape view shows ✓/✗");
+      ImGui::SetTooltip("every op's inputs and parameters with this model's default check (%s) at its default ε,\n"
+                        "in the background on a copy of the model; the tape view shows ✓/✗",
+                        info(c.check_options().kind).title);
     ImGui::SameLine();
     ImGui::Checkbox("and every parameter", &with_params_);
     if (ImGui::IsItemHovered())
-      ImGui::SetTooltip("also perturb each trainable parameter everywhere it is used and rerun the whole forward "
-                        "(checks the summed gradient, e.g. wte's two shares)");
+      ImGui::SetTooltip("%s", c.check_options().kind == CheckKind::local
+                                  ? "also each trainable parameter's gradient: every op's share of it checked op-locally, "
+                                    "and the gradient the sum of the shares (e.g. wte's two)"
+                                  : "also perturb each trainable parameter everywhere it is used and replay from its first "
+                                    "use (checks the summed gradient, e.g. wte's two shares)");
     // The tape's marks, however the checks were run; parameters from the background run.
     int pass = 0, fail = 0, none = 0;
     for (int k = 0; k < c.n_ops(); ++k) {
@@ -177,7 +225,9 @@ class FdPanel final : public Panel {
       ImGui::SameLine();
       colored_text(pfail ? ctx.palette.bad : ctx.palette.dim, "✗ %d", pfail);
       for (const TensorCheck& t : all->report.params)
-        if (!t.pass) colored_text(ctx.palette.bad, "✗ %s: max abs err %.2e", t.label.c_str(), t.max_abs_err);
+        if (!t.pass)
+          colored_text(ctx.palette.bad, "✗ %s: max abs err %.2e, noise floor %.2e", t.label.c_str(), t.max_abs_err,
+                       t.noise_floor);
     }
     if (have_all && all->report.cancelled) {
       ImGui::SameLine();
@@ -191,7 +241,9 @@ class FdPanel final : public Panel {
         ImGui::SameLine();
         ImGui::PushID(k);
         if (ImGui::SmallButton(o.name.c_str())) ctx.requests.push(req::FocusOp{k, Half::backward});
-        if (ImGui::IsItemHovered()) ImGui::SetTooltip("max abs err %.2e, max rel err %.2e", o.max_abs_err, o.max_rel_err);
+        if (ImGui::IsItemHovered())
+          ImGui::SetTooltip("%s: max abs err %.2e, noise floor %.2e (err/floor %.3g)", info(o.kind).title, o.max_abs_err,
+                            o.noise_floor, o.max_ratio);
         ImGui::PopID();
       }
     }
@@ -200,9 +252,18 @@ class FdPanel final : public Panel {
   // [SECTION] this op's check
   const OpCheckResult* current_result(const Controller& c, PanelContext& ctx, int k) {
     const Analysis& a = c.analysis();
-    const OpCheckKey want{c.version(), k, eps_, max_entries_};
+    const CheckOptions o = options(c);
+    const OpCheckKey want{c.version(), k, eps_, max_entries_, o.kind};
     if (a.op() && a.op()->key == want) return &*a.op();
-    if (auto_ && (!a.op_requested() || !(*a.op_requested() == want))) ctx.requests.push(req::CheckOp{k, options(c)});
+    // The tape's mark for this op, from "check every op" with these very options.
+    if (const OpCheck* mark = c.check(k); mark && same_check(o, c.check_options())) {
+      if (!(from_marks_.key == want) || from_marks_.check.op != mark->op) from_marks_ = OpCheckResult{want, o, *mark, ""};
+      return &from_marks_;
+    }
+    // Not while a job runs: the request would wait behind it and then name an op of the model it
+    // leaves (a rebuild's new tape); asked again once it is done.
+    if (auto_ && !c.busy() && (!a.op_requested() || !(*a.op_requested() == want)))
+      ctx.requests.push(req::CheckOp{k, options(c)});
     // Meanwhile: the last result for this op (at another ε), marked as such.
     if (a.op() && a.op()->key.op == k && a.op()->key.version == c.version()) return &*a.op();
     return nullptr;
@@ -221,7 +282,7 @@ class FdPanel final : public Panel {
       colored_text(ctx.palette.bad, "✗ %s", r->error.c_str());
       return;
     }
-    const bool stale = r->key.eps != eps_ || r->key.max_entries != max_entries_;
+    const bool stale = r->key.eps != eps_ || r->key.max_entries != max_entries_ || r->key.kind != options(c).kind;
     const OpCheck& oc = r->check;
     if (oc.checked == 0) {
       ImGui::TextWrapped("Nothing to check: no gradient flows back through this op's inputs or parameters "
@@ -232,13 +293,24 @@ class FdPanel final : public Panel {
     // Verdict.
     ImGui::PushFont(ctx.fonts.big);
     colored_text(oc.pass ? ctx.palette.ok : ctx.palette.bad, "%s %s", oc.pass ? "✓ pass" : "✗ FAIL",
-                 stale ? "(previous ε)" : "");
+                 stale ? "(previous settings)" : "");
     ImGui::PopFont();
     ImGui::SameLine();
     ImGui::AlignTextToFramePadding();
+    ImGui::TextUnformatted(oc.pass ? "  agrees within what this precision can tell" : "  a real disagreement");
     ImGui::PushFont(ctx.fonts.mono);
-    ImGui::Text("  %lld entries at ε %.0e", static_cast<long long>(oc.checked), r->opt.eps);
-    ImGui::Text("max abs err %.2e   max rel err %.2e", oc.max_abs_err, oc.max_rel_err);
+    ImGui::Text("%s: %lld %s at ε %.0e", info(oc.kind).title, static_cast<long long>(oc.checked),
+                oc.kind == CheckKind::entries ? "entries" : "directions", r->opt.eps);
+    ImGui::Text("max abs err %.2e   %s %.2e   err/%s %.3g   (max rel err %.2e)", oc.max_abs_err,
+                oc.kind == CheckKind::entries ? "allowed" : "noise floor", oc.noise_floor,
+                oc.kind == CheckKind::entries ? "allowed" : "floor", oc.max_ratio, oc.max_rel_err);
+    for (const SumCheck& sc : oc.sums)
+      colored_text(sc.pass ? ctx.palette.dim : ctx.palette.bad, "%s Σ of shares: %s %s (max |Δ| %.1e, allowed %.1e)%s",
+                   sc.pass ? "✓" : "✗", sc.label.c_str(), sc.max_abs_err <= sc.tol ? "holds" : "is broken",
+                   sc.max_abs_err, sc.tol,
+                   sc.culprit == oc.op ? ": this op overwrote the sum instead of adding to it"
+                   : sc.culprit >= 0   ? (": op " + c.session().op_name(sc.culprit) + " overwrote it").c_str()
+                                       : "");
     ImGui::PopFont();
     if (stale || a.op_busy()) {
       ImGui::SameLine();
@@ -247,8 +319,14 @@ class FdPanel final : public Panel {
     if (picked_.tensor < 0 || picked_.tensor >= static_cast<int>(oc.tensors.size())) pick_default(oc);
 
     const float W = ImGui::GetContentRegionAvail().x;
-    const bool side = W > 50.0f * ImGui::GetFontSize();
-    if (side) {
+    // Directions have no per-entry curve: their tables take the whole width.
+    const bool side = W > 50.0f * ImGui::GetFontSize() && oc.kind == CheckKind::entries;
+    if (oc.kind != CheckKind::entries) {
+      ImGui::BeginChild("tables", ImVec2(0, ImGui::GetContentRegionAvail().y));
+      tables(c, ctx, k, r);
+      curve(c, ctx, k, r);
+      ImGui::EndChild();
+    } else if (side) {
       if (!ImGui::BeginTable("fdsplit", 2, ImGuiTableFlags_Resizable | ImGuiTableFlags_BordersInnerV | ImGuiTableFlags_NoSavedSettings))
         return;
       ImGui::TableSetupColumn("entries", ImGuiTableColumnFlags_WidthStretch, 0.6f);
@@ -292,14 +370,78 @@ class FdPanel final : public Panel {
       const TensorCheck& t = oc.tensors[ti];
       ImGui::PushID(static_cast<int>(ti));
       char head[256];
-      snprintf(head, sizeof head, "%s %s   (%lld entries, max abs %.1e, rel %.1e)###t", t.pass ? "✓" : "✗",
-               t.label.c_str(), static_cast<long long>(t.checked), t.max_abs_err, t.max_rel_err);
+      if (t.kind == CheckKind::entries)
+        snprintf(head, sizeof head, "%s %s   (%lld entries, max abs %.1e, rel %.1e, err/allowed %.2g)###t",
+                 t.pass ? "✓" : "✗", t.label.c_str(), static_cast<long long>(t.checked), t.max_abs_err, t.max_rel_err,
+                 t.max_ratio);
+      else
+        snprintf(head, sizeof head, "%s %s   (%s: err %.1e, noise floor %.1e, err/floor %.2g)###t", t.pass ? "✓" : "✗",
+                 t.label.c_str(), info(t.kind).title, t.max_abs_err, t.noise_floor, t.max_ratio);
       ImGui::PushStyleColor(ImGuiCol_Text, t.pass ? ImGui::GetColorU32(ImGuiCol_Text) : ctx.palette.bad);
       const bool shown = ImGui::CollapsingHeader(head, ImGuiTreeNodeFlags_DefaultOpen);
       ImGui::PopStyleColor();
-      if (shown) entry_table(c, ctx, k, r, static_cast<int>(ti));
+      if (shown && !t.directions.empty()) direction_table(ctx, t, r->opt);
+      if (shown && !t.entries.empty()) entry_table(c, ctx, k, r, static_cast<int>(ti));
       ImGui::PopID();
     }
+  }
+
+  // One row per direction: both sides, their difference, and the floor it is judged against in
+  // its two parts (how far round-off can move the analytic value; the numeric side's own error).
+  void direction_table(PanelContext& ctx, const TensorCheck& t, const CheckOptions& opt) {
+    const ImGuiTableFlags flags = ImGuiTableFlags_RowBg | ImGuiTableFlags_BordersInnerV | ImGuiTableFlags_SizingFixedFit |
+                                  ImGuiTableFlags_NoSavedSettings;
+    if (!ImGui::BeginTable("directions", 7, flags)) return;
+    ImGui::TableSetupColumn(t.kind == CheckKind::local ? "analytic ⟨g, v⟩" : "analytic ⟨∂L/∂x, v⟩");
+    ImGui::TableSetupColumn(t.kind == CheckKind::local ? "numeric ⟨r, Δy⟩/2ε" : "numeric ΔL/2ε");
+    ImGui::TableSetupColumn("|a − n|");
+    ImGui::TableSetupColumn("noise floor");
+    ImGui::TableSetupColumn("= analytic round-off");
+    ImGui::TableSetupColumn("+ numeric");
+    ImGui::TableSetupColumn("");
+    ImGui::TableHeadersRow();
+    ImGui::PushFont(ctx.fonts.mono);
+    for (const DirectionCheck& d : t.directions) {
+      ImGui::TableNextRow();
+      ImGui::TableNextColumn();
+      ImGui::Text("% .9e", d.analytic);
+      ImGui::TableNextColumn();
+      ImGui::Text("% .9e", d.numeric);
+      ImGui::TableNextColumn();
+      ImGui::Text("%.2e", d.abs_err());
+      ImGui::TableNextColumn();
+      ImGui::Text("%.2e", d.noise_floor());
+      ImGui::TableNextColumn();
+      if (std::isnan(d.roundoff_measured)) {
+        ImGui::Text("%.2e", d.floor_analytic);
+      } else {
+        ImGui::Text("%.2e (measured)", d.floor_analytic + 2 * d.roundoff_measured);
+        if (ImGui::IsItemHovered())
+          ImGui::SetTooltip("the a-priori bound %.2e did not cover it, so float's round-off was measured: the same\n"
+                            "backward run in double on the same float values gives a value %.2e away (taken twice)",
+                            d.floor_analytic, d.roundoff_measured);
+      }
+      ImGui::TableNextColumn();
+      ImGui::Text("%.2e%s", d.floor_numeric, std::isnan(d.numeric_2eps) ? "" : " (2ε)");
+      if (!std::isnan(d.numeric_2eps) && ImGui::IsItemHovered())
+        ImGui::SetTooltip("evaluated again at 2ε = %.0e: % .9e; the change is in this floor", 2 * d.eps, d.numeric_2eps);
+      ImGui::TableNextColumn();
+      colored_text(d.pass() ? ctx.palette.ok : ctx.palette.bad, "%s", d.pass() ? "✓" : "✗");
+    }
+    ImGui::PopFont();
+    ImGui::EndTable();
+    if (!t.directions.empty()) {
+      const DirectionCheck& d = t.directions.front();
+      ImGui::PushTextWrapPos(0);
+      ImGui::TextDisabled("v moves %lld entries by ε = %.0e times entries of order 1: a multiple of the analytic "
+                          "gradient g plus a random ±1 vector, weighing the same in the floor (cos(v, g) = %.2f), so a "
+                          "wrong sign or scale cannot hide and neither can an error at right angles to g.",
+                          static_cast<long long>(d.entries), opt.eps, d.along_gradient);
+      ImGui::PopTextWrapPos();
+    }
+    for (const SumCheck& sc : t.sums)
+      colored_text(sc.pass ? ctx.palette.dim : ctx.palette.bad, "%s Σ of shares: %s (max |Δ| %.1e, allowed %.1e)",
+                   sc.pass ? "✓" : "✗", sc.label.c_str(), sc.max_abs_err, sc.tol);
   }
 
   void entry_table(const Controller& c, PanelContext& ctx, int k, const OpCheckResult* r, int ti) {
@@ -309,12 +451,13 @@ class FdPanel final : public Panel {
                                   ImGuiTableFlags_ScrollY | ImGuiTableFlags_NoSavedSettings;
     const float row_h = ImGui::GetTextLineHeightWithSpacing();
     const float h = std::min(static_cast<float>(t.entries.size() + 1) * row_h + row_h * 0.5f, 14.0f * row_h);
-    if (!ImGui::BeginTable("entries", 6, flags, ImVec2(0, h))) return;
+    if (!ImGui::BeginTable("entries", 7, flags, ImVec2(0, h))) return;
     ImGui::TableSetupScrollFreeze(0, 1);
     ImGui::TableSetupColumn("entry");
     ImGui::TableSetupColumn("analytic");
     ImGui::TableSetupColumn("numeric");
     ImGui::TableSetupColumn("|a − n|");
+    ImGui::TableSetupColumn("allowed");
     ImGui::TableSetupColumn("rel err");
     ImGui::TableSetupColumn("");
     ImGui::TableHeadersRow();
@@ -324,7 +467,7 @@ class FdPanel final : public Panel {
     while (clip.Step()) {
       for (int i = clip.DisplayStart; i < clip.DisplayEnd; ++i) {
         const EntryCheck& e = t.entries[i];
-        const bool ok = e.abs_err() <= r->opt.atol + r->opt.rtol * std::abs(e.numeric);
+        const bool ok = e.abs_err() <= e.allowed(r->opt);
         const bool sel = picked_.tensor == ti && picked_.index == e.index;
         ImGui::TableNextRow();
         ImGui::TableNextColumn();
@@ -341,6 +484,8 @@ class FdPanel final : public Panel {
         ImGui::TableNextColumn();
         ImGui::Text("%.1e", e.abs_err());
         ImGui::TableNextColumn();
+        ImGui::Text("%.1e", e.allowed(r->opt));
+        ImGui::TableNextColumn();
         ImGui::Text("%.1e", e.rel_err());
         ImGui::TableNextColumn();
         colored_text(ok ? ctx.palette.ok : ctx.palette.bad, "%s", ok ? "✓" : "✗");
@@ -353,6 +498,14 @@ class FdPanel final : public Panel {
   // [SECTION] error against ε, log-log
   void curve(const Controller& c, PanelContext& ctx, int k, const OpCheckResult* r) {
     const Analysis& a = c.analysis();
+    if (r->check.kind != CheckKind::entries) {
+      ImGui::PushTextWrapPos(0);
+      ImGui::TextDisabled("The error against ε is drawn for one entry: choose the entries check to pick one. A "
+                          "direction's numeric side runs in double; its own error is in the noise floor (the change "
+                          "from ε to 2ε, when the first comparison did not settle it).");
+      ImGui::PopTextWrapPos();
+      return;
+    }
     if (picked_.tensor < 0 || picked_.tensor >= static_cast<int>(r->check.tensors.size())) {
       ImGui::TextDisabled("pick an entry to see its error against ε");
       return;
@@ -361,7 +514,7 @@ class FdPanel final : public Panel {
     const SweepKey want{c.version(), k, t.is_param, t.slot, picked_.index};
     const SweepResult* sw = a.sweep() && a.sweep()->key == want ? &*a.sweep() : nullptr;
     const bool asked = a.sweep_requested() && *a.sweep_requested() == want;
-    if (!sw && !asked && auto_) ctx.requests.push(req::SweepEps{k, t.is_param, t.slot, picked_.index});
+    if (!sw && !asked && auto_ && !c.busy()) ctx.requests.push(req::SweepEps{k, t.is_param, t.slot, picked_.index});
     const Shape shape = operand_shape(c, k, t);
     ImGui::TextUnformatted("error of the numeric derivative against ε");
     ImGui::PushFont(ctx.fonts.mono);
@@ -450,6 +603,8 @@ class FdPanel final : public Panel {
   int max_entries_ = 24;
   bool auto_ = true;
   bool with_params_ = false;
+  int kind_ = -1;  // −1: the model's default (Controller::check_options)
+  OpCheckResult from_marks_;  // the cursor op's result out of "check every op", as a result to show
   Picked picked_;
 };
 

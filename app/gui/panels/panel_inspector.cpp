@@ -262,9 +262,11 @@ class InspectorPanel final : public Panel {
              human(double(op.flops.bwd())).c_str());
     const CheckMark m = c.check_mark(k);
     const OpCheck* oc = c.check(k);
+    // The result and its kind ("✓ pass · op-local direction"); the numbers in the tooltip.
     std::string mark = oc ? check_glyph(m) + (m == CheckMark::nothing_to_check ? " nothing to check"
                                               : m == CheckMark::pass                ? " pass"
-                                                                                     : " FAIL")
+                                                                                     : " FAIL") +
+                                " · " + info(oc->kind).title
                           : std::string("· not checked");
     const bool checking = c.analysis().op_busy() && c.analysis().op_requested() && c.analysis().op_requested()->op == k;
     const char* button = checking ? "checking …" : "check this op";
@@ -290,11 +292,12 @@ class InspectorPanel final : public Panel {
     colored_text(m == CheckMark::pass ? ctx.palette.ok : m == CheckMark::fail ? ctx.palette.bad : ctx.palette.dim, "%s",
                  mark.c_str());
     if (oc && ImGui::IsItemHovered())
-      ImGui::SetTooltip("%lld entries checked, max abs err %.2e", static_cast<long long>(oc->checked), oc->max_abs_err);
+      ImGui::SetTooltip("%s: %lld compared, max abs err %.2e, noise floor %.2e (err/floor %.3g)", info(oc->kind).title,
+                        static_cast<long long>(oc->checked), oc->max_abs_err, oc->noise_floor, oc->max_ratio);
     ImGui::SameLine();
     ImGui::BeginDisabled(checking);
     if (ImGui::SmallButton(button))
-      ctx.requests.push(req::CheckOp{k, CheckOptions::defaults(c.session().dtype())});  // off the UI thread
+      ctx.requests.push(req::CheckOp{k, c.check_options()});  // off the UI thread, of the kind chosen
     ImGui::EndDisabled();
     if (ImGui::IsItemHovered(ImGuiHoveredFlags_AllowWhenDisabled))
       ImGui::SetTooltip("compare this op's backward with central finite differences of the loss");

@@ -254,13 +254,14 @@ class MistakesPanel final : public Panel {
   void findings(const Controller& c, PanelContext& ctx) {
     const Analysis& a = c.analysis();
     if (a.all_busy()) {
-      const auto [done, total] = a.all_progress();
+      const AllProgress p = a.all_progress_info();
       char over[64];
-      snprintf(over, sizeof over, "checking every op: %d / %d", done, total);
-      ImGui::ProgressBar(total > 0 ? static_cast<float>(done) / total : 0.0f,
+      snprintf(over, sizeof over, "checking every op: %d / %d", p.done, p.total);
+      ImGui::ProgressBar(static_cast<float>(p.fraction),
                          ImVec2(std::min(ImGui::GetContentRegionAvail().x, 420.0f * ctx.scale), 0), over);
       ImGui::SameLine();
       if (ImGui::Button("cancel")) ctx.requests.push(req::CancelChecks{});
+      ImGui::TextDisabled("%s (%s) · %s", p.phase.c_str(), info(c.check_options().kind).title, time_left_text(p).c_str());
       return;
     }
     const int n = c.n_ops();
@@ -287,6 +288,9 @@ class MistakesPanel final : public Panel {
     const bool hide = c.settings().hide_mistakes;
     const int first = hide ? -1 : first_failure_from_loss(n, [&](int k) { return c.check(k); });
     const OpCheck* fc = first >= 0 ? c.check(first) : nullptr;
+    const CheckKind kind = c.check_options().kind;
+    ImGui::TextDisabled("checks: %s", info(kind).title);
+    if (ImGui::IsItemHovered()) ImGui::SetTooltip("%s", info(kind).what);
     if (hide) {
       int failing = 0;
       for (int k = 0; k < n; ++k)
@@ -311,17 +315,25 @@ class MistakesPanel final : public Panel {
       ImGui::PopTextWrapPos();
       ImGui::PopFont();
       ImGui::PushFont(ctx.fonts.mono);
-      ImGui::Text("max |analytic − numeric| %.3e   max rel err %.3e   (%lld entries)", fc->max_abs_err, fc->max_rel_err,
-                  static_cast<long long>(fc->checked));
+      ImGui::Text("max |analytic − numeric| %.3e   noise floor %.3e   err/floor %.3g", fc->max_abs_err, fc->noise_floor,
+                  fc->max_ratio);
       for (const TensorCheck& t : fc->tensors)
-        colored_text(t.pass ? ctx.palette.ok : ctx.palette.bad, "  %s %s: max abs err %.3e, rel %.3e", t.pass ? "✓" : "✗",
-                     t.label.c_str(), t.max_abs_err, t.max_rel_err);
+        colored_text(t.pass ? ctx.palette.ok : ctx.palette.bad, "  %s %s: max abs err %.3e, noise floor %.3e",
+                     t.pass ? "✓" : "✗", t.label.c_str(), t.max_abs_err, t.noise_floor);
+      for (const SumCheck& s : fc->sums)
+        if (!s.pass)
+          colored_text(ctx.palette.bad, "  ✗ Σ of shares: %s is not their sum%s", s.label.c_str(),
+                       s.culprit == first ? ": this op overwrote it instead of adding its share" : "");
       ImGui::PopFont();
       if (ImGui::Button("go there")) ctx.requests.push(req::FocusOp{first, Half::backward});
       ImGui::SameLine();
       ImGui::PushTextWrapPos(0);
-      ImGui::TextDisabled("Ops after it pass: the gradient reaches it intact. Ops before it receive its wrong gradient "
-                          "and fail as well, though their own backward is right.");
+      if (kind == CheckKind::local)
+        ImGui::TextDisabled("Ops after it pass: the gradient reaches it intact. Ops before it receive its wrong gradient, "
+                            "but each op-local check judges an op's own backward given what reaches it, so they pass.");
+      else
+        ImGui::TextDisabled("Ops after it pass: the gradient reaches it intact. Ops before it receive its wrong gradient "
+                            "and fail as well, though their own backward is right.");
       ImGui::PopTextWrapPos();
     }
     walk(c, ctx, first);
@@ -341,7 +353,7 @@ class MistakesPanel final : public Panel {
     ImGui::TableSetupColumn("#", ImGuiTableColumnFlags_WidthFixed);
     ImGui::TableSetupColumn("op (backward order, from the loss)", ImGuiTableColumnFlags_WidthStretch);
     ImGui::TableSetupColumn("max abs err", ImGuiTableColumnFlags_WidthFixed);
-    ImGui::TableSetupColumn("max rel err", ImGuiTableColumnFlags_WidthFixed);
+    ImGui::TableSetupColumn("err / noise floor", ImGuiTableColumnFlags_WidthFixed);
     ImGui::TableHeadersRow();
     const bool scroll = first != scrolled_to_ || c.version() != scrolled_version_;
     int first_row = -1;
@@ -376,7 +388,12 @@ class MistakesPanel final : public Panel {
         ImGui::TableNextColumn();
         ImGui::Text("%.2e", o.max_abs_err);
         ImGui::TableNextColumn();
-        ImGui::Text("%.2e", o.max_rel_err);
+        bool sums = true;
+        for (const SumCheck& sc : o.sums) sums = sums && sc.pass;
+        if (sums)
+          ImGui::Text("%.3g", o.max_ratio);
+        else
+          colored_text(ctx.palette.bad, "Σ of shares");
         ImGui::PopFont();
       }
     }

@@ -124,17 +124,20 @@ class TapePanel final : public Panel {
     const Analysis& a = c.analysis();
     if (a.all_busy()) {
       // Off the UI thread (analysis.h): the marks fill in when it is done.
-      const auto [done, total] = a.all_progress();
+      const AllProgress p = a.all_progress_info();
       char over[48];
-      snprintf(over, sizeof over, "%d / %d ops", done, total);
-      ImGui::ProgressBar(total > 0 ? static_cast<float>(done) / total : 0.0f, ImVec2(ImGui::GetFontSize() * 7, 0), over);
+      snprintf(over, sizeof over, "%d / %d", p.done, p.total);
+      ImGui::ProgressBar(static_cast<float>(p.fraction), ImVec2(ImGui::GetFontSize() * 7, 0), over);
+      if (ImGui::IsItemHovered())
+        ImGui::SetTooltip("%s (%s): %s", p.phase.c_str(), info(c.check_options().kind).title, time_left_text(p).c_str());
       ImGui::SameLine();
       if (ImGui::SmallButton("cancel")) ctx.requests.push(req::CancelChecks{});
     } else {
       if (ImGui::Button("check every op")) ctx.requests.push(req::RunChecks{-1, false, true});
       if (ImGui::IsItemHovered())
-        ImGui::SetTooltip("central finite differences of the loss for every op's inputs and parameters, in the "
-                          "background on a copy of the model");
+        ImGui::SetTooltip("finite differences for every op's inputs and parameters (%s), in the background on a "
+                          "copy of the model",
+                          info(c.check_options().kind).title);
     }
     // The marks, in words (wrapping when the column is narrow).
     const bool hide = c.settings().hide_mistakes;
@@ -163,6 +166,9 @@ class TapePanel final : public Panel {
       ImGui::TextDisabled("%s", k.words);
       if (ImGui::IsItemHovered()) ImGui::SetTooltip("%s", k.tip);
     }
+    ImGui::SameLine();
+    ImGui::TextDisabled("· %s", info(c.check_options().kind).title);
+    if (ImGui::IsItemHovered()) ImGui::SetTooltip("the kind of check the marks come from: %s", info(c.check_options().kind).what);
   }
 
   static ImU32 mark_colour(const PanelContext& ctx, CheckMark m) {
@@ -236,8 +242,11 @@ class TapePanel final : public Panel {
     if (ImGui::IsItemHovered()) {
       ImGui::BeginTooltip();
       if (const OpCheck* oc = c.check(k))
-        ImGui::Text("%lld entries checked, max abs err %.2e, max rel err %.2e", static_cast<long long>(oc->checked),
-                    oc->max_abs_err, oc->max_rel_err);
+        ImGui::Text("%s: %s\n%lld compared, max abs err %.2e, noise floor %.2e (err/floor %.3g)", info(oc->kind).title,
+                    oc->checked == 0 ? "nothing to check"
+                    : oc->pass       ? "pass: agrees within what this precision can tell"
+                                     : "FAIL: a real disagreement",
+                    static_cast<long long>(oc->checked), oc->max_abs_err, oc->noise_floor, oc->max_ratio);
       else
         ImGui::TextUnformatted("finite-difference check not run");
       if (first)

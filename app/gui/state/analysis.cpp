@@ -1,9 +1,11 @@
 #include "analysis.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <new>
+#include <type_traits>
 
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -24,14 +26,6 @@ int first_failure_from_loss(int n_ops, const std::function<const OpCheck*(int)>&
   return -1;
 }
 
-int first_failure_from_loss(const CheckReport& r) {
-  int n = 0;
-  for (const OpCheck& c : r.ops) n = std::max(n, c.op + 1);
-  std::vector<const OpCheck*> by_op(static_cast<size_t>(n), nullptr);
-  for (const OpCheck& c : r.ops)
-    if (c.op >= 0) by_op[c.op] = &c;
-  return first_failure_from_loss(n, [&](int k) { return by_op[k]; });
-}
 
 std::vector<double> fine_eps_sweep() {
   std::vector<double> e;
@@ -40,7 +34,45 @@ std::vector<double> fine_eps_sweep() {
 }
 
 bool same_check(const CheckOptions& a, const CheckOptions& b) {
-  return a.eps == b.eps && a.atol == b.atol && a.rtol == b.rtol && a.max_entries == b.max_entries && a.seed == b.seed;
+  return a.eps == b.eps && a.atol == b.atol && a.rtol == b.rtol && a.max_entries == b.max_entries && a.seed == b.seed &&
+         a.kind == b.kind;
+}
+
+namespace {
+int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+}  // namespace
+
+std::string time_left_text(const AllProgress& p) {
+  auto span = [](double s) {
+    char b[32];
+    if (s < 90)
+      snprintf(b, sizeof b, "%.0f s", std::max(s, 0.0));
+    else
+      snprintf(b, sizeof b, "%.1f min", s / 60);
+    return std::string(b);
+  };
+  if (p.left_s < 0) return span(p.elapsed_s) + " so far";
+  return "about " + span(p.left_s) + " left (" + span(p.elapsed_s) + " so far)";
+}
+
+AllProgress Analysis::all_progress_info() const {
+  AllProgress p;
+  p.done = progress_done_.load();
+  p.total = progress_total_.load();
+  p.fraction = progress_fraction_.load();
+  p.phase = progress_phase_.load();
+  const int64_t t0 = all_started_ns_.load(), tc = checks_started_ns_.load(), now = now_ns();
+  if (t0 > 0) p.elapsed_s = double(now - t0) * 1e-9;
+  // The rate of the checks so far (not of copying the model or building its mirror).
+  const double f0 = checks_started_fraction_.load();
+  if (tc > 0 && p.fraction > f0 && p.done > 0) {
+    const double rate = (p.fraction - f0) / (double(now - tc) * 1e-9);
+    if (rate > 0) p.left_s = (1.0 - p.fraction) / rate;
+  }
+  return p;
 }
 
 
@@ -57,6 +89,10 @@ struct Analysis::Source {
 struct Analysis::Snapshot {
   uint64_t serial = 0, version = 0;
   AnySession session;  // the copy, forward and backward computed
+  // A checker (which keeps a float tape's double mirror between checks) after the session: it
+  // refers to the session's tape and goes first.
+  std::unique_ptr<Checker<float>> cf;
+  std::unique_ptr<Checker<double>> cd;
 };
 
 struct Analysis::Job {
@@ -97,8 +133,9 @@ std::shared_ptr<const Analysis::Source> Analysis::source_for(const AnySession& l
   s->serial = ++serial;
   s->version = version;
   s->cfg = live.config();
-  // A copy: its own parameters, gradients and tape, plus the parameter values held for it.
-  const double need = s->cfg.estimated_bytes() * 1.25;
+  // A copy: its own parameters, gradients and tape, plus the parameter values held for it;
+  // for a float model, room for the double mirror its checks evaluate on (gradcheck.h).
+  const double need = s->cfg.estimated_bytes() * (s->cfg.dtype == DType::f32 ? 2.25 : 1.25);
   const double avail = available_memory_bytes();
   if (avail > 0 && need > 0.7 * avail) {
     char b[200];
@@ -137,6 +174,10 @@ void Analysis::start_all(const AnySession& live, uint64_t version, const CheckOp
   j->with_params = with_params;
   progress_done_ = 0;
   progress_total_ = 0;
+  progress_fraction_ = 0;
+  progress_phase_ = "waiting to start";
+  all_started_ns_ = now_ns();
+  checks_started_ns_ = 0;
   all_version_ = version;
   submit(std::move(j));
 }
@@ -147,7 +188,7 @@ void Analysis::start_op(const AnySession& live, uint64_t version, int op, const 
   j->src = source_for(live, version);
   j->version = version;
   j->opt = opt;
-  j->op_key = OpCheckKey{version, op, opt.eps, opt.max_entries};
+  j->op_key = OpCheckKey{version, op, opt.eps, opt.max_entries, opt.kind};
   op_requested_ = j->op_key;
   submit(std::move(j));
 }
@@ -278,6 +319,7 @@ void Analysis::execute(Job& j) {
   std::string error;
   try {
     if (!snap_ || snap_->serial != j.src->serial) {
+      if (j.kind == Job::all) progress_phase_ = "copying the model to check on";
       snap_.reset();
       auto s = std::make_unique<Snapshot>();
       s->serial = j.src->serial;
@@ -291,22 +333,35 @@ void Analysis::execute(Job& j) {
             s->session = AnySession(std::move(copy));
           },
           j.src->snap);
+      s->session.visit([&](auto& sess) {
+        if constexpr (std::is_same_v<std::decay_t<decltype(sess)>, Session<float>>)
+          s->cf = std::make_unique<Checker<float>>(*sess.tape);
+        else
+          s->cd = std::make_unique<Checker<double>>(*sess.tape);
+      });
       snap_ = std::move(s);
       ++snapshots_built_;
     }
-    auto work = [&](auto& tape) {
+    auto work = [&](auto& tape, auto& checker) {
       switch (j.kind) {
         case Job::all: {
           AllChecksResult r;
           r.version = j.version;
           r.opt = j.opt;
           r.with_params = j.with_params;
-          Progress progress = [&](int done, int total) {
+          Progress progress = [&](const CheckProgress& p) {
             if (j.cancel) return;
-            progress_done_ = done;
-            progress_total_ = total;
+            const double f = p.work_total > 0 ? p.work_done / p.work_total : 0.0;
+            if (checks_started_ns_.load() == 0 && std::string(p.phase).rfind("checking", 0) == 0) {
+              checks_started_fraction_ = f;
+              checks_started_ns_ = now_ns();
+            }
+            progress_done_ = p.done;
+            progress_total_ = p.total;
+            progress_fraction_ = f;
+            progress_phase_ = p.phase;
           };
-          r.report = check_all(tape, j.opt, j.with_params, progress, &j.cancel);
+          r.report = checker.all(j.opt, j.with_params, nullptr, progress, &j.cancel);
           j.all_result = std::move(r);
           break;
         }
@@ -315,7 +370,7 @@ void Analysis::execute(Job& j) {
           OpCheckResult r;
           r.key = j.op_key;
           r.opt = j.opt;
-          r.check = check_op(tape, j.op_key.op, j.opt);
+          r.check = checker.op(j.op_key.op, j.opt);
           j.op_result = std::move(r);
           break;
         }
@@ -336,7 +391,12 @@ void Analysis::execute(Job& j) {
         }
       }
     };
-    snap_->session.visit([&](auto& sess) { work(*sess.tape); });
+    snap_->session.visit([&](auto& sess) {
+      if constexpr (std::is_same_v<std::decay_t<decltype(sess)>, Session<float>>)
+        work(*sess.tape, *snap_->cf);
+      else
+        work(*sess.tape, *snap_->cd);
+    });
   } catch (const Error& e) {
     error = e.what();
   } catch (const std::bad_alloc&) {

@@ -35,6 +35,7 @@ struct OpCheckKey {
   int op = -1;
   double eps = 0;
   int max_entries = 0;
+  CheckKind kind = CheckKind::entries;
   bool operator==(const OpCheckKey&) const = default;
 };
 
@@ -70,10 +71,10 @@ struct AllChecksResult {
 };
 
 // The first op, walking backward from the loss, whose per-op check fails: the op whose own
-// backward is wrong (ops after it pass; ops before it get a wrong incoming residual and fail
-// too). -1 when every checked op passes.
-int first_failure_from_loss(const CheckReport& r);
-// The same over per-op results looked up by index (nullptr: not checked), ops 0 … n−1.
+// backward is wrong (ops after it pass; ops before it get a wrong incoming residual, which
+// fails checks replayed to the loss and passes op-local ones). -1 when every checked op
+// passes. Over a whole report: gs::first_failure_from_loss (gradcheck.h). Over per-op results
+// looked up by index (nullptr: not checked), ops 0 … n−1:
 int first_failure_from_loss(int n_ops, const std::function<const OpCheck*(int)>& check);
 
 // A denser sweep than default_eps_sweep(): four steps per decade from 1e-1 to 1e-12.
@@ -81,6 +82,19 @@ std::vector<double> fine_eps_sweep();
 
 // Whether two option sets give the same check (what the tape view's marks are computed with).
 bool same_check(const CheckOptions& a, const CheckOptions& b);
+
+// Where "check every op" is: ops and parameters done of total, the estimated share of the work
+// done (ops differ in cost by orders of magnitude), what it is doing now, and the time it has
+// taken and, once some checks are done, how long it will still take (−1 while unknown).
+struct AllProgress {
+  int done = 0, total = 0;
+  double fraction = 0;
+  std::string phase;
+  double elapsed_s = 0;
+  double left_s = -1;
+};
+// "about 12 s left (40 s so far)", or "8 s so far" while the time left is not known yet.
+std::string time_left_text(const AllProgress& p);
 
 // [SECTION] the worker
 
@@ -113,6 +127,7 @@ class Analysis {
   bool sweep_busy() const { return sweep_busy_; }
   // "check every op" progress: ops (and parameters) done, of total.
   std::pair<int, int> all_progress() const { return {progress_done_.load(), progress_total_.load()}; }
+  AllProgress all_progress_info() const;
   uint64_t all_version() const { return all_version_; }  // the version of the running or last run
   const std::optional<AllChecksResult>& all() const { return all_; }
   const std::optional<OpCheckResult>& op() const { return op_; }
@@ -146,6 +161,10 @@ class Analysis {
   uint64_t live_version_ = 0;        // the controller's version as of the last poll
   std::unique_ptr<Snapshot> snap_;  // touched by the worker only
   std::atomic<int> progress_done_{0}, progress_total_{0};
+  std::atomic<double> progress_fraction_{0};
+  std::atomic<const char*> progress_phase_{""};  // string literals only
+  std::atomic<int64_t> all_started_ns_{0}, checks_started_ns_{0};  // steady clock; 0: not yet
+  std::atomic<double> checks_started_fraction_{0};
   std::atomic<int> snapshots_built_{0};
   std::thread worker_;
 

@@ -255,15 +255,15 @@ void Controller::apply_one(const req::RunChecks& r) {
   if (!session_) throw Error("no model");
   if (static_cast<int>(checks_.size()) != n_ops()) checks_.assign(n_ops(), std::nullopt);
   if (r.op < 0 && r.background) return start_background_checks(r.with_params);
-  const CheckOptions opt = CheckOptions::defaults(session_.dtype());
+  const CheckOptions opt = check_options();
   if (r.op >= 0) {
     if (r.op >= n_ops()) throw Error("no op " + std::to_string(r.op) + " on the tape");
     checks_[r.op] = session_.visit([&](auto& s) { return check_op(*s.tape, r.op, opt); });
     const OpCheck& c = *checks_[r.op];
     char b[160];
-    snprintf(b, sizeof b, "finite differences on %s: %s (%lld entries, max abs err %.2e)", c.name.c_str(),
-             c.checked == 0 ? "nothing to check" : c.pass ? "pass" : "FAIL", static_cast<long long>(c.checked),
-             c.max_abs_err);
+    snprintf(b, sizeof b, "finite differences on %s (%s): %s (%lld compared, max abs err %.2e, noise floor %.2e)",
+             c.name.c_str(), gs::info(c.kind).title, c.checked == 0 ? "nothing to check" : c.pass ? "pass" : "FAIL",
+             static_cast<long long>(c.checked), c.max_abs_err, c.noise_floor);
     status_ = b;
     return;
   }

@@ -167,6 +167,9 @@ class Controller {
   void clear_error() { error_.clear(); }
 
   // Finite-difference results per op (cleared when tensors change).
+  // The check this model gets by default (gs::default_check_options: entries where that is
+  // cheap, op-local directions for large models); the tape's marks are made with it.
+  CheckOptions check_options() const;
   CheckMark check_mark(int op) const;
   const OpCheck* check(int op) const;
   int checks_run() const;
@@ -275,6 +278,7 @@ class Controller {
   uint64_t version_ = 0, spec_generation_ = 0;
   std::string error_, status_, weights_source_, health_;
   std::vector<std::optional<OpCheck>> checks_;
+  mutable std::optional<std::pair<uint64_t, CheckOptions>> check_options_;  // for spec_generation_
   std::vector<double> losses_;
   int opt_steps_ = 0;
   Predictions before_, pending_before_;  // the last training run's "before"; the running one's

@@ -19,10 +19,19 @@ void Controller::apply_one(const req::SweepEps& r) {
   analysis_->start_sweep(session_, version_, SweepKey{version_, r.op, r.is_param, r.slot, r.index}, fine_eps_sweep());
 }
 
+CheckOptions Controller::check_options() const {
+  if (!session_) return CheckOptions::defaults(DType::f64);
+  if (!check_options_ || check_options_->first != spec_generation_)
+    check_options_.emplace(spec_generation_,
+                           session_.visit([](const auto& s) { return default_check_options(*s.tape); }));
+  return check_options_->second;
+}
+
 void Controller::start_background_checks(bool with_params) {
-  analysis_->start_all(session_, version_, CheckOptions::defaults(session_.dtype()), with_params);
-  status_ = std::string("finite differences: checking every op") + (with_params ? " and parameter" : "") +
-            " in the background …";
+  const CheckOptions opt = check_options();
+  analysis_->start_all(session_, version_, opt, with_params);
+  status_ = std::string("finite differences (") + gs::info(opt.kind).title + "): checking every op" +
+            (with_params ? " and parameter" : "") + " in the background …";
 }
 
 void Controller::poll_analysis() { take_analysis(analysis_->poll(version_)); }
@@ -33,7 +42,7 @@ void Controller::take_analysis(unsigned arrived) {
   if (!arrived || !session_) return;
   if (static_cast<int>(checks_.size()) != n_ops()) checks_.assign(n_ops(), std::nullopt);
   // Only checks made with the default options become the tape's marks.
-  const CheckOptions def = CheckOptions::defaults(session_.dtype());
+  const CheckOptions def = check_options();
   if (arrived & Analysis::arrived_all) {
     const AllChecksResult& r = *analysis_->all();
     if (!r.error.empty()) {
@@ -47,7 +56,8 @@ void Controller::take_analysis(unsigned arrived) {
       }
       int pfail = 0;
       for (const TensorCheck& t : r.report.params) pfail += !t.pass;
-      status_ = "finite differences: " + std::to_string(pass) + " ops pass, " + std::to_string(fail) + " fail";
+      status_ = std::string("finite differences (") + gs::info(r.opt.kind).title + "): " + std::to_string(pass) +
+                " ops pass, " + std::to_string(fail) + " fail";
       if (r.with_params)
         status_ += "; " + std::to_string(r.report.params.size() - pfail) + " parameters pass, " + std::to_string(pfail) +
                    " fail";

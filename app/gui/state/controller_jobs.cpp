@@ -261,6 +261,11 @@ void Controller::take_job(JobResult& r) {
       playing_ = false;
       ++spec_generation_;
       last_build_ok_ = true;
+      // A one-op check asked for while this model was being built names an op of the old tape,
+      // with the old model's options (a view asks again for the new one).
+      waiting_.erase(std::remove_if(waiting_.begin(), waiting_.end(),
+                                    [](const Request& w) { return is<req::CheckOp>(w) || is<req::SweepEps>(w); }),
+                     waiting_.end());
       after_change((file.empty() ? "built " + (c.is_gpt2() ? r.spec.preset : r.spec.program) : "loaded " + file) + ": " +
                    std::to_string(n_ops()) +
                    " ops, loss " + loss_str(session_.loss()) + seconds_str(r.seconds) +

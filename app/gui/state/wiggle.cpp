@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <type_traits>
 
 #include "gradscope/error.h"
 #include "gradscope/gradcheck.h"
@@ -62,7 +63,15 @@ WiggleCurve wiggle_curve(const AnySession& live, const std::string& param, int64
       w.loss = s.tape->loss();
       auto copy = s.copy();
       Param<T>& p = find_param(*copy, param);
-      const CheckOptions opt = CheckOptions::defaults(s.model->config().dtype);
+      // The wiggle differences the loss in the model's own type (what the lesson shows), not in
+      // double as gs::Checker does: in f32 a step of 1e-6 would be lost in float's round-off, so
+      // float takes the step and tolerance it can honestly meet (ε = 1e-3, 1e-3 + 1e-2·|n|).
+      CheckOptions opt = CheckOptions::defaults(s.model->config().dtype);
+      if constexpr (std::is_same_v<T, float>) {
+        opt.eps = 1e-3;
+        opt.atol = 1e-3;
+        opt.rtol = 1e-2;
+      }
       w.eps = opt.eps * std::max(1.0, std::abs(w.value));
       const double up = loss_at(*copy, p, index, w.value + w.eps), down = loss_at(*copy, p, index, w.value - w.eps);
       // Divide by the step actually taken (in float it is not exactly 2ε).
