@@ -26,10 +26,16 @@ RowVecMap<T> rowvec(const Tensor<T>& t) {
   return RowVecMap<T>(t.data, t.size());
 }
 
-// Runs f(i) for i in [0, n); forks threads only when n·cost is large.
+// Runs f(i) for i in [0, n); forks threads only when n·cost is large. The small case never
+// enters OpenMP at all: an `omp parallel if (false)` still costs a microsecond or so in libgomp,
+// which the replays of the finite-difference checks (a million small ops) paid as most of their time.
 template <class F>
 inline void parallel_for(int64_t n, int64_t cost_per_item, F&& f) {
-#pragma omp parallel for schedule(static) if (n * cost_per_item > (1 << 15))
+  if (n * cost_per_item <= (1 << 15)) {
+    for (int64_t i = 0; i < n; ++i) f(i);
+    return;
+  }
+#pragma omp parallel for schedule(static)
   for (int64_t i = 0; i < n; ++i) f(i);
 }
 
