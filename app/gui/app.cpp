@@ -290,6 +290,9 @@ void App::menu(RequestQueue& q) {
     ImGui::TextDisabled("Ctrl +  Ctrl −  Ctrl 0");
     ImGui::Separator();
     if (ImGui::Checkbox("boost small gradients (√ colour scale)", &s.boost_small)) changed = true;
+    if (ImGui::Checkbox("one colour scale for gradients of one shape", &s.shared_scale)) changed = true;
+    if (ImGui::IsItemHovered())
+      ImGui::SetTooltip("the inspector's gradient maps of one shape share ±max|x| (also its 'one colour scale' box)");
     if (changed) q.push(req::SetSettings{s});
     ImGui::EndMenu();
   }

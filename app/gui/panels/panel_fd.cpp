@@ -153,7 +153,13 @@ class FdPanel final : public Panel {
         snprintf(label, sizeof label, "this model's default (%s)", info(def).title);
       else
         snprintf(label, sizeof label, "%s", info(static_cast<CheckKind>(i)).title);
-      if (i >= 0) ImGui::SameLine();
+      // On the line where it fits, else on the next (a narrow side column, large text).
+      if (i >= 0) {
+        const ImGuiStyle& st = ImGui::GetStyle();
+        const float w = ImGui::GetFrameHeight() + st.ItemInnerSpacing.x + ImGui::CalcTextSize(label).x;
+        ImGui::SameLine();
+        if (ImGui::GetContentRegionAvail().x < w) ImGui::NewLine();
+      }
       if (ImGui::RadioButton(label, kind_ == i)) kind_ = i;
       if (ImGui::IsItemHovered()) {
         const CheckKind k = i < 0 ? def : static_cast<CheckKind>(i);
@@ -301,9 +307,9 @@ class FdPanel final : public Panel {
     ImGui::PushFont(ctx.fonts.mono);
     ImGui::Text("%s: %lld %s at ε %.0e", info(oc.kind).title, static_cast<long long>(oc.checked),
                 oc.kind == CheckKind::entries ? "entries" : "directions", r->opt.eps);
-    ImGui::Text("max abs err %.2e   %s %.2e   err/%s %.3g   (max rel err %.2e)", oc.max_abs_err,
-                oc.kind == CheckKind::entries ? "allowed" : "noise floor", oc.noise_floor,
-                oc.kind == CheckKind::entries ? "allowed" : "floor", oc.max_ratio, oc.max_rel_err);
+    ImGui::TextWrapped("max abs err %.2e   %s %.2e   err/%s %.3g   (max rel err %.2e)", oc.max_abs_err,
+                       oc.kind == CheckKind::entries ? "allowed" : "noise floor", oc.noise_floor,
+                       oc.kind == CheckKind::entries ? "allowed" : "floor", oc.max_ratio, oc.max_rel_err);
     for (const SumCheck& sc : oc.sums)
       colored_text(sc.pass ? ctx.palette.dim : ctx.palette.bad, "%s Σ of shares: %s %s (max |Δ| %.1e, allowed %.1e)%s",
                    sc.pass ? "✓" : "✗", sc.label.c_str(), sc.max_abs_err <= sc.tol ? "holds" : "is broken",

@@ -242,8 +242,14 @@ class InspectorPanel final : public Panel {
     ImGui::PopTextWrapPos();
     if (op.mistake != Mistake::none && !c.settings().hide_mistakes) {
       ImGui::PushTextWrapPos(0);
-      colored_text(ctx.palette.warn, "⚑ planted mistake in this op's backward: %s — %s", info(op.mistake).name,
-                   info(op.mistake).description);
+      if (presenter_) {
+        // One line on a projector (the maps need the height); what it does on hover.
+        colored_text(ctx.palette.warn, "⚑ planted mistake in this op's backward: %s", info(op.mistake).name);
+        if (ImGui::IsItemHovered()) ImGui::SetTooltip("%s", info(op.mistake).description);
+      } else {
+        colored_text(ctx.palette.warn, "⚑ planted mistake in this op's backward: %s — %s", info(op.mistake).name,
+                     info(op.mistake).description);
+      }
       ImGui::PopTextWrapPos();
     }
     if (c.at_start()) {
@@ -969,12 +975,24 @@ class InspectorPanel final : public Panel {
     Settings s = c.settings();
     bool on = s.shared_scale;
     const char* label = "one colour scale";
-    const float w = ImGui::GetFrameHeight() + ImGui::GetStyle().ItemInnerSpacing.x + ImGui::CalcTextSize(label).x;
+    auto width = [](const char* l) {
+      return ImGui::GetFrameHeight() + ImGui::GetStyle().ItemInnerSpacing.x + ImGui::CalcTextSize(l).x;
+    };
     const float right = ImGui::GetWindowContentRegionMax().x;
     if (same_line) ImGui::SameLine();
+    // Short of room on the line, a shorter label before a line of its own; on a projector not a
+    // line of its own (the maps need the height): Settings ▸ one colour scale has it then.
+    if (same_line && ImGui::GetCursorPosX() + width(label) + ImGui::GetStyle().ItemSpacing.x > right) {
+      label = "one scale";
+      if (presenter_ && ImGui::GetCursorPosX() + width(label) + ImGui::GetStyle().ItemSpacing.x > right) {
+        ImGui::NewLine();
+        return;
+      }
+    }
+    const float w = width(label);
     if (same_line && ImGui::GetCursorPosX() + w + ImGui::GetStyle().ItemSpacing.x > right) ImGui::NewLine();
     ImGui::SetCursorPosX(std::max(ImGui::GetCursorPosX(), right - w));
-    if (ImGui::Checkbox(label, &on)) {
+    if (ImGui::Checkbox((std::string(label) + "###one scale").c_str(), &on)) {
       s.shared_scale = on;
       ctx.requests.push(req::SetSettings{s});
     }

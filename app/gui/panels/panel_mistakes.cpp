@@ -212,10 +212,17 @@ class MistakesPanel final : public Panel {
     for (Mistake m : kinds) {
       ImGui::PushID(static_cast<int>(m));
       if (ImGui::RadioButton(info(m).name, kind_ == m)) kind_ = m;
+      // What it does beside the name where a few words fit on the line, else under it.
       ImGui::SameLine();
+      const bool under = ImGui::GetContentRegionAvail().x < 12.0f * ImGui::GetFontSize();
+      if (under) {
+        ImGui::NewLine();
+        ImGui::Indent(ImGui::GetFrameHeight());
+      }
       ImGui::PushTextWrapPos(0);
       ImGui::TextDisabled("— %s", info(m).description);
       ImGui::PopTextWrapPos();
+      if (under) ImGui::Unindent(ImGui::GetFrameHeight());
       ImGui::PopID();
     }
     const bool already = tape.op(k).mistake == kind_;

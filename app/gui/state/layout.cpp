@@ -100,8 +100,10 @@ Layout compute_layout(const WorkArea& a, const LayoutOptions& o, const std::vect
     if (!side.empty()) {
       const float R = W - wl - wc;
       // Beside a lesson's column the views it shows give the inspector more of the room.
-      ws = lesson.empty() ? fit(0.34f * R, std::min(14.0f * line, 0.45f * R), 0.5f * R)
-                          : fit(0.34f * R, std::min(10.0f * line, 0.4f * R), 0.45f * R);
+      // So do the presenter's: its inspector is the picture the room reads.
+      const bool presenter = o.arrangement == Arrangement::presenter;
+      ws = !lesson.empty() || presenter ? fit(0.34f * R, std::min(10.0f * line, 0.36f * R), 0.45f * R)
+                                        : fit(0.34f * R, std::min(14.0f * line, 0.45f * R), 0.5f * R);
     }
     // The inspector keeps at least a third of the width: the columns give way in proportion.
     const float min_main = W / 3.0f;
