@@ -89,6 +89,7 @@ struct Item {
   bool inline_number = false;  // a scalar beside maps that are short of room: one line, not large
   double range = 0;
   float height = 0;       // planned height of the map itself
+  std::string full_caption;  // the caption before it was cut to one line (presenter), else ""
 };
 struct Column {
   const char* header = "";
@@ -871,6 +872,25 @@ class InspectorPanel final : public Panel {
     const float header_h = ImGui::GetFrameHeight() + st.CellPadding.y * 2;
     const float cell_h = table_h - header_h - st.CellPadding.y * 2 - st.ItemSpacing.y;
     TensorViewOptions base = map_options();
+    // On a projector a caption is one line, cut with an ellipsis (all of it on hover): six lines
+    // of "(output of h.1.attn.c_attn.lora_A)" in a narrow column would push the maps off screen.
+    if (presenter_)
+      for (Column& col : cols)
+        for (Item& it : col.items) {
+          if (it.caption.empty() || ImGui::CalcTextSize(it.caption.c_str()).x <= col_w) continue;
+          it.full_caption = it.caption;
+          std::string cut = it.caption;
+          while (!cut.empty() && ImGui::CalcTextSize((cut + "…").c_str()).x > col_w) {
+            // One whole UTF-8 character: its continuation bytes, then the byte that leads it.
+            unsigned char b = 0;
+            do {
+              b = static_cast<unsigned char>(cut.back());
+              cut.pop_back();
+            } while (!cut.empty() && (b & 0xC0) == 0x80);
+          }
+          while (!cut.empty() && cut.back() == ' ') cut.pop_back();
+          it.caption = cut + "…";
+        }
     // Plan each column: text and numbers take their lines, maps share the rest by how tall
     // they would like to be.
     for (Column& col : cols) {
@@ -1031,8 +1051,10 @@ class InspectorPanel final : public Panel {
     o.mark_row = it.mark_row;
     o.range = it.range;
     o.zero_reason = it.zero_reason;
-    if (it.caption.find("Σ of") != std::string::npos) o.caption_tip = kSumTip;
-    else if (it.caption.find("share)") != std::string::npos) o.caption_tip = kShareTip;
+    const std::string& whole = it.full_caption.empty() ? it.caption : it.full_caption;
+    if (whole.find("Σ of") != std::string::npos) o.caption_tip = kSumTip;
+    else if (whole.find("share)") != std::string::npos) o.caption_tip = kShareTip;
+    else if (!it.full_caption.empty()) o.caption_tip = it.full_caption.c_str();
     auto m = marks_.find(it.id);
     if (m != marks_.end()) o.marks = &m->second;
     const Selection& sel = c.selection();
