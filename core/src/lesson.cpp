@@ -37,7 +37,8 @@ class Reader {
 
   // Every key of `t` must be one of `known`; the others warn.
   void keys(const toml::table& t, std::initializer_list<const char*> known, const std::string& in) {
-    for (auto&& [k, v] : t) {
+    for (const auto& entry : t) {
+      const toml::key& k = entry.first;  // not a structured binding: clang 14 cannot capture one
       const bool ok = std::any_of(known.begin(), known.end(), [&](const char* x) { return k.str() == x; });
       if (!ok) warn(k.source(), "unknown key '" + std::string(k.str()) + "'" + in + " (ignored)");
     }
