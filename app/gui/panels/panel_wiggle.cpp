@@ -174,7 +174,7 @@ class WigglePanel final : public Panel {
     tangent.x1 = w.value + h;
     tangent.y1 = w.loss + h * w.analytic;
     tangent.color = ctx.palette.backward;
-    tangent.label = "slope ∂L/∂p";
+    tangent.label = "slope ∂L/∂" + spec.x_label;  // the entry dragged: ∂L/∂a, ∂L/∂W[3]
     tangent.dashed = false;
     PlotLine now;
     now.value = w.value;
