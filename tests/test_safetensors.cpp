@@ -27,22 +27,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// A fresh, empty directory under the test temp dir, named after the running test; removed
-// (with whatever is in it) when the test ends.
-struct Scratch {
-  fs::path dir;
-  Scratch() {
-    const auto* info = testing::UnitTest::GetInstance()->current_test_info();
-    dir = fs::path(testing::TempDir()) / (std::string("gs_st_") + info->name() + "_" + std::to_string(getpid()));
-    fs::remove_all(dir);
-    fs::create_directories(dir);
-  }
-  ~Scratch() {
-    std::error_code ec;
-    fs::permissions(dir, fs::perms::owner_all, fs::perm_options::add, ec);
-    fs::remove_all(dir, ec);
-  }
-};
+using test::Scratch;
 
 std::vector<std::string> dir_listing(const fs::path& dir) {
   std::vector<std::string> names;

@@ -1,8 +1,14 @@
 #pragma once
 // Small builders shared by the engine tests.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <system_error>
+#include <vector>
 
 #include "gradscope/model.h"
 #include "gradscope/program.h"
@@ -58,6 +64,34 @@ void randomize(Built<T>& b, uint64_t seed, double std = 0.3) {
   b.tape->forward();
   b.tape->backward();
 }
+
+// A fresh, empty directory under the test temp dir, named after the running test; removed (with
+// whatever is in it, read-only or not) when the test ends.
+struct Scratch {
+  std::filesystem::path dir;
+  Scratch() {
+    const auto* info = testing::UnitTest::GetInstance()->current_test_info();
+    dir = std::filesystem::path(testing::TempDir()) /
+          (std::string("gs_") + info->test_suite_name() + "_" + info->name() + "_" + std::to_string(getpid()));
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directories(dir);
+  }
+  ~Scratch() {
+    std::error_code ec;
+    std::filesystem::permissions(dir, std::filesystem::perms::owner_all, std::filesystem::perm_options::add, ec);
+    std::filesystem::remove_all(dir, ec);
+  }
+  Scratch(const Scratch&) = delete;
+  Scratch& operator=(const Scratch&) = delete;
+  std::string at(const std::string& name) const { return (dir / name).string(); }
+  // The names in it, sorted.
+  std::vector<std::string> listing() const {
+    std::vector<std::string> names;
+    for (const auto& e : std::filesystem::directory_iterator(dir)) names.push_back(e.path().filename().string());
+    std::sort(names.begin(), names.end());
+    return names;
+  }
+};
 
 // A character device node to try writing over. /dev/null is one on any ordinary machine, but a
 // sandbox (or an old tool run as root) can leave a regular file there; then the first device node

@@ -73,6 +73,12 @@ class Scalar : public Lesson<Derived> {
   static Shape points(const Config& c) { return {c.dim("P")}; }
   static Slot x_slot(const Config& c, double v) { return input("x", points(c), {v}, {"P"}, "the input of each point", true); }
   static Slot t_slot(const Config& c, double v) { return input("t", points(c), {v}, {"P"}, "the target of each point"); }
+  // Two scalar layers' weights (a1, a2) and biases (0), then x = 1 and t = 2.
+  static std::vector<Slot> two_layer_slots(const Config& c, double a1, double a2) {
+    return {param("a1", {}, {a1}, {}, "layer 1's weight"), param("b1", {}, {0.0}, {}, "layer 1's bias"),
+            param("a2", {}, {a2}, {}, "layer 2's weight"), param("b2", {}, {0.0}, {}, "layer 2's bias"),
+            x_slot(c, 1.0), t_slot(c, 2.0)};
+  }
 
   // y = a·x, then y + b: one scalar layer.
   template <class T>
@@ -111,9 +117,7 @@ class TwoLayers final : public Scalar<TwoLayers> {
   const char* name() const override { return "two_layers"; }
   const char* description() const override { return "two scalar layers a2·(a1·x + b1) + b2: the residual passed from one layer to the one before"; }
   std::vector<Slot> slots(const Config& c) const override {
-    return {param("a1", {}, {2.0}, {}, "layer 1's weight"), param("b1", {}, {0.0}, {}, "layer 1's bias"),
-            param("a2", {}, {0.5}, {}, "layer 2's weight"), param("b2", {}, {0.0}, {}, "layer 2's bias"),
-            x_slot(c, 1.0), t_slot(c, 2.0)};
+    return two_layer_slots(c, 2.0, 0.5);
   }
   template <class T>
   void record_t(Recorder<T>& r, const Config&) const {
@@ -129,9 +133,7 @@ class Activation final : public Scalar<Activation> {
   const char* name() const override { return "activation"; }
   const char* description() const override { return "two scalar layers with a GELU between them: the local derivative g'(u)"; }
   std::vector<Slot> slots(const Config& c) const override {
-    return {param("a1", {}, {1.0}, {}, "layer 1's weight"), param("b1", {}, {0.0}, {}, "layer 1's bias"),
-            param("a2", {}, {1.0}, {}, "layer 2's weight"), param("b2", {}, {0.0}, {}, "layer 2's bias"),
-            x_slot(c, 1.0), t_slot(c, 2.0)};
+    return two_layer_slots(c, 1.0, 1.0);
   }
   template <class T>
   void record_t(Recorder<T>& r, const Config&) const {
@@ -149,9 +151,7 @@ class Branch final : public Scalar<Branch> {
   const char* name() const override { return "branch"; }
   const char* description() const override { return "a value used twice (y2 feeds layer 2 and a skip): its gradients add up"; }
   std::vector<Slot> slots(const Config& c) const override {
-    return {param("a1", {}, {2.0}, {}, "layer 1's weight"), param("b1", {}, {0.0}, {}, "layer 1's bias"),
-            param("a2", {}, {0.5}, {}, "layer 2's weight"), param("b2", {}, {0.0}, {}, "layer 2's bias"),
-            x_slot(c, 1.0), t_slot(c, 2.0)};
+    return two_layer_slots(c, 2.0, 0.5);
   }
   template <class T>
   void record_t(Recorder<T>& r, const Config&) const {
