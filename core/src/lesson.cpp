@@ -6,6 +6,7 @@
 #include <toml++/toml.h>
 
 #include "gradscope/error.h"
+#include "gradscope/fileio.h"
 #include "gradscope/program.h"
 #include "gradscope/tokenizer.h"
 #include "gradscope/train.h"
@@ -430,12 +431,10 @@ Lesson parse_lesson(const std::string& text, const std::string& path) {
 
 Lesson load_lesson(const std::string& path) {
   std::error_code ec;
-  if (!fs::is_regular_file(path, ec)) {
-    if (fs::is_directory(path, ec)) throw Error(path + ": is a directory, not a lesson file");
-    throw Error(path + ": no such lesson file");
-  }
-  if (fs::file_size(path, ec) > (1u << 20)) throw Error(path + ": larger than 1 MiB, not a lesson file");
-  return parse_lesson(read_text_file(path), path);
+  if (fs::is_directory(path, ec)) throw Error(path + ": is a directory, not a lesson file");
+  if (!fs::exists(fs::symlink_status(path, ec))) throw Error(path + ": no such lesson file");
+  // Bounded, and by kind: a FIFO or a device is refused at once as what it is.
+  return parse_lesson(io::read_text(path, 1u << 20, "a lesson file"), path);
 }
 
 std::string default_lessons_dir() { return asset_path("lessons"); }
