@@ -160,7 +160,7 @@ int cmd_info_lesson(gs::Session<T>& s, const Options& o) {
   const auto& c = s.model->config();
   auto& tape = *s.tape;
   tape.forward();
-  const gs::Program& p = gs::program(c.program);
+  const gs::Program& p = s.model->program();
   if (o.json) {
     json params = json::array(), inputs = json::array();
     for (const auto& prm : s.model->params())
@@ -170,21 +170,32 @@ int cmd_info_lesson(gs::Session<T>& s, const Options& o) {
       const auto& v = tape.value(id);
       inputs.push_back({{"name", v.name}, {"shape", v.data.shape}, {"integer", v.integer}, {"values", values_json(v.data)}});
     }
+    json ops = json::array();
+    for (const auto& op : tape.ops()) ops.push_back({{"name", op.name}, {"type", gs::info(op.type).name}});
     json j{{"program", c.program}, {"description", p.description()}, {"config", json::parse(c.json())},
            {"n_params", s.model->n_params()}, {"n_trainable", s.model->n_trainable()}, {"params", params},
-           {"inputs", inputs}, {"n_ops", tape.size()}, {"loss", tape.loss()}, {"tokens", json::array()}};
+           {"inputs", inputs}, {"n_ops", tape.size()}, {"ops", ops}, {"loss", tape.loss()}, {"tokens", json::array()}};
     print_json(j);
     return 0;
   }
   printf("program %s: %s\n", c.program.c_str(), p.description());
   std::string sizes;
   for (const auto& d : p.dims()) sizes += (sizes.empty() ? "" : " ") + d.name + "=" + std::to_string(c.dim(d.name));
-  if (c.program == "lora_linear") {
-    char b[64];
-    snprintf(b, sizeof b, " r=%d alpha=%g (scale %g)", c.lora_rank, c.lora_alpha, c.lora_alpha / c.lora_rank);
-    sizes += b;
+  std::string model_text;
+  for (const auto& [key, value] : p.settings_record(c)) {
+    const json v = json::parse(value);
+    if (v.is_string() && v.get<std::string>().find('\n') != std::string::npos) {
+      model_text = v.get<std::string>();  // a model's text: shown below, line by line
+      continue;
+    }
+    sizes += (sizes.empty() ? "" : " ") + key + "=" + (v.is_string() ? v.get<std::string>() : v.dump());
   }
   printf("  %s   dtype %s   seed %llu\n", sizes.c_str(), gs::dtype_name(c.dtype), (unsigned long long)c.seed);
+  for (size_t a = 0, b; a < model_text.size(); a = b + 1) {
+    b = model_text.find('\n', a);
+    if (b == std::string::npos) b = model_text.size();
+    printf("  | %s\n", model_text.substr(a, b - a).c_str());
+  }
   for (const auto& prm : s.model->params())
     printf("  parameter %-10s %-8s %s  [%s]\n", prm.name.c_str(), gs::shape_str(prm.data.shape).c_str(),
            prm.trainable ? "trainable" : "frozen   ", values_text(prm.data).c_str());
@@ -193,7 +204,10 @@ int cmd_info_lesson(gs::Session<T>& s, const Options& o) {
     printf("  input     %-10s %-8s %s  [%s]\n", v.name.c_str(), gs::shape_str(v.data.shape).c_str(),
            v.integer ? "ids      " : "         ", values_text(v.data).c_str());
   }
+  std::string ops;
+  for (const auto& op : tape.ops()) ops += (ops.empty() ? "" : ", ") + op.name + " (" + gs::info(op.type).name + ")";
   printf("  tape: %d ops, loss %.9g\n", tape.size(), tape.loss());
+  printf("  ops: %s\n", ops.c_str());
   return 0;
 }
 

@@ -60,8 +60,12 @@ void add_model_options(CLI::App& app, ModelFlags& f, const std::string& group, b
   add(app.add_option("--program", s.program, "the model on the tape: gpt2 (default) or a lesson model (see below)"))
       ->check(CLI::IsMember(names));
   add(app.add_option("--set", s.sets,
-                     "a lesson program's parameter, input or size: NAME=V (every entry) or NAME=V,V,… (row-major); "
-                     "repeatable"));
+                     "a lesson program's parameter, input or size: NAME=V (every entry) or NAME=V,V,… (row-major; "
+                     "rows of a matrix separated by ';'); repeatable"));
+  add(app.add_option("--model", s.model_text,
+                     "custom: the model's text, one assignment per line or ';' between them, e.g. 'q = x + y; f = q * z'"));
+  add(app.add_option("--model-file", s.model_file, "custom: a file holding the model's text"))->check(kPath);
+  add(app.add_option("--inputs", s.inputs, "custom: the leaves that are data (never trained), e.g. x,t"));
   add(app.add_option("--lesson", f.lesson,
                      "a lesson's program and values: its id (gradscope-cli lessons lists them) or a lesson file"));
   add(app.add_option("--preset", s.preset, "gpt2: tiny | small | gpt2 (the 124M shape)"))

@@ -1,4 +1,5 @@
 #include "gradscope/checkpoint.h"
+#include "gradscope/program.h"
 
 #include <sys/stat.h>
 
@@ -641,6 +642,9 @@ void write_dump(const std::string& path, const Tape<T>& tape, bool activations) 
   refs.push_back(tensor_ref<T>("loss", {}, &loss, 1));
   for (const auto& p : model.params())
     if (p.trainable) add("grad." + p.name, p.grad);
+  if (model.program().input_grads_in_dump())
+    for (int id : tape.inputs())
+      if (const Value<T>& v = tape.value(id); !v.grad.empty()) add("grad." + v.name, v.grad);
   if (activations)
     for (const auto& op : tape.ops()) {
       const auto& v = tape.value(op.out);

@@ -73,7 +73,8 @@ const char* dtype_name(DType d) { return d == DType::f32 ? "f32" : "f64"; }
 
 void Config::validate() const {
   if (!is_gpt2()) {
-    const Program& p = gs::program(program);
+    const auto owner = program_for(*this);
+    const Program& p = *owner;
     for (const auto& [name, v] : dims) {
       bool known = false;
       for (const DimInfo& d : p.dims()) known = known || d.name == name;
@@ -132,11 +133,9 @@ std::string Config::json() const {
   nlohmann::json j;
   if (!is_gpt2()) {
     j["program"] = program;
-    for (const DimInfo& d : gs::program(program).dims()) j[d.name] = dim(d.name);
-    if (program == "lora_linear") {
-      j["lora_rank"] = lora_rank;
-      j["lora_alpha"] = lora_alpha;
-    }
+    const auto p = program_for(*this);
+    for (const DimInfo& d : p->dims()) j[d.name] = dim(d.name);
+    for (const auto& [key, value] : p->settings_record(*this)) j[key] = nlohmann::json::parse(value);
     j["dtype"] = dtype_name(dtype);
     j["seed"] = seed;
     return j.dump();
@@ -162,7 +161,7 @@ std::string Config::json() const {
 }
 
 double Config::estimated_bytes() const {
-  if (!is_gpt2()) return gs::program(program).estimated_bytes(*this);
+  if (!is_gpt2()) return program_for(*this)->estimated_bytes(*this);
   const double B = batch, T = seq_len, C = n_embd, H = n_head, V = vocab_size, L = n_layer;
   const double params = V * C + double(n_ctx) * C + L * (12 * C * C + 13 * C) + lora_params();
   const double per_layer = 60 * B * T * C + 10 * B * H * T * T;

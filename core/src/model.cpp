@@ -22,7 +22,10 @@ Param<T>& Model<T>::add(const std::string& name, const Shape& shape, bool traina
 }
 
 template <class T>
-Model<T>::Model(const Config& cfg) : Model(cfg, gs::program(cfg.program)) {}
+Model<T>::Model(const Config& cfg) : cfg_(cfg), owner_(program_for(cfg)), program_(owner_.get()) {
+  program_->validate(cfg_);
+  program_->declare(*this);
+}
 
 template <class T>
 Model<T>::Model(const Config& cfg, const Program& p) : cfg_(cfg), program_(&p) {

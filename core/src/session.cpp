@@ -1,5 +1,6 @@
 #include "gradscope/session.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
@@ -67,28 +68,48 @@ std::vector<std::string> gpt2_flags_set(const ModelSpec& s) {
   return f;
 }
 
+std::vector<std::string> program_flags_set(const ModelSpec& s) {
+  std::vector<std::string> f;
+  if (s.lora_rank) f.push_back("--lora-rank");
+  if (s.lora_alpha) f.push_back("--lora-alpha");
+  if (s.model_text) f.push_back("--model");
+  if (s.model_file) f.push_back("--model-file");
+  if (s.inputs) f.push_back("--inputs");
+  return f;
+}
+
 namespace {
+
+// A flag of some programs only, given to one that does not take it: names the programs that do.
+void refuse_foreign_flags(const ModelSpec& spec, const Program& p) {
+  for (const std::string& flag : program_flags_set(spec)) {
+    const auto own = p.own_flags();
+    if (std::find(own.begin(), own.end(), flag) != own.end()) continue;
+    std::string takers;
+    for (const Program* q : programs()) {
+      const auto f = q->own_flags();
+      if (std::find(f.begin(), f.end(), flag) != f.end()) takers += std::string(takers.empty() ? "" : " and ") + q->name();
+    }
+    throw Error(flag + " applies to " + takers + ", not to " + p.name());
+  }
+}
 
 // A lesson program: its sizes and values from the defaults and --set, checked in full.
 ResolvedSpec resolve_lesson(const ModelSpec& spec) {
   const Program& p = program(spec.program);
   if (const auto f = gpt2_flags_set(spec); !f.empty())
     throw Error(f[0] + " is a GPT-2 flag; program " + spec.program + " takes --set NAME=V (see gradscope-cli --help)");
-  if (spec.program != "lora_linear" && (spec.lora_rank || spec.lora_alpha))
-    throw Error(std::string(spec.lora_rank ? "--lora-rank" : "--lora-alpha") + " applies to gpt2 and lora_linear, not to " +
-                spec.program);
+  refuse_foreign_flags(spec, p);
   ResolvedSpec r;
   Config& c = r.config;
   c.program = spec.program;
   c.preset = spec.program;
   c.dtype = resolve_dtype(spec);
   if (spec.seed) c.seed = *spec.seed;
-  if (spec.program == "lora_linear") {
-    c.lora_rank = spec.lora_rank.value_or(1);
-    c.lora_alpha = spec.lora_alpha.value_or(c.lora_rank);
-  }
+  p.configure(spec, c);
   for (const std::string& item : spec.sets) {
-    auto [name, values] = parse_set(item);
+    auto [name, values, shape] = parse_set_shaped(item);
+    if (shape) c.value_shapes[name] = *shape;
     if (c.values.count(name) || c.dims.count(name)) throw Error("--set " + name + " is given twice");
     bool is_dim = false;
     for (const DimInfo& d : p.dims()) is_dim = is_dim || d.name == name;
@@ -104,7 +125,7 @@ ResolvedSpec resolve_lesson(const ModelSpec& spec) {
   for (const DimInfo& d : p.dims()) c.dims.try_emplace(d.name, d.fallback);
   c.validate();
   c.check_fits_in_memory();
-  r.inputs = program_inputs(p, c);  // checks every --set against the slots
+  r.inputs = program_inputs(*program_for(c), c);  // checks every --set against the slots
   return r;
 }
 
@@ -112,6 +133,8 @@ ResolvedSpec resolve_lesson(const ModelSpec& spec) {
 
 ResolvedSpec resolve(const ModelSpec& spec) {
   if (spec.program != "gpt2") return resolve_lesson(spec);
+  for (const std::string& flag : program_flags_set(spec))
+    if (flag != "--lora-rank" && flag != "--lora-alpha") refuse_foreign_flags(spec, program("gpt2"));
   if (!spec.sets.empty()) throw Error("--set is for the lesson programs; gpt2 takes its shape from --preset and its flags");
   ResolvedSpec r;
   Config c = preset_config(spec.preset);

@@ -173,6 +173,10 @@ int Recorder<T>::op(OpSpec s) {
   op.layer = layer_;
   op.symbol = std::move(s.symbol);
   op.attrs = s.attrs;
+  for (const Arg& a : s.args)
+    if (a.slot < 0 || a.slot >= static_cast<int>(a.param ? op.par.size() : op.in.size()))
+      throw Error("op " + op.name + " names an operand it was not given");
+  op.args = std::move(s.args);
   tape_.values_[v].axes = std::move(s.axes);
   return v;
 }
@@ -269,9 +273,14 @@ void Tape<T>::backward_op(int k) {
   if (!values_[op.out].requires_grad) return;
   OpCtx<T> c{*this, op, nullptr, model_.params()};
   ops::visit(op.type, [&](auto impl) { decltype(impl)::backward(c); });
-  if (op.mistake == Mistake::flipped_sign)
+  if (op.mistake == Mistake::flipped_sign) {
     for (auto& d : op.din)
       for (auto& x : d) x = -x;
+    // An op whose operands may be parameters (a custom model's w·x) sends every gradient back flipped.
+    if (!op.args.empty())
+      for (auto& d : op.dpar)
+        for (auto& x : d) x = -x;
+  }
   accumulate(k);
 }
 
@@ -307,7 +316,7 @@ LocalDerivative<T> Tape<T>::local_derivative(int k, int row) const {
   auto& op = const_cast<Op<T>&>(ops_[k]);
   OpCtx<T> c{*this, op, nullptr, const_cast<Model<T>&>(model_).params()};
   LocalDerivative<T> ld;
-  const int64_t rows = op.in.empty() ? 1 : values_[op.in[0]].data.rows();
+  const int64_t rows = c.n_in() == 0 ? 1 : c.in(0).rows();
   row = static_cast<int>(std::clamp<int64_t>(row, 0, std::max<int64_t>(rows - 1, 0)));
   ops::visit(op.type, [&](auto impl) { decltype(impl)::local(c, row, ld); });
   return ld;
@@ -320,6 +329,9 @@ bool Tape<T>::supports(const Op<T>& op, Mistake m, const Tape& tape) {
     case Mistake::flipped_sign:
       for (const auto& d : op.din)
         if (!d.empty()) return true;
+      if (!op.args.empty())
+        for (const auto& d : op.dpar)
+          if (!d.empty()) return true;
       return false;
     case Mistake::forgotten_accumulation: {
       // Only where another user of the same value or parameter has already added its share

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "gradscope/tensor.h"
+
 namespace gs {
 
 enum class DType { f32, f64 };
@@ -27,6 +29,13 @@ struct Config {
   // --set NAME=V,… (one value: every entry; else every entry row-major), by parameter or input.
   std::map<std::string, int64_t> dims;
   std::map<std::string, std::vector<double>> values;
+  // The shape a value was written in, where it says one: a list is a vector, a list of rows a
+  // matrix (a model of one's own takes its leaves' shapes from their values). Absent: one number
+  // for one value, a vector for several.
+  std::map<std::string, Shape> value_shapes;
+  // A program's own settings beyond sizes and values (Program::configure): the custom program's
+  // model text ("model") and the leaves that are data ("inputs", comma-separated).
+  std::map<std::string, std::string> settings;
 
   std::string preset = "tiny";
   int n_layer = 2;      // L

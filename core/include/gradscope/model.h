@@ -3,6 +3,7 @@
 // (Hugging Face names and Conv1D layouts: a weight is in×out) and each lesson model's are
 // declared by their program (program.h). Also the token batches GPT-2 runs on.
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -38,6 +39,7 @@ class Model {
 
   const Config& config() const { return cfg_; }
   const Program& program() const { return *program_; }
+  std::shared_ptr<const Program> program_ptr() const { return owner_; }
   std::vector<Param<T>>& params() { return params_; }
   const std::vector<Param<T>>& params() const { return params_; }
   int find(const std::string& name) const;  // -1 if absent
@@ -52,6 +54,7 @@ class Model {
 
  private:
   Config cfg_;
+  std::shared_ptr<const Program> owner_;  // a program made from the config's settings (custom); empty otherwise
   const Program* program_;
   Arena<T> arena_;
   std::vector<Param<T>> params_;

@@ -131,7 +131,87 @@ namespace gs {
     "The loss: the average, over rows, of minus the log-probability given to the right answer.",       \
     "loss = −(1/M)·Σ_m ℓ[m, y[m]]   (M rows: B·T positions, or n examples)",                           \
     "∂loss/∂ℓ[m,v] = −1/M where v = y[m], else 0",                                                     \
-    "∂L/∂ℓ = −onehot(y) / M")
+    "∂L/∂ℓ = −onehot(y) / M")                                                                       \
+  X(add, Add, "add", false, "custom-model arithmetic",   \
+    "Adds two values entry by entry (a single number, or a row vector, is used for every entry).",   \
+    "y = a + b",   \
+    "∂y/∂a = 1;   ∂y/∂b = 1",   \
+    "∂L/∂a = ∂L/∂y;   ∂L/∂b = ∂L/∂y   (summed over the entries a broadcast operand was used for)")   \
+  X(sub, Sub, "sub", false, "custom-model arithmetic",   \
+    "Takes one value from another, entry by entry.",   \
+    "y = a − b",   \
+    "∂y/∂a = 1;   ∂y/∂b = −1",   \
+    "∂L/∂a = ∂L/∂y;   ∂L/∂b = −∂L/∂y")   \
+  X(mul, Mul, "mul", false, "custom-model arithmetic",   \
+    "Multiplies two values entry by entry.",   \
+    "y = a · b",   \
+    "∂y/∂a = b;   ∂y/∂b = a   (multiply swaps)",   \
+    "∂L/∂a = b ⊙ ∂L/∂y;   ∂L/∂b = a ⊙ ∂L/∂y")   \
+  X(div, Div, "div", false, "custom-model arithmetic",   \
+    "Divides one value by another, entry by entry.",   \
+    "y = a / b",   \
+    "∂y/∂a = 1/b;   ∂y/∂b = −a/b²",   \
+    "∂L/∂a = ∂L/∂y / b;   ∂L/∂b = −a/b² ⊙ ∂L/∂y")   \
+  X(max, Max, "max", false, "custom-model arithmetic",   \
+    "Keeps the larger of two values, entry by entry.",   \
+    "y = max(a, b)",   \
+    "∂y/∂a = 1 where a ≥ b, else 0;   ∂y/∂b = 1 where b > a, else 0",   \
+    "the larger operand takes ∂L/∂y, the other 0")   \
+  X(neg, Neg, "neg", false, "custom-model arithmetic",   \
+    "Flips the sign of every entry.",   \
+    "y = −x",   \
+    "∂y/∂x = −1",   \
+    "∂L/∂x = −∂L/∂y")   \
+  X(pow, Pow, "pow", false, "custom-model arithmetic",   \
+    "Raises every entry to a fixed power.",   \
+    "y = x ** c   (c a number)",   \
+    "∂y/∂x = c·x^(c−1)",   \
+    "∂L/∂x = c·x^(c−1) ⊙ ∂L/∂y")   \
+  X(relu, Relu, "relu", false, "custom-model arithmetic",   \
+    "A gate: passes positive entries, turns the rest into 0.",   \
+    "y = max(x, 0)",   \
+    "∂y/∂x = 1 where x > 0, else 0",   \
+    "∂L/∂x = ∂L/∂y where x > 0, else 0")   \
+  X(tanh, Tanh, "tanh", false, "custom-model arithmetic",   \
+    "Squashes every entry into −1 … 1.",   \
+    "y = tanh(x)",   \
+    "∂y/∂x = 1 − y²",   \
+    "∂L/∂x = (1 − y²) ⊙ ∂L/∂y")   \
+  X(sigmoid, Sigmoid, "sigmoid", false, "custom-model arithmetic",   \
+    "Squashes every entry into 0 … 1 (the logistic curve).",   \
+    "y = σ(x) = 1 / (1 + e^−x)",   \
+    "∂y/∂x = y·(1 − y)",   \
+    "∂L/∂x = y·(1 − y) ⊙ ∂L/∂y")   \
+  X(exp, Exp, "exp", false, "custom-model arithmetic",   \
+    "The exponential of every entry.",   \
+    "y = e^x",   \
+    "∂y/∂x = e^x = y",   \
+    "∂L/∂x = y ⊙ ∂L/∂y")   \
+  X(log, Log, "log", false, "custom-model arithmetic",   \
+    "The natural logarithm of every entry.",   \
+    "y = ln x",   \
+    "∂y/∂x = 1/x",   \
+    "∂L/∂x = ∂L/∂y / x")   \
+  X(abs, Abs, "abs", false, "custom-model arithmetic",   \
+    "The absolute value of every entry.",   \
+    "y = |x|",   \
+    "∂y/∂x = sign(x)   (0 at 0)",   \
+    "∂L/∂x = sign(x) ⊙ ∂L/∂y")   \
+  X(sum, Sum, "sum", false, "custom-model arithmetic",   \
+    "Adds up every entry into one number.",   \
+    "y = Σ_i x_i",   \
+    "∂y/∂x_i = 1",   \
+    "∂L/∂x_i = ∂L/∂y")   \
+  X(mean, Mean, "mean", false, "custom-model arithmetic",   \
+    "Averages every entry into one number.",   \
+    "y = (1/N)·Σ_i x_i",   \
+    "∂y/∂x_i = 1/N",   \
+    "∂L/∂x_i = ∂L/∂y / N")   \
+  X(matprod, MatProd, "matprod", false, "custom-model arithmetic",   \
+    "The matrix product of two values (rows of the left times columns of the right).",   \
+    "Y = A @ B   ([n,k] @ [k,m])",   \
+    "∂Y/∂A acts as ·Bᵀ;   ∂Y/∂B acts as Aᵀ·",   \
+    "∂L/∂A = ∂L/∂Y·Bᵀ;   ∂L/∂B = Aᵀ·∂L/∂Y")
 
 enum class OpType : uint8_t {
 #define GS_X(id, impl, name, rowj, extra, plain, fwd, local, bwd) id,

@@ -8,13 +8,18 @@
 // Names, shapes, op order and the loss of each program are a contract (docs/programs.md): the
 // dump's keys are these names, and outside checks recompute the numbers by hand.
 #include <cstdint>
+#include <memory>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "gradscope/config.h"
 #include "gradscope/tape.h"
 
 namespace gs {
+
+struct ModelSpec;
 
 // A parameter or input of a lesson program, with its default values.
 struct Slot {
@@ -64,10 +69,29 @@ class Program {
   virtual void validate(const Config& cfg) const = 0;
   // A generous estimate of the bytes a model and its tape take.
   virtual double estimated_bytes(const Config& cfg) const = 0;
+
+  // [SECTION] what a program carries beyond the MODEL flags every program takes
+  // (--set, --seed, --dtype): its own flags, how they become settings, and how it is made.
+
+  // Its own MODEL flags ("--lora-rank", "--model" …); another program refuses them, naming those
+  // that take them.
+  virtual std::vector<std::string> own_flags() const { return {}; }
+  // Applies its own flags of `spec` to `cfg` and checks them (one line naming the flag).
+  virtual void configure(const ModelSpec&, Config&) const {}
+  // Its settings as (key, JSON value) pairs for the dump's `config` and for `info`.
+  virtual std::vector<std::pair<std::string, std::string>> settings_record(const Config&) const { return {}; }
+  // A program made from the settings (the custom program parses its text); nullptr: this object
+  // serves every config.
+  virtual std::shared_ptr<const Program> make(const Config&) const { return nullptr; }
+  // The dump holds grad.<input> for its inputs too (a model of one's own: every leaf's gradient).
+  virtual bool input_grads_in_dump() const { return false; }
 };
 
-// Every program, in the order of the lessons (gpt2 last).
+// Every program, in the order of the lessons (gpt2 last; custom, made from text, before it).
 const std::vector<const Program*>& programs();
+// The program a config records: programs() by name, or one made from its settings (custom).
+// Throws gs::Error for an unknown name or bad settings.
+std::shared_ptr<const Program> program_for(const Config& cfg);
 // The program of that name; throws gs::Error listing the names for an unknown one.
 const Program& program(const std::string& name);
 
@@ -81,5 +105,12 @@ Inputs program_inputs(const Program& p, const Config& cfg);
 // "x=1,2,3" → name and values; throws gs::Error for a missing '=', an empty name or a value
 // that is not a finite number.
 std::pair<std::string, std::vector<double>> parse_set(const std::string& item);
+// The same, with rows: "W=1,2;3,4" is a 2×2 matrix (shape set); without ';' no shape is said.
+struct SetItem {
+  std::string name;
+  std::vector<double> values;
+  std::optional<Shape> shape;
+};
+SetItem parse_set_shaped(const std::string& item);
 
 }  // namespace gs

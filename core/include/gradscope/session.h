@@ -18,6 +18,9 @@ namespace gs {
 struct ModelSpec {
   std::string program = "gpt2";      // --program: gpt2 or a lesson model (program.h)
   std::vector<std::string> sets;     // --set NAME=V[,V…], in the order given (lesson programs)
+  // The custom program (a model of one's own, model_text.h): its text (--model), or the file that
+  // holds it (--model-file), and the leaves that are data (--inputs NAME,…).
+  std::optional<std::string> model_text, model_file, inputs;
   std::string preset = "tiny";
   std::optional<int> layers, heads, embd, vocab, ctx, seq, batch;
   std::optional<uint64_t> seed;
@@ -50,6 +53,9 @@ struct ResolvedSpec {
 ResolvedSpec resolve(const ModelSpec& spec);
 // The GPT-2 flags a spec sets ("--layers", "--text" …): a lesson program refuses them.
 std::vector<std::string> gpt2_flags_set(const ModelSpec& spec);
+// The flags of a spec that belong to some programs only (Program::own_flags: "--lora-rank",
+// "--model" …), those it sets.
+std::vector<std::string> program_flags_set(const ModelSpec& spec);
 DType resolve_dtype(const ModelSpec& spec);
 std::vector<int32_t> parse_token_list(const std::string& s);
 Mistake parse_mistake(const std::string& id);

@@ -47,6 +47,17 @@ struct OpAttrs {
   int part = 0;       // split_heads: which third of qkv's columns, 0 q, 1 k, 2 v
   int d = 1;          // scale: divides by √d
   double scale = 1;   // lora_up: α/r
+  // The arithmetic of a model of one's own (program `custom`): a number in the expression, such
+  // as the 1 of 1 + exp(−z) or the 2 of x ** 2. It is no operand (it has no gradient).
+  double constant = 0;
+  int const_side = -1;  // binary ops: the constant stands left (0) or right (1) of the operator; -1 none
+};
+
+// One operand of an op whose operands may be parameters as well as values (the ops of a model of
+// one's own, where a leaf such as w may be a parameter): where the op's k-th operand is stored.
+struct Arg {
+  bool param = false;  // in Op::par (a parameter) rather than Op::in (a value)
+  int slot = 0;        // its index in Op::in or Op::par
 };
 
 template <class T>
@@ -61,6 +72,9 @@ struct Op {
   std::vector<int> par;       // parameter ids (Model::params())
   int out = -1;               // value id
   OpAttrs attrs;
+  // The operands in the order the op reads them, where parameters and values mix (custom models);
+  // empty: the op reads its values as in(i) and its parameters as par(j).
+  std::vector<Arg> args;
   std::vector<Tensor<T>> saved;            // values kept for backward (layernorm: mean, rstd)
   std::vector<std::string> saved_names;
   std::vector<Tensor<T>> din;   // this op's share of ∂L/∂in[i]; empty if not needed
@@ -221,6 +235,7 @@ class Recorder {
     std::vector<std::string> axes = {};  // the output's dimensions in the model's letters
     OpAttrs attrs = {};
     std::string symbol = {};         // the output's letter in the equations, "" = the name
+    std::vector<Arg> args = {};      // operands mixing values and parameters (Op::args); {} = in, then par
   };
 
   explicit Recorder(Tape<T>& tape) : tape_(tape) {}
@@ -250,7 +265,13 @@ struct OpCtx {
   const Override<T>* ov = nullptr;
   std::vector<Param<T>>& params;
 
+  // Operand i. An op with Op::args reads its operands (values or parameters) in that order
+  // through in(i) and din(i); one without reads its values here and its parameters with par(j).
   const Tensor<T>& in(int i) const {
+    if (!op.args.empty()) {
+      if (op.args[i].param) return par(op.args[i].slot);
+      i = op.args[i].slot;
+    }
     if (ov && !ov->is_param && ov->slot == i) return ov->tensor;
     return tape.value(op.in[i]).data;
   }
@@ -260,9 +281,22 @@ struct OpCtx {
   }
   const Tensor<T>& out() const { return tape.value(op.out).data; }
   const Tensor<T>& dout() const { return tape.value(op.out).grad; }
-  const Tensor<T>& din(int i) const { return op.din[i]; }
+  const Tensor<T>& din(int i) const {
+    if (!op.args.empty()) return op.args[i].param ? op.dpar[op.args[i].slot] : op.din[op.args[i].slot];
+    return op.din[i];
+  }
   const Tensor<T>& dpar(int j) const { return op.dpar[j]; }
-  bool need_din(int i) const { return !op.din[i].empty(); }
+  bool need_din(int i) const { return !din(i).empty(); }
+  // How many operands in(i) reads.
+  int n_in() const { return static_cast<int>(op.args.empty() ? op.in.size() : op.args.size()); }
+  // Operand i's name as the views show it: the value's name, or the parameter's label.
+  const std::string& in_name(int i) const {
+    if (!op.args.empty() && op.args[i].param) {
+      const Param<T>& p = params[op.par[op.args[i].slot]];
+      return p.label.empty() ? p.name : p.label;
+    }
+    return tape.value(op.in[op.args.empty() ? i : op.args[i].slot]).name;
+  }
   bool need_dpar(int j) const { return !op.dpar[j].empty(); }
   const OpAttrs& attrs() const { return op.attrs; }
   bool mistake(Mistake m) const { return op.mistake == m; }

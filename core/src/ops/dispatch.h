@@ -3,12 +3,16 @@
 // from the op table (gradscope/ops.h).
 #include "ops/arith.h"
 #include "ops/attention.h"
+#include "ops/binary.h"
 #include "ops/elementwise.h"
 #include "ops/embedding.h"
 #include "ops/head.h"
 #include "ops/heads.h"
 #include "ops/layernorm.h"
 #include "ops/linear.h"
+#include "ops/matprod.h"
+#include "ops/reduce.h"
+#include "ops/unary.h"
 
 namespace gs::ops {
 

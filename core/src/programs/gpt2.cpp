@@ -16,6 +16,8 @@ class Gpt2 final : public ProgramOf<Gpt2> {
     return "GPT-2: the presets tiny, small and the 124M shape, any shape, or a checkpoint; LoRA on any linear";
   }
   bool is_gpt2() const override { return true; }
+  // The LoRA flags are GPT-2's (its shape flags are resolved apart, session.cpp).
+  std::vector<std::string> own_flags() const override { return {"--lora-rank", "--lora-alpha"}; }
   std::vector<Slot> slots(const Config&) const override { return {}; }
   void validate(const Config& cfg) const override { cfg.validate(); }
   double estimated_bytes(const Config& cfg) const override { return cfg.estimated_bytes(); }

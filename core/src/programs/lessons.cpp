@@ -3,6 +3,9 @@
 // Names, shapes, op order and defaults are the table of docs/programs.md; every op is named by
 // the left-hand side of its equation (y1, y2 …, L).
 #include <cmath>
+#include <nlohmann/json.hpp>
+
+#include "gradscope/session.h"
 
 #include "program_base.h"
 
@@ -321,6 +324,20 @@ class LoraLinear final : public Lesson<LoraLinear> {
     s.push_back(input("X", {n, m}, seeded(rng, n * m, 1.0), {"n", "m"}, "the inputs, one row per example"));
     s.push_back(input("target", {n, p}, seeded(rng, n * p, 1.0), {"n", "p"}, "what each output should be"));
     return s;
+  }
+  // Its r and α: --lora-rank and --lora-alpha (default 1 and r), checked as GPT-2 checks them.
+  std::vector<std::string> own_flags() const override { return {"--lora-rank", "--lora-alpha"}; }
+  void configure(const ModelSpec& spec, Config& c) const override {
+    c.lora_rank = spec.lora_rank.value_or(1);
+    if (c.lora_rank < 1 || c.lora_rank > kMaxDim)
+      throw Error("--lora-rank: lora_linear's r must lie in 1 … " + std::to_string(kMaxDim) + ", got " +
+                  std::to_string(c.lora_rank));
+    c.lora_alpha = spec.lora_alpha.value_or(c.lora_rank);
+    if (!(c.lora_alpha > 0) || !std::isfinite(c.lora_alpha))
+      throw Error("--lora-alpha: lora_linear's α must be a positive number, got " + std::to_string(c.lora_alpha));
+  }
+  std::vector<std::pair<std::string, std::string>> settings_record(const Config& c) const override {
+    return {{"lora_rank", std::to_string(lora_r(c))}, {"lora_alpha", nlohmann::json(lora_a(c)).dump()}};
   }
   void validate(const Config& c) const override {
     Lesson<LoraLinear>::validate(c);

@@ -2,6 +2,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
+#include <optional>
 
 #include "gradscope/error.h"
 #include "gradscope/program.h"
@@ -11,12 +12,14 @@ namespace gs {
 namespace prog {
 // Defined in gpt2.cpp and lessons.cpp.
 const Program& gpt2();
+const Program& custom();
 std::vector<const Program*> lessons();
 }  // namespace prog
 
 const std::vector<const Program*>& programs() {
   static const std::vector<const Program*> all = [] {
     std::vector<const Program*> v = prog::lessons();
+    v.push_back(&prog::custom());
     v.push_back(&prog::gpt2());
     return v;
   }();
@@ -31,6 +34,12 @@ const Program& program(const std::string& name) {
   throw Error("unknown program '" + name + "' (expected one of " + names + ")");
 }
 
+std::shared_ptr<const Program> program_for(const Config& cfg) {
+  const Program& p = program(cfg.program);
+  if (auto made = p.make(cfg)) return made;
+  return std::shared_ptr<const Program>(std::shared_ptr<const Program>{}, &p);  // registered: lives as long as the process
+}
+
 int64_t Config::dim(const std::string& name) const {
   if (auto it = dims.find(name); it != dims.end()) return it->second;
   for (const DimInfo& d : gs::program(program).dims())
@@ -39,14 +48,41 @@ int64_t Config::dim(const std::string& name) const {
 }
 
 std::pair<std::string, std::vector<double>> parse_set(const std::string& item) {
+  auto s = parse_set_shaped(item);
+  return {s.name, s.values};
+}
+
+SetItem parse_set_shaped(const std::string& item) {
   const size_t eq = item.find('=');
   if (eq == std::string::npos) throw Error("--set '" + item + "' is not of the form NAME=V or NAME=V,V,…");
   std::string name = item.substr(0, eq);
   while (!name.empty() && name.back() == ' ') name.pop_back();
   while (!name.empty() && name.front() == ' ') name.erase(0, 1);
   if (name.empty()) throw Error("--set '" + item + "' has no name before '='");
+  // Rows separated by ';' make a matrix (--set 'W=1,2;3,4'); every row the same length.
+  std::vector<std::string> rows;
+  const std::string rhs = item.substr(eq + 1);
+  for (size_t a = 0, b; a <= rhs.size(); a = b + 1) {
+    b = rhs.find(';', a);
+    if (b == std::string::npos) b = rhs.size();
+    rows.push_back(rhs.substr(a, b - a));
+  }
   std::vector<double> values;
-  for (const std::string& v : split_comma_list(item.substr(eq + 1))) {
+  std::optional<Shape> shape;
+  if (rows.size() > 1) {
+    size_t cols = 0;
+    for (size_t r = 0; r < rows.size(); ++r) {
+      const size_t n = split_comma_list(rows[r]).size();
+      if (r == 0) cols = n;
+      if (n != cols)
+        throw Error("--set " + name + ": row " + std::to_string(r + 1) + " has " + std::to_string(n) + " values, row 1 has " +
+                    std::to_string(cols) + " (a matrix's rows, separated by ';', must be the same length)");
+    }
+    shape = Shape{static_cast<int64_t>(rows.size()), static_cast<int64_t>(cols)};
+  }
+  std::string joined;
+  for (const std::string& r : rows) joined += (joined.empty() ? "" : ",") + r;
+  for (const std::string& v : split_comma_list(joined)) {
     double x = 0;
     const char* end = v.data() + v.size();
     auto [p, ec] = std::from_chars(v.data(), end, x);
@@ -55,7 +91,7 @@ std::pair<std::string, std::vector<double>> parse_set(const std::string& item) {
     if (!std::isfinite(x)) throw Error("--set " + name + ": '" + v + "' is not a finite number");
     values.push_back(x);
   }
-  return {name, values};
+  return {name, values, shape};
 }
 
 std::vector<Slot> resolved_slots(const Program& p, const Config& cfg) {
