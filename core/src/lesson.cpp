@@ -7,6 +7,7 @@
 
 #include "gradscope/error.h"
 #include "gradscope/fileio.h"
+#include "gradscope/model_text.h"
 #include "gradscope/program.h"
 #include "gradscope/tokenizer.h"
 #include "gradscope/train.h"
@@ -35,6 +36,32 @@ class Reader {
     return path_ + ":" + std::to_string(at.begin.line) + ":" + std::to_string(at.begin.column);
   }
   void warn(const toml::source_region& at, const std::string& what) { warnings.push_back(where(at) + ": " + what); }
+
+  // Where the model text of [custom] starts in the file: after its opening quotes, or on the next
+  // line when a """ is followed by a line break (TOML drops that one).
+  void locate_model(const toml::node& n, const std::string& file_text) {
+    model_line_ = static_cast<int>(n.source().begin.line);
+    model_col_ = static_cast<int>(n.source().begin.column);
+    size_t off = 0;
+    for (int l = 1; l < model_line_ && off < file_text.size(); ++l) off = file_text.find('\n', off) + 1;
+    for (int c = 1; c < model_col_ && off < file_text.size(); ++c) {
+      ++off;
+      while (off < file_text.size() && (static_cast<unsigned char>(file_text[off]) & 0xC0) == 0x80) ++off;
+    }
+    const bool triple = file_text.compare(off, 3, "\"\"\"") == 0 || file_text.compare(off, 3, "'''") == 0;
+    const size_t after = off + (triple ? 3 : 1);
+    if (triple && (file_text.compare(after, 1, "\n") == 0 || file_text.compare(after, 2, "\r\n") == 0)) {
+      ++model_line_;
+      model_col_ = 1;
+    } else {
+      model_col_ += triple ? 3 : 1;
+    }
+  }
+  // A model-text error at its place in the file.
+  [[noreturn]] void fail_in_model(const ModelTextError& e) const {
+    const int line = model_line_ + e.line() - 1, col = e.line() == 1 ? model_col_ + e.col() - 1 : e.col();
+    throw Error(path_ + ":" + std::to_string(line) + ":" + std::to_string(col) + ": " + e.message());
+  }
 
   // Every key of `t` must be one of `known`; the others warn.
   void keys(const toml::table& t, std::initializer_list<const char*> known, const std::string& in) {
@@ -82,6 +109,7 @@ class Reader {
   }
 
   std::string path_;
+  int model_line_ = 1, model_col_ = 1;  // where [custom]'s model text starts
   std::vector<std::string> warnings;
 };
 
@@ -155,17 +183,21 @@ void read_values(Reader& r, const toml::table& v, ModelSpec& s) {
   const Program& p = program(s.program);
   Config probe;
   probe.program = s.program;
-  const std::vector<Slot> slots = p.slots(probe);
-  const std::vector<DimInfo> dims = p.dims();
+  std::vector<std::string> names;
+  try {
+    p.configure(s, probe);
+    names = program_for(probe)->value_names(probe);
+  } catch (const ModelTextError& e) {
+    r.fail_in_model(e);
+  } catch (const Error& e) {
+    r.fail(v.source(), e.what());
+  }
   for (auto&& [k, n] : v) {
     const std::string name(k.str());
-    const bool known = std::any_of(slots.begin(), slots.end(), [&](const Slot& x) { return x.name == name; }) ||
-                       std::any_of(dims.begin(), dims.end(), [&](const DimInfo& d) { return d.name == name; });
-    if (!known) {
-      std::string names;
-      for (const Slot& x : slots) names += (names.empty() ? "" : ", ") + x.name;
-      for (const DimInfo& d : dims) names += ", " + d.name;
-      r.fail(k.source(), "program " + s.program + " has no parameter, input or size '" + name + "' (it has " + names + ")");
+    if (std::find(names.begin(), names.end(), name) == names.end()) {
+      std::string list;
+      for (const std::string& x : names) list += (list.empty() ? "" : ", ") + x;
+      r.fail(k.source(), "program " + s.program + " has no parameter, input or size '" + name + "' (it has " + list + ")");
     }
     std::string item = name + "=";
     auto add = [&](const toml::node& e) {
@@ -179,21 +211,68 @@ void read_values(Reader& r, const toml::table& v, ModelSpec& s) {
       if (!std::isfinite(x)) r.fail(e.source(), "'" + name + "' must be a finite number");
       item += (item.back() == '=' ? "" : ",") + number_text(x);
     };
+    // One entry of a row: the caller writes the separators.
+    auto add_bare = [&](const toml::node& e) {
+      const size_t at = item.size();
+      item += '=';  // so that add() writes no separator
+      add(e);
+      item.erase(at, 1);
+    };
     if (n.is_array()) {
       const toml::array& a = *n.as_array();
       if (a.empty()) r.fail(n.source(), "'" + name + "' is an empty list");
+      int rows = 0;
+      for (const toml::node& e : a) rows += e.is_array();
+      if (rows > 0 && rows != static_cast<int>(a.size()))
+        r.fail(n.source(), "'" + name + "' mixes numbers and rows: a matrix is a list of rows, [[1, 2], [3, 4]]");
       for (const toml::node& e : a) {
-        if (e.is_array()) {  // rows of a matrix, [[1, 2], [3, 4]]: row-major
-          for (const toml::node& x : *e.as_array()) add(x);
+        if (e.is_array()) {  // rows of a matrix, [[1, 2], [3, 4]]: row-major, rows apart by ';'
+          if (item.back() != '=') item += ';';
+          const size_t before = item.size();
+          for (const toml::node& x : *e.as_array()) {
+            if (item.size() > before) item += ',';
+            add_bare(x);
+          }
+          if (item.size() == before) r.fail(e.source(), "'" + name + "' has an empty row");
           continue;
         }
         add(e);
       }
+      if (rows == 1) item += ";";  // one row is still a matrix: a closing ';' says so
     } else {
       add(n);
     }
     s.sets.push_back(item);
   }
+}
+
+// [custom]: a model of one's own, `model = """…"""` and the optional `inputs = ["x", …]`. Errors
+// in the text point at their line and column inside the file.
+void read_custom(Reader& r, const toml::node& n, ModelSpec& s, const std::string& file_text) {
+  if (!n.is_table()) r.fail(n.source(), "'custom' must be a table: [custom]");
+  const toml::table& t = *n.as_table();
+  r.keys(t, {"model", "inputs"}, " in [custom]");
+  const auto own = program(s.program).own_flags();
+  if (std::find(own.begin(), own.end(), "--model") == own.end())
+    r.fail(n.source(), "[custom] holds the model of program \"custom\"; this lesson's program is " + s.program);
+  s.model_text = r.str(t, "model", true, n.source(), "[custom]");
+  r.locate_model(*t.get("model"), file_text);
+  const std::vector<std::string> inputs = r.strings(t, "inputs");
+  std::string list;
+  for (const std::string& x : inputs) list += (list.empty() ? "" : ",") + x;
+  if (!inputs.empty()) s.inputs = list;
+  ModelText m;
+  try {
+    m = parse_model_text(*s.model_text);
+  } catch (const ModelTextError& e) {
+    r.fail_in_model(e);
+  }
+  for (const std::string& x : inputs)
+    if (std::find(m.leaves.begin(), m.leaves.end(), x) == m.leaves.end()) {
+      std::string leaves;
+      for (const std::string& l : m.leaves) leaves += (leaves.empty() ? "" : ", ") + l;
+      r.fail(t.get("inputs")->source(), "'" + x + "' is not a leaf of the model (its leaves: " + leaves + ")");
+    }
 }
 
 LessonStep::At parse_at(Reader& r, const toml::node& n, std::string& op) {
@@ -364,7 +443,7 @@ Lesson parse_lesson(const std::string& text, const std::string& path) {
   } catch (const toml::parse_error& e) {
     throw Error(r.where(e.source()) + ": " + std::string(e.description()));
   }
-  r.keys(doc, {"id", "title", "summary", "program", "model", "values", "step"}, "");
+  r.keys(doc, {"id", "title", "summary", "program", "model", "custom", "values", "step"}, "");
   Lesson L;
   L.path = path;
   const toml::source_region top = doc.source();
@@ -391,6 +470,9 @@ Lesson parse_lesson(const std::string& text, const std::string& path) {
         r.fail(m->source(), "[model] sets " + f.substr(2) + ", a GPT-2 setting; program " + prog + " takes [values]");
     }
   }
+  if (const toml::node* c = doc.get("custom")) read_custom(r, *c, L.spec, text);
+  if (const auto own = program(prog).own_flags(); std::find(own.begin(), own.end(), "--model") != own.end() && !L.spec.model_text)
+    r.fail(doc.get("program")->source(), "program \"" + prog + "\" needs its model: a table [custom] with model = \"\"\"…\"\"\"");
   if (const toml::node* v = doc.get("values")) {
     if (!v->is_table()) r.fail(v->source(), "'values' must be a table: [values]");
     if (prog == "gpt2") r.fail(v->source(), "[values] is for the lesson programs; gpt2 takes [model]");
@@ -402,6 +484,8 @@ Lesson parse_lesson(const std::string& text, const std::string& path) {
   ResolvedSpec res;
   try {
     res = resolve(L.spec);
+  } catch (const ModelTextError& e) {
+    r.fail_in_model(e);  // at its place in the file's model text
   } catch (const Error& e) {
     r.fail(model_at, e.what());
   }

@@ -83,6 +83,8 @@ class Program {
   // A program made from the settings (the custom program parses its text); nullptr: this object
   // serves every config.
   virtual std::shared_ptr<const Program> make(const Config&) const { return nullptr; }
+  // The names --set and a lesson's [values] may give: parameters, inputs and sizes.
+  virtual std::vector<std::string> value_names(const Config& cfg) const;
   // The dump holds grad.<input> for its inputs too (a model of one's own: every leaf's gradient).
   virtual bool input_grads_in_dump() const { return false; }
 };

@@ -71,7 +71,7 @@ void backward(const OpCtx<T>& c) {
       return sl * g[i];
     };
     if (m == n) {
-      for (int64_t i = 0; i < n; ++i) d[i] = term(i);
+      for (int64_t i = 0; i < n; ++i) d[i] = term(i) + T(0);  // + 0: no −0 shown
     } else {  // broadcast: the sum over every entry it was used for, in double, rounded once
       std::vector<double> acc(static_cast<size_t>(m), 0.0);
       for (int64_t i = 0; i < n; ++i) acc[static_cast<size_t>(i % m)] += static_cast<double>(term(i));

@@ -35,7 +35,7 @@ void backward(const OpCtx<T>& c) {
   const double k = c.attrs().constant;
   const bool wrong = c.mistake(Mistake::wrong_derivative);
   for (int64_t i = 0, n = x.size(); i < n; ++i)
-    dx[i] = (wrong ? Impl::wrong_slope(x[i], y[i], k) : Impl::slope(x[i], y[i], k)) * g[i];
+    dx[i] = (wrong ? Impl::wrong_slope(x[i], y[i], k) : Impl::slope(x[i], y[i], k)) * g[i] + T(0);  // + 0: no −0 shown
 }
 
 // The slopes f′(x) as one map (a number when x is one number).

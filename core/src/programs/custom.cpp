@@ -83,6 +83,8 @@ class Custom final : public ProgramOf<Custom> {
     }
   }
 
+  std::vector<std::string> value_names(const Config&) const override { return m_.leaves; }
+
   std::vector<std::pair<std::string, std::string>> settings_record(const Config& c) const override {
     return {{"model", nlohmann::json(text_of(c)).dump()}, {"inputs", nlohmann::json(input_names(c)).dump()}};
   }

@@ -34,6 +34,13 @@ const Program& program(const std::string& name) {
   throw Error("unknown program '" + name + "' (expected one of " + names + ")");
 }
 
+std::vector<std::string> Program::value_names(const Config& cfg) const {
+  std::vector<std::string> v;
+  for (const Slot& s : slots(cfg)) v.push_back(s.name);
+  for (const DimInfo& d : dims()) v.push_back(d.name);
+  return v;
+}
+
 std::shared_ptr<const Program> program_for(const Config& cfg) {
   const Program& p = program(cfg.program);
   if (auto made = p.make(cfg)) return made;
@@ -67,9 +74,12 @@ SetItem parse_set_shaped(const std::string& item) {
     if (b == std::string::npos) b = rhs.size();
     rows.push_back(rhs.substr(a, b - a));
   }
+  // A ';' at the end closes the last row: 'W=1,2,3;' is a matrix of one row.
+  if (rows.size() > 1 && rows.back().empty()) rows.pop_back();
+  const bool matrix = rhs.find(';') != std::string::npos;
   std::vector<double> values;
   std::optional<Shape> shape;
-  if (rows.size() > 1) {
+  if (matrix) {
     size_t cols = 0;
     for (size_t r = 0; r < rows.size(); ++r) {
       const size_t n = split_comma_list(rows[r]).size();
