@@ -1,5 +1,7 @@
 // The generic part of the chain rule of one entry (gradscope/chain_rule.h): the checks before an
-// op is asked, the sum of its terms, their round-off and the marks.
+// op is asked, the sum of its terms, their round-off and the marks; and the op's tensors by
+// TensorId (tensor_of, tensor_shape, same_entry). What the terms are is each op type's
+// `explain` in its header under core/src/ops/.
 #include "gradscope/chain_rule.h"
 
 #include <algorithm>
@@ -14,6 +16,7 @@ bool ChainRule::agrees() const { return ok && std::fabs(sum - stored) <= toleran
 
 template <class T>
 const Tensor<T>* tensor_of(const Tape<T>& tape, int k, const LocalDerivative<T>* ld, TensorId id) {
+  if (k < 0 || k >= tape.size()) return nullptr;
   const Op<T>& op = tape.op(k);
   const int s = id.slot;
   switch (id.part) {

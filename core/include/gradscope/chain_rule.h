@@ -79,8 +79,8 @@ struct ChainRule {
 template <class T>
 ChainRule explain_entry(const Tape<T>& tape, int k, TensorId of, int64_t index, int max_terms = 4);
 
-// The tensor of op k a TensorId names; nullptr when the op has no such tensor (`ld` may be
-// nullptr: then no local item is found).
+// The tensor of op k a TensorId names; nullptr when there is no op k or it has no such tensor
+// (`ld` may be nullptr: then no local item is found).
 template <class T>
 const Tensor<T>* tensor_of(const Tape<T>& tape, int k, const LocalDerivative<T>* ld, TensorId id);
 
