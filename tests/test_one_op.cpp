@@ -2,9 +2,11 @@
 // random inputs fed through y = a·x (a = 1, trainable) so each operand needs its gradient, the op,
 // and a loss L = mean(out²) (after a softmax for the causal mask, whose −∞ entries have no
 // square). The op's backward is checked against central differences at every entry, and every
-// mistake it supports must make that check fail.
+// mistake it supports must make that check fail. Its chain-rule explanation (gradscope/chain_rule.h)
+// must add up to every entry of every gradient it sends back, and stop adding up under each mistake.
 #include <gtest/gtest.h>
 
+#include "gradscope/chain_rule.h"
 #include "gradscope/gradcheck.h"
 #include "gradscope/rng.h"
 #include "programs/program_base.h"
@@ -131,6 +133,34 @@ Case case_of(OpType t) {
   return {};
 }
 
+// Whether explain_entry's sum is the stored entry at every entry of every gradient op k sends
+// back (its outgoing residuals, not of ids, and its parameter gradients); `fails` counts the
+// entries where it is not, `explained` those it explained.
+struct Explained {
+  int64_t explained = 0, fails = 0;
+  std::string first;  // the first entry that failed, in words
+};
+Explained explain_every_entry(const Tape<double>& tape, int k) {
+  Explained e;
+  const Op<double>& op = tape.op(k);
+  auto each = [&](Part part, const std::vector<Tensor<double>>& grads) {
+    for (size_t slot = 0; slot < grads.size(); ++slot) {
+      if (grads[slot].empty() || (part == Part::outgoing && tape.value(op.in[slot]).integer)) continue;
+      for (int64_t i = 0; i < grads[slot].size(); ++i) {
+        const ChainRule r = explain_entry(tape, k, {part, static_cast<int>(slot)}, i);
+        ++e.explained;
+        if (r.ok && r.agrees()) continue;
+        if (!e.fails++)
+          e.first = std::string(part == Part::outgoing ? "din" : "dpar") + std::to_string(slot) + "[" + std::to_string(i) +
+                    "]: " + (r.ok ? "sum " + std::to_string(r.sum) + " vs stored " + std::to_string(r.stored) : r.why_not);
+      }
+    }
+  };
+  each(Part::outgoing, op.din);
+  each(Part::param_grad, op.dpar);
+  return e;
+}
+
 void check_alone(OpType type) {
   Built b = build(case_of(type));
   ASSERT_GE(b.op, 0);
@@ -142,7 +172,10 @@ void check_alone(OpType type) {
   EXPECT_GT(oc.checked, 0);
   EXPECT_TRUE(oc.pass) << "max abs err " << oc.max_abs_err;
   EXPECT_LT(oc.max_abs_err, 1e-8);
-  // Every mistake it supports is caught by the same check.
+  const Explained ex = explain_every_entry(*b.tape, b.op);
+  EXPECT_GT(ex.explained, 0);
+  EXPECT_EQ(ex.fails, 0) << "the chain rule of " << ex.first;
+  // Every mistake it supports is caught by the same check, and by the chain rule of some entry.
   int planted = 0;
   for (int m = 1; m < kNumMistakes; ++m) {
     const Mistake mk = static_cast<Mistake>(m);
@@ -152,6 +185,7 @@ void check_alone(OpType type) {
     b.tape->forward();
     b.tape->backward();
     EXPECT_FALSE(check_op(*b.tape, b.op, opt).pass) << info(mk).id;
+    EXPECT_GT(explain_every_entry(*b.tape, b.op).fails, 0) << info(mk).id << ": the chain rule still adds up";
     b.tape->set_mistake(b.op, Mistake::none);
   }
   EXPECT_GT(planted, 0) << "every op sends some gradient back, so at least a flipped sign can be planted";

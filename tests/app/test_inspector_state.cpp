@@ -181,6 +181,21 @@ TEST(chain_rule, points_at_the_entries_the_formula_names) {
   EXPECT_NE(arithmetic(z).find("no position reads"), std::string::npos);
 }
 
+// The `matrix` lesson, Y = X·W + b with X [n,m] and W [m,p]: the words name the index the sum
+// runs over in the lesson's own letters (they said "Σ over n" for a sum over p).
+TEST(chain_rule, the_words_name_the_summed_index_by_the_lessons_letters) {
+  auto s = computed(program("matrix"));
+  const Tape<double>& tape = *s->tape;
+  const int k = tape.find_op("Y");
+  ASSERT_GE(k, 0);
+  const int64_t n = tape.value(tape.op(k).in[0]).data.dim(0), m = tape.value(tape.op(k).in[0]).data.dim(1),
+                p = tape.value(tape.op(k).out).data.dim(1);
+  const std::string dx = arithmetic(explain_entry(tape, k, {Part::outgoing, 0}, 2 * m));     // ∂L/∂X[2,0]
+  const std::string dw = arithmetic(explain_entry(tape, k, {Part::param_grad, 0}, 2 * p));  // ∂L/∂W[2,0]
+  EXPECT_EQ(dx.rfind("Σ over p of W × incoming (" + std::to_string(p) + " terms)", 0), 0u) << dx;
+  EXPECT_EQ(dw.rfind("Σ over n of X × incoming (" + std::to_string(n) + " terms)", 0), 0u) << dw;
+}
+
 TEST(chain_rule, a_planted_mistake_shows_as_a_sum_that_is_not_the_stored_entry) {
   auto s = computed(program("line"));
   s->plant("y1=wrong_derivative");  // multiplies by x where a belongs

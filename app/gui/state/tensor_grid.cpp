@@ -135,19 +135,4 @@ int64_t cell_source_index(const TensorRef& t, const DisplayGrid& g, int r, int c
   return best_i;
 }
 
-std::string multi_index_str(const Shape& shape, int64_t flat) {
-  std::vector<int64_t> idx(shape.size());
-  for (int d = static_cast<int>(shape.size()) - 1; d >= 0; --d) {
-    const int64_t n = std::max<int64_t>(shape[d], 1);
-    idx[d] = flat % n;
-    flat /= n;
-  }
-  std::string s = "[";
-  for (size_t i = 0; i < idx.size(); ++i) {
-    if (i) s += ',';
-    s += std::to_string(idx[i]);
-  }
-  return s + "]";
-}
-
 }  // namespace gs::app

@@ -69,7 +69,4 @@ DisplayGrid reduce_for_display(const TensorRef& t, int max_side = 512);
 // The source entry a cell stands for: itself, or for a pooled cell the max-abs entry of its block.
 int64_t cell_source_index(const TensorRef& t, const DisplayGrid& g, int r, int c);
 
-// "[0,1,3,5]" for a flat index of `shape` ("[]" for a 0-d tensor).
-std::string multi_index_str(const Shape& shape, int64_t flat);
-
 }  // namespace gs::app

@@ -18,6 +18,8 @@ inline int64_t numel(const Shape& s) {
 }
 
 std::string shape_str(const Shape& s);  // "(2,8,16)"
+// "[0,1,3,5]" for a flat index of `shape` ("[]" for a 0-d tensor).
+std::string multi_index_str(const Shape& shape, int64_t flat);
 
 template <class T>
 struct Tensor {

@@ -56,6 +56,19 @@ struct MulParam {
     ld.items.push_back(scalar_item<T>("∂y/∂x = a", c.par(0)[0]));
     ld.items.push_back(view_item("∂y/∂a = x", c.in(0)));
   }
+  template <class T>
+  static void explain(ChainCtx<T>& c) {
+    if (c.din) {
+      c.one_to_one(static_cast<double>(c.par(0)[0]), c.par_label(0), {Part::local, 0}, -1);
+      return;
+    }
+    c.r.local_tensor = {Part::local, 1};
+    c.r.local_name = "x";
+    c.r.over_name = "i";
+    c.r.how = "a multiplied every entry: its gradient is x times the incoming residual, summed over the entries";
+    for (int64_t i = 0; i < c.G.size(); ++i) c.add(static_cast<double>(c.in(0)[i]), i, c.g(i), i, i);
+  }
+  static Aligned aligned(int) { return {true, {1}}; }
 };
 
 struct AddParam {
@@ -88,6 +101,20 @@ struct AddParam {
     ld.items.push_back(scalar_item<T>("∂y/∂x = 1", T(1)));
     ld.items.push_back(scalar_item<T>("∂y/∂b = 1", T(1)));
   }
+  template <class T>
+  static void explain(ChainCtx<T>& c) {
+    if (c.din) {
+      c.one_to_one(1.0, "1", {Part::local, 0}, -1);
+      return;
+    }
+    // b: the residual summed over every entry b was added to
+    c.r.local_tensor = {Part::local, 1};
+    c.r.local_name = "1";
+    c.r.over_name = "i";
+    c.r.how = "b was added to every entry: its gradient is the incoming residual summed over all of them";
+    for (int64_t i = 0; i < c.G.size(); ++i) c.add(1.0, -1, c.g(i), i, i);
+  }
+  static Aligned aligned(int) { return {true}; }
 };
 
 struct Subtract {
@@ -119,6 +146,11 @@ struct Subtract {
     ld.items.push_back(scalar_item<T>("∂d/∂y = 1", T(1)));
     ld.items.push_back(scalar_item<T>("∂d/∂t = −1  (the target: no gradient needed)", T(-1)));
   }
+  template <class T>
+  static void explain(ChainCtx<T>& c) {
+    c.one_to_one(c.slot == 0 ? 1.0 : -1.0, c.slot == 0 ? "1" : "−1", {Part::local, c.slot}, -1);
+  }
+  static Aligned aligned(int) { return {true}; }
 };
 
 struct MeanSquare {
@@ -156,6 +188,16 @@ struct MeanSquare {
     for (int64_t i = 0; i < n; ++i) it.tensor[i] = T(2) * c.in(0)[i] / T(n);
     ld.items.push_back(std::move(it));
   }
+  // ∂L/∂d[i] = 2d[i]/N times ∂L/∂L, the one entry of the incoming residual
+  template <class T>
+  static void explain(ChainCtx<T>& c) {
+    const double n = static_cast<double>(c.in(0).size());
+    c.r.local_tensor = {Part::local, 0};
+    c.r.local_name = "2d/N";
+    c.r.how = "where backprop starts: 2d/N times ∂L/∂L = 1";
+    c.add(2.0 * static_cast<double>(c.in(0)[c.index]) / n, c.index, c.g(0), 0);
+  }
+  static Aligned aligned(int) { return {false, {0}}; }
 };
 
 }  // namespace gs::ops

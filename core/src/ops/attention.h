@@ -51,6 +51,30 @@ struct QueryKey {
     ld.items.push_back(view_item("K   (∂L/∂Q = ∂L/∂S·K)", c.in(1)));
     ld.items.push_back(view_item("Q   (∂L/∂K = (∂L/∂S)ᵀ·Q)", c.in(0)));
   }
+  // S (…,T,T) = Q (…,T,d) · Kᵀ
+  template <class T>
+  static void explain(ChainCtx<T>& c) {
+    const Tensor<T>& Q = c.in(0);
+    const Tensor<T>& Kt = c.in(1);
+    const int64_t d = Q.dim(-1), Tn = Q.dim(-2);
+    const int64_t bh = c.index / (Tn * d), p = (c.index / d) % Tn, e = c.index % d;
+    const int64_t s0 = bh * Tn * Tn, v0 = bh * Tn * d;
+    if (c.slot == 0) {  // ∂L/∂Q[p,e] = Σ_j ∂L/∂S[p,j]·K[j,e]
+      c.r.local_tensor = {Part::local, 0};
+      c.r.local_name = "K";
+      c.r.over_name = "key j";
+      c.r.how = "query row " + std::to_string(p) + " of ∂L/∂S times column " + std::to_string(e) + " of K";
+      for (int64_t j = 0; j < Tn; ++j)
+        c.add(static_cast<double>(Kt[v0 + j * d + e]), v0 + j * d + e, c.g(s0 + p * Tn + j), s0 + p * Tn + j, j);
+    } else {  // ∂L/∂K[p,e] = Σ_i ∂L/∂S[i,p]·Q[i,e]
+      c.r.local_tensor = {Part::local, 1};
+      c.r.local_name = "Q";
+      c.r.over_name = "query i";
+      c.r.how = "key column " + std::to_string(p) + " of ∂L/∂S (a row of (∂L/∂S)ᵀ) times column " + std::to_string(e) + " of Q";
+      for (int64_t i = 0; i < Tn; ++i)
+        c.add(static_cast<double>(Q[v0 + i * d + e]), v0 + i * d + e, c.g(s0 + i * Tn + p), s0 + i * Tn + p, i);
+    }
+  }
 };
 
 struct Scale {
@@ -91,6 +115,11 @@ struct Scale {
               std::to_string(c.attrs().d) + ".";
     ld.items.push_back(scalar_item<T>("∂S'/∂S = 1/√d", factor(c)));
   }
+  template <class T>
+  static void explain(ChainCtx<T>& c) {
+    c.one_to_one(1.0 / std::sqrt(static_cast<double>(c.op.attrs.d)), "1/√d", {Part::local, 0}, -1);
+  }
+  static Aligned aligned(int) { return {true}; }
 };
 
 struct CausalMask {
@@ -129,6 +158,13 @@ struct CausalMask {
       for (int64_t j = 0; j <= i; ++j) m.tensor[i * Tn + j] = T(1);
     ld.items.push_back(std::move(m));
   }
+  template <class T>
+  static void explain(ChainCtx<T>& c) {
+    const int64_t Tn = c.G.dim(-1), i = (c.index / Tn) % Tn, j = c.index % Tn;
+    c.one_to_one(j <= i ? 1.0 : 0.0, "mask", {Part::local, 0}, i * Tn + j);
+    if (j > i) c.r.how = "a future key: the mask is 0 here, so no gradient reaches this score";
+  }
+  static Aligned aligned(int) { return {true}; }
 };
 
 struct Softmax {
@@ -186,6 +222,23 @@ struct Softmax {
       for (int64_t j = 0; j < N; ++j) J.tensor[i * N + j] = (i == j ? p[i] : T(0)) - p[i] * p[j];
     ld.items.push_back(std::move(J));
   }
+  // ∂L/∂M[r,j] = Σ_i J_r[i,j]·∂L/∂P[r,i], J_r = diag(p) − p·pᵀ of row r
+  template <class T>
+  static void explain(ChainCtx<T>& c) {
+    const Tensor<T>& P = c.out();
+    const int64_t N = P.dim(-1), row = c.index / N, j = c.index % N;
+    const T* p = P.data + row * N;
+    c.r.ld_row = static_cast<int>(row);
+    c.r.local_tensor = {Part::local, 0};
+    c.r.local_name = "J";
+    c.r.over_name = "i";
+    c.r.how = "row " + std::to_string(row) + "'s Jacobian (column " + std::to_string(j) + ") times the incoming row";
+    for (int64_t i = 0; i < N; ++i) {
+      const double Jij = (i == j ? static_cast<double>(p[i]) : 0.0) - static_cast<double>(p[i]) * static_cast<double>(p[j]);
+      c.add(Jij, i * N + j, c.g(row * N + i), row * N + i, i);
+    }
+  }
+  static Aligned aligned(int) { return {true}; }
 };
 
 struct AttnValue {
@@ -231,6 +284,33 @@ struct AttnValue {
               "a value row moves every output that attends to it (Pᵀ).";
     ld.items.push_back(view_item("Vᵀ   (∂L/∂P = ∂L/∂O·Vᵀ)", c.in(1), true));
     ld.items.push_back(view_item("P   (∂L/∂V = Pᵀ·∂L/∂O)", c.in(0)));
+  }
+  // O (…,T,d) = P (…,T,T) · V (…,T,d)
+  template <class T>
+  static void explain(ChainCtx<T>& c) {
+    const Tensor<T>& P = c.in(0);
+    const Tensor<T>& Vv = c.in(1);
+    const int64_t d = Vv.dim(-1), Tn = Vv.dim(-2);
+    if (c.slot == 0) {  // ∂L/∂P[i,j] = Σ_e ∂L/∂O[i,e]·V[j,e]
+      const int64_t bh = c.index / (Tn * Tn), i = (c.index / Tn) % Tn, j = c.index % Tn;
+      const int64_t v0 = bh * Tn * d;
+      c.r.local_tensor = {Part::local, 0};
+      c.r.local_name = "V";
+      c.r.over_name = "e";
+      c.r.how = "row " + std::to_string(i) + " of ∂L/∂O times value row " + std::to_string(j) + " (a column of Vᵀ)";
+      for (int64_t e = 0; e < d; ++e)
+        c.add(static_cast<double>(Vv[v0 + j * d + e]), v0 + j * d + e, c.g(v0 + i * d + e), v0 + i * d + e, e);
+    } else {  // ∂L/∂V[j,e] = Σ_i P[i,j]·∂L/∂O[i,e]
+      const int64_t bh = c.index / (Tn * d), j = (c.index / d) % Tn, e = c.index % d;
+      const int64_t p0 = bh * Tn * Tn, v0 = bh * Tn * d;
+      c.r.local_tensor = {Part::local, 1};
+      c.r.local_name = "P";
+      c.r.over_name = "query i";
+      c.r.how = "column " + std::to_string(j) + " of P (who attends to value " + std::to_string(j) + ") times column " +
+                std::to_string(e) + " of ∂L/∂O";
+      for (int64_t i = 0; i < Tn; ++i)
+        c.add(static_cast<double>(P[p0 + i * Tn + j]), p0 + i * Tn + j, c.g(v0 + i * d + e), v0 + i * d + e, i);
+    }
   }
 };
 

@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "gradscope/tape.h"
+#include "ops/chain.h"
 
 namespace gs::ops {
 

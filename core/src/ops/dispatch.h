@@ -37,4 +37,25 @@ bool op_supports(const OpCtx<T>& c, Mistake m) {
     return false;
 }
 
+// The chain-rule explanation of one entry (gradscope/chain_rule.h), where the op type has one;
+// false where it has none yet.
+template <class Impl, class T>
+bool op_explain(ChainCtx<T>& c) {
+  if constexpr (requires { Impl::explain(c); }) {
+    Impl::explain(c);
+    return true;
+  } else {
+    return false;
+  }
+}
+
+// Which of the op's maps line up entry by entry (same_entry); none where the op type does not say.
+template <class Impl>
+Aligned op_aligned(int n_local) {
+  if constexpr (requires { Impl::aligned(n_local); })
+    return Impl::aligned(n_local);
+  else
+    return {};
+}
+
 }  // namespace gs::ops

@@ -34,6 +34,11 @@ struct ResidualAdd {
               "share and the other use's.";
     ld.items.push_back(scalar_item<T>("∂H'/∂H = ∂H'/∂F = 1", T(1)));
   }
+  template <class T>
+  static void explain(ChainCtx<T>& c) {
+    c.one_to_one(1.0, "1", {Part::local, 0}, -1);
+  }
+  static Aligned aligned(int) { return {true}; }
 };
 
 struct Gelu {
@@ -130,6 +135,14 @@ struct Gelu {
     slope(c.in(0).data, it.tensor.data, c.in(0).size());
     ld.items.push_back(std::move(it));
   }
+  // ∂L/∂u[i] = g′(u[i])·∂L/∂g[i]: one product, at the same place in both.
+  template <class T>
+  static void explain(ChainCtx<T>& c) {
+    const LocalDerivative<T> ld = c.tape.local_derivative(c.k, 0);
+    if (ld.items.empty() || ld.items[0].tensor.size() != c.G.size()) return;
+    c.one_to_one(static_cast<double>(ld.items[0].tensor[c.index]), "g′(u)", {Part::local, 0}, c.index);
+  }
+  static Aligned aligned(int) { return {true, {0}}; }
 };
 
 }  // namespace gs::ops

@@ -48,6 +48,19 @@ struct Embedding {
     for (int64_t m = 0; m < M; ++m) it.tensor[m * V + id_at(c.in(0), m)] = T(1);
     ld.items.push_back(std::move(it));
   }
+  // wte[v,c]: Σ over the positions that read token v (the ids themselves get no gradient)
+  template <class T>
+  static void explain(ChainCtx<T>& c) {
+    const Tensor<T>& x = c.in(0);
+    const int64_t C = c.G.dim(-1), M = c.G.size() / C, V = c.par(0).dim(0), v = c.index / C, ch = c.index % C;
+    c.r.local_tensor = {Part::local, 0};
+    c.r.local_name = "one-hot";
+    c.r.over_name = "position";
+    c.r.how = "a repeated token adds up its rows: the positions that read this token";
+    for (int64_t m = 0; m < M; ++m)
+      if (id_at(x, m) == v) c.add(1.0, m * V + v, c.g(m * C + ch), m * C + ch, m);
+    if (c.terms.empty()) c.r.how = "no position reads this token: 0";
+  }
 };
 
 struct PosEmbedding {
@@ -88,6 +101,25 @@ struct PosEmbedding {
               "position's wpe entry.";
     ld.items.push_back(scalar_item<T>("∂H/∂X = ∂H/∂wpe[t] = 1", T(1)));
   }
+  template <class T>
+  static void explain(ChainCtx<T>& c) {
+    if (c.din) {
+      c.one_to_one(1.0, "1", {Part::local, 0}, -1);
+      return;
+    }
+    // wpe[t,c]: Σ over the batch rows of ∂L/∂H[b,t,c]
+    const int64_t B = c.G.dim(0), Tn = c.G.dim(1), C = c.G.dim(2), t = c.index / C, ch = c.index % C;
+    c.r.local_tensor = {Part::local, 0};
+    c.r.local_name = "1";
+    c.r.over_name = "b";
+    if (t >= Tn) {
+      c.r.how = "position " + std::to_string(t) + " is beyond the text (T = " + std::to_string(Tn) + "): 0";
+      return;
+    }
+    c.r.how = "every batch row adds its position's residual";
+    for (int64_t b = 0; b < B; ++b) c.add(1.0, -1, c.g((b * Tn + t) * C + ch), (b * Tn + t) * C + ch, b);
+  }
+  static Aligned aligned(int) { return {true}; }
 };
 
 }  // namespace gs::ops

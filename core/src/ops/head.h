@@ -3,6 +3,7 @@
 // vocabulary, softmax_ce's classes), and the mean negative log-likelihood of the targets.
 #include "ops/common.h"
 #include "ops/embedding.h"
+#include "ops/linear.h"
 
 namespace gs::ops {
 
@@ -33,6 +34,10 @@ struct LmHead {
               "and wte collects a second gradient share here besides the embedding's.";
     ld.items.push_back(view_item("wte   (∂L/∂f = ∂L/∂logits·wte)", c.par(0)));
     ld.items.push_back(view_item("f   (∂L/∂wte += (∂L/∂logits)ᵀ·f)", c.in(0)));
+  }
+  template <class T>
+  static void explain(ChainCtx<T>& c) {
+    explain_product(c, true, "logits");
   }
 };
 
@@ -98,6 +103,24 @@ struct LogSoftmax {
     }
     ld.items.push_back(std::move(ce));
   }
+  // ∂L/∂z[r,j] = Σ_i J_r[i,j]·∂L/∂ℓ[r,i], J_r[i,j] = δ_ij − p_j
+  template <class T>
+  static void explain(ChainCtx<T>& c) {
+    const Tensor<T>& l = c.out();
+    const int64_t V = l.dim(-1), row = c.index / V, j = c.index % V;
+    const double pj = std::exp(static_cast<double>(l[row * V + j]));
+    c.r.ld_row = static_cast<int>(row);
+    c.r.local_tensor = {Part::local, 0};
+    c.r.local_name = "J";
+    c.r.over_name = "i";
+    c.r.how = "row " + std::to_string(row) + "'s Jacobian (column " + std::to_string(j) + ") times the incoming row";
+    for (int64_t i = 0; i < V; ++i) c.add((i == j ? 1.0 : 0.0) - pj, i * V + j, c.g(row * V + i), row * V + i, i);
+  }
+  // The last item, the fused P − onehot(y), is laid out like the input.
+  static Aligned aligned(int n_local) {
+    if (n_local == 0) return {true};
+    return {true, {n_local - 1}};
+  }
 };
 
 struct Nll {
@@ -132,6 +155,18 @@ struct Nll {
     for (int64_t m = 0; m < M; ++m) it.tensor[m * V + id_at(c.in(1), m)] = T(-1) / T(M);
     ld.items.push_back(std::move(it));
   }
+  template <class T>
+  static void explain(ChainCtx<T>& c) {
+    const Tensor<T>& y = c.in(1);
+    const int64_t V = c.in(0).dim(-1), M = c.in(0).size() / V, m = c.index / V, v = c.index % V;
+    const bool target_here = static_cast<int64_t>(y[m]) == v;
+    c.r.local_tensor = {Part::local, 0};
+    c.r.local_name = "−1/M at the target";
+    c.r.how = target_here ? "the target of this row: −1/M times ∂L/∂L = 1"
+                          : "not the target of this row: the loss does not read it (0)";
+    c.add(target_here ? -1.0 / static_cast<double>(M) : 0.0, c.index, c.g(0), 0);
+  }
+  static Aligned aligned(int) { return {false, {0}}; }
 };
 
 }  // namespace gs::ops

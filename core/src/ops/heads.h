@@ -39,6 +39,25 @@ struct SplitHeads {
               "copied back into this part's columns of ∂L/∂qkv; q, k and v together fill all of them.";
     ld.items.push_back(scalar_item<T>("∂out/∂qkv = 1 (on the copied entries)", T(1)));
   }
+  // qkv (B,T,3C) ← q|k|v (B,H,T,d): column c of qkv is this op's when it is in its third.
+  template <class T>
+  static void explain(ChainCtx<T>& c) {
+    const Shape& s = c.G.shape;
+    const int64_t H = s[1], Tn = s[2], d = s[3], C = H * d;
+    const int64_t bt = c.index / (3 * C), col3 = c.index % (3 * C), b = bt / Tn, t = bt % Tn;
+    const int part = c.op.attrs.part;
+    c.r.local_tensor = {Part::local, 0};
+    c.r.local_name = "1";
+    if (col3 / C != part) {
+      c.r.how = std::string("this column of qkv belongs to ") + "qkv"[col3 / C] + ", not " + "qkv"[part] +
+                ": its op sends that share (here 0)";
+      return;
+    }
+    const int64_t h = (col3 - part * C) / d, j = (col3 - part * C) % d;
+    const int64_t ii = ((b * H + h) * Tn + t) * d + j;
+    c.add(1.0, -1, c.g(ii), ii);
+    c.r.how = "a copy: the entry is the incoming residual of its head";
+  }
 };
 
 struct MergeHeads {
@@ -72,6 +91,18 @@ struct MergeHeads {
     ld.text = "A rearrangement: the heads' outputs are laid side by side again; the derivative is 1 on each "
               "copied pair and the gradient is cut back into per-head pieces.";
     ld.items.push_back(scalar_item<T>("∂Y/∂O = 1 (on the copied entries)", T(1)));
+  }
+  template <class T>
+  static void explain(ChainCtx<T>& c) {
+    c.one_to_one(1.0, "1", {Part::local, 0}, -1);
+    // O (B,H,T,d) → Y (B,T,C): entry [b,h,t,j] is Y[b,t,h·d+j].
+    const Shape& s = c.in(0).shape;
+    const int64_t H = s[1], Tn = s[2], d = s[3];
+    const int64_t b = c.index / (H * Tn * d), h = (c.index / (Tn * d)) % H, t = (c.index / d) % Tn, j = c.index % d;
+    ChainTerm& term = c.terms.back();
+    term.incoming_index = (b * Tn + t) * H * d + h * d + j;
+    term.incoming = c.g(term.incoming_index);
+    c.r.how = "a copy: the entry is the incoming residual at its place among the heads";
   }
 };
 

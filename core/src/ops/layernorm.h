@@ -117,6 +117,46 @@ struct LayerNorm {
     ld.items.push_back(std::move(xh));
     ld.items.push_back(scalar_item<T>("∂y/∂β = 1", T(1)));
   }
+  template <class T>
+  static void explain(ChainCtx<T>& c) {
+    const Tensor<T>& x = c.in(0);
+    const int64_t C = x.dim(-1), M = x.size() / C;
+    const Tensor<T>& mean = c.op.saved[0];
+    const Tensor<T>& rstd = c.op.saved[1];
+    auto xhat = [&](int64_t m, int64_t i) {
+      return (static_cast<double>(x[m * C + i]) - static_cast<double>(mean[m])) * static_cast<double>(rstd[m]);
+    };
+    if (c.din) {  // ∂L/∂x[m,i] = Σ_j J_m[j,i]·∂L/∂y[m,j]
+      const int64_t m = c.index / C, i = c.index % C;
+      const Tensor<T>& g = c.par(0);
+      const double rs = static_cast<double>(rstd[m]), xi = xhat(m, i);
+      c.r.ld_row = static_cast<int>(m);
+      c.r.local_tensor = {Part::local, 0};
+      c.r.local_name = "J";
+      c.r.over_name = "j";
+      c.r.how = "row " + std::to_string(m) + "'s Jacobian (column " + std::to_string(i) + ") times the incoming row";
+      for (int64_t j = 0; j < C; ++j) {
+        const double Jji = static_cast<double>(g[j]) * rs *
+                           ((i == j ? 1.0 : 0.0) - 1.0 / static_cast<double>(C) - xi * xhat(m, j) / static_cast<double>(C));
+        c.add(Jji, j * C + i, c.g(m * C + j), m * C + j, j);
+      }
+    } else if (c.slot == 0) {  // γ[i] = Σ_m x̂[m,i]·∂L/∂y[m,i]
+      const int64_t i = c.index;
+      c.r.local_tensor = {Part::local, 1};
+      c.r.local_name = "x̂";
+      c.r.over_name = "m";
+      c.r.how = "column " + std::to_string(i) + " of x̂ times column " + std::to_string(i) + " of ∂L/∂y, summed over the rows";
+      for (int64_t m = 0; m < M; ++m) c.add(xhat(m, i), m * C + i, c.g(m * C + i), m * C + i, m);
+    } else {  // β[i] = Σ_m ∂L/∂y[m,i]
+      const int64_t i = c.index;
+      c.r.local_tensor = {Part::local, 2};
+      c.r.local_name = "1";
+      c.r.over_name = "m";
+      c.r.how = "β was added to every row: column " + std::to_string(i) + " of ∂L/∂y summed over the rows";
+      for (int64_t m = 0; m < M; ++m) c.add(1.0, -1, c.g(m * C + i), m * C + i, m);
+    }
+  }
+  static Aligned aligned(int) { return {true, {1}}; }
 };
 
 }  // namespace gs::ops

@@ -5,6 +5,46 @@
 
 namespace gs::ops {
 
+// The chain rule of Y (M,N) = X (M,K)·W (K,N) (+ b), for linear, matmul, LoRA's down-projection
+// and the tied head (W = wteᵀ, wte V×C, read transposed): `y` names the output. The summed index
+// is named by the program's letters where it has them: ∂L/∂X[m,k] sums over Y's columns (p of
+// the `matrix` lesson's X [n,m]·W [m,p]), ∂L/∂W and ∂L/∂b over X's rows (its n).
+template <class T>
+void explain_product(ChainCtx<T>& c, bool tied, const char* y) {
+  const Tensor<T>& X = c.in(0);
+  const Tensor<T>& Wt = c.par(0);
+  const int64_t K = X.dim(-1), M = X.size() / K, N = c.G.dim(-1);
+  auto W = [&](int64_t kk, int64_t n) { return tied ? Wt[n * K + kk] : Wt[kk * N + n]; };
+  auto Wi = [&](int64_t kk, int64_t n) { return tied ? n * K + kk : kk * N + n; };
+  const std::string w = c.par_label(0), x = tied ? "f" : "X";
+  ChainRule& r = c.r;
+  if (c.din) {
+    const int64_t m = c.index / K, kk = c.index % K;
+    r.local_tensor = {Part::local, 0};
+    r.local_name = w;
+    r.over_name = c.col_axis(c.out_axes(), tied ? "v" : "n");
+    r.how = "row " + std::to_string(m) + " of ∂L/∂" + y + " times " + (tied ? "column " : "row ") + std::to_string(kk) +
+            " of " + w + (tied ? "" : " (a column of " + w + "ᵀ)") + ": one product per output";
+    for (int64_t n = 0; n < N; ++n) c.add(static_cast<double>(W(kk, n)), Wi(kk, n), c.g(m * N + n), m * N + n, n);
+  } else if (c.slot == 0) {
+    // ∂L/∂W[kk,n] = Σ_m X[m,kk]·G[m,n]; lm_head's wte[v,c] = Σ_m G[m,v]·f[m,c].
+    const int64_t kk = tied ? c.index % K : c.index / N, n = tied ? c.index / K : c.index % N;
+    r.local_tensor = {Part::local, 1};
+    r.local_name = x;
+    r.over_name = c.row_axis(c.in_axes(0), "m");
+    r.how = "column " + std::to_string(kk) + " of " + x + " times column " + std::to_string(n) + " of ∂L/∂" + y +
+            ": one product per row (position)";
+    for (int64_t m = 0; m < M; ++m) c.add(static_cast<double>(X[m * K + kk]), m * K + kk, c.g(m * N + n), m * N + n, m);
+  } else {  // the bias: Σ over the rows
+    const int64_t n = c.index;
+    r.local_tensor = {Part::local, 2};
+    r.local_name = "1";
+    r.over_name = c.row_axis(c.out_axes(), "m");
+    r.how = "the bias was added to every row: column " + std::to_string(n) + " of ∂L/∂Y summed over the rows";
+    for (int64_t m = 0; m < M; ++m) c.add(1.0, -1, c.g(m * N + n), m * N + n, m);
+  }
+}
+
 struct Linear {
   // in X (M,in)   par W (in,out), b (out)   out Y (M,out)
   template <class T>
@@ -48,6 +88,10 @@ struct Linear {
     ld.items.push_back(view_item("X   (∂L/∂W = Xᵀ·∂L/∂Y)", c.in(0)));
     ld.items.push_back(scalar_item<T>("∂Y/∂b = 1", T(1)));
   }
+  template <class T>
+  static void explain(ChainCtx<T>& c) {
+    explain_product(c, false, "Y");
+  }
 };
 
 struct MatMul {
@@ -89,6 +133,10 @@ struct MatMul {
     ld.items.push_back(view_item("Wᵀ   (∂L/∂X = ∂L/∂Y·Wᵀ)", c.par(0), true));
     ld.items.push_back(view_item("X   (∂L/∂W = Xᵀ·∂L/∂Y)", c.in(0)));
   }
+  template <class T>
+  static void explain(ChainCtx<T>& c) {
+    explain_product(c, false, "Y");
+  }
 };
 
 struct LoraDown {
@@ -117,6 +165,10 @@ struct LoraDown {
     ld.text = "LoRA's down-projection is a plain matmul: the local derivatives are the other operands.";
     ld.items.push_back(view_item("Aᵀ   (∂L/∂X = ∂L/∂U·Aᵀ)", c.par(0), true));
     ld.items.push_back(view_item("X   (∂L/∂A = Xᵀ·∂L/∂U)", c.in(0)));
+  }
+  template <class T>
+  static void explain(ChainCtx<T>& c) {
+    explain_product(c, false, "U");
   }
 };
 
@@ -158,6 +210,35 @@ struct LoraUp {
     ld.items.push_back(scalar_item<T>("∂Y'/∂Y = 1", T(1)));
     ld.items.push_back(view_item("Bᵀ   (∂L/∂U = (α/r)·∂L/∂Y'·Bᵀ)", c.par(0), true));
     ld.items.push_back(view_item("U   (∂L/∂B = (α/r)·Uᵀ·∂L/∂Y')", c.in(1)));
+  }
+  // Y' (M,N) = Y + s·U (M,R) · B (R,N); the summed index named as in explain_product.
+  template <class T>
+  static void explain(ChainCtx<T>& c) {
+    const double s = c.op.attrs.scale;
+    const int64_t N = c.G.dim(-1), M = c.G.size() / N;
+    if (c.din && c.slot == 0) {
+      c.one_to_one(1.0, "1", {Part::local, 0}, -1);
+      return;
+    }
+    const Tensor<T>& U = c.in(1);
+    const Tensor<T>& Bm = c.par(0);
+    const int64_t R = U.dim(-1);
+    c.r.scale = s;
+    if (c.din) {  // ∂L/∂U[m,rr] = s·Σ_n G[m,n]·B[rr,n]
+      const int64_t m = c.index / R, rr = c.index % R;
+      c.r.local_tensor = {Part::local, 1};
+      c.r.local_name = "B";
+      c.r.over_name = c.col_axis(c.out_axes(), "n");
+      c.r.how = "(α/r) times row " + std::to_string(m) + " of ∂L/∂Y′ times row " + std::to_string(rr) + " of B";
+      for (int64_t n = 0; n < N; ++n) c.add(static_cast<double>(Bm[rr * N + n]), rr * N + n, c.g(m * N + n), m * N + n, n);
+    } else {  // ∂L/∂B[rr,n] = s·Σ_m U[m,rr]·G[m,n]
+      const int64_t rr = c.index / N, n = c.index % N;
+      c.r.local_tensor = {Part::local, 2};
+      c.r.local_name = "U";
+      c.r.over_name = c.row_axis(c.in_axes(1), "m");
+      c.r.how = "(α/r) times column " + std::to_string(rr) + " of U times column " + std::to_string(n) + " of ∂L/∂Y′";
+      for (int64_t m = 0; m < M; ++m) c.add(static_cast<double>(U[m * R + rr]), m * R + rr, c.g(m * N + n), m * N + n, m);
+    }
   }
 };
 
