@@ -33,6 +33,7 @@ std::vector<std::pair<std::string, ModelSpec>> programs() {
   std::vector<std::pair<std::string, ModelSpec>> v;
   for (const char* p : {"line", "branch", "matrix", "softmax_ce", "layernorm", "attention", "lora_linear"})
     v.push_back({p, ModelSpec{}});
+  v.push_back({"custom", test::every_custom_op_spec()});
   v.push_back({"gpt2", tiny_spec()});
   ModelSpec lora = tiny_spec();
   lora.lora_rank = 2;
@@ -44,7 +45,7 @@ std::vector<std::pair<std::string, ModelSpec>> programs() {
 // Built, with every parameter moved off its initial value (LoRA's B starts at 0, which would
 // leave the adapter's gradients all zero), forward and backward done.
 test::Built<double> built(const std::string& name, const ModelSpec& spec) {
-  test::Built<double> b = test::build_program<double>(name, {}, spec);
+  test::Built<double> b = test::build_program<double>(name, spec.sets, spec);
   test::randomize(b, 17);
   return b;
 }

@@ -32,6 +32,10 @@ std::vector<Built<double>> shapes() {
   for (const char* p : {"line", "two_layers", "activation", "branch", "matrix", "softmax_ce", "layernorm", "attention",
                         "lora_linear"})
     out.push_back(test::build_program<double>(p));
+  {
+    const ModelSpec c = test::every_custom_op_spec();
+    out.push_back(test::build_program<double>("custom", c.sets, c));
+  }
   for (size_t i = 0; i < out.size(); ++i) test::randomize(out[i], 100 + i);
   return out;
 }

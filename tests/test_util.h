@@ -38,6 +38,22 @@ Built<T> build(Config cfg, std::vector<int32_t> stream = {}) {
   return b;
 }
 
+// A model of one's own (program custom) that records every op type of that language at least
+// once: a matrix product, broadcasting, each function and operator, a number on either side.
+inline ModelSpec every_custom_op_spec() {
+  ModelSpec s;
+  s.program = "custom";
+  s.model_text =
+      "h = tanh(X @ W + b)\n"
+      "r = relu(h - c) * 2\n"
+      "s = sigmoid(-h) / (1 + exp(h))\n"
+      "m = max(r, s) + abs(h) ** 2\n"
+      "L = mean(m) + sum(log(s + 1)) * 0.5 + sum(softmax(h) * log_softmax(h)) - sum(gelu(h))";
+  s.inputs = "X";
+  s.sets = {"X=0.3,-1.2;0.8,0.5;-0.4,1.1", "W=0.7,-0.3,0.5,-0.9;0.2,0.6,-0.8,0.4", "b=0.1,-0.2,0.15,0.05", "c=0.05"};
+  return s;
+}
+
 // A program by name (a lesson model, or gpt2 with its defaults) with --set items, in double,
 // forward and backward done.
 template <class T>

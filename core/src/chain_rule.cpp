@@ -137,9 +137,16 @@ std::vector<ChainMark> same_entry(const Tape<T>& tape, int k, const LocalDerivat
     }
   }
   for (int it : aligned_items) value_side.push_back({Part::local, it});
+  // An op whose operands may be parameters (Op::args) lines them up like its values.
+  const bool params_aligned = aligned && !op.args.empty();
+  for (size_t j = 0; j < op.par.size(); ++j) {
+    const std::vector<TensorId> p = {{Part::param, static_cast<int>(j)}, {Part::param_grad, static_cast<int>(j)}};
+    if (params_aligned)
+      value_side.insert(value_side.end(), p.begin(), p.end());
+    else
+      groups.push_back(p);
+  }
   groups.push_back(value_side);
-  for (size_t j = 0; j < op.par.size(); ++j)
-    groups.push_back({{Part::param, static_cast<int>(j)}, {Part::param_grad, static_cast<int>(j)}});
   for (const auto& g : groups) {
     if (std::find(g.begin(), g.end(), of) == g.end()) continue;
     for (const TensorId& id : g) {

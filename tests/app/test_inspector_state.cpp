@@ -9,6 +9,7 @@
 #include <numeric>
 #include <set>
 
+#include "../test_util.h"
 #include "app_test_util.h"
 #include "axis_labels.h"
 #include "chain_rule.h"
@@ -40,6 +41,7 @@ std::vector<ModelSpec> every_program() {
   for (const char* p : {"line", "two_layers", "activation", "branch", "matrix", "softmax_ce", "layernorm", "attention",
                         "lora_linear"})
     v.push_back(program(p));
+  v.push_back(gs::test::every_custom_op_spec());
   v.push_back(test::tiny_spec());
   ModelSpec lora = test::tiny_spec();
   lora.lora_rank = 2;

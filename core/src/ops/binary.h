@@ -131,6 +131,40 @@ void local(const OpCtx<T>& c, LocalDerivative<T>& ld, const std::string (&formul
   }
 }
 
+// The chain rule of one entry of an operand's gradient: ∂y/∂operand times the incoming residual,
+// at the same place — or, for an operand used for several entries (a number beside a vector, a
+// row vector beside a matrix), summed over every entry it was used for. `constant_slope`: the
+// local-derivative items are single numbers (a sum, a difference).
+template <class Impl, class T>
+void explain(ChainCtx<T>& c, bool constant_slope) {
+  const int a = c.operand();
+  const int k = c.op.attrs.const_side;
+  const int s = k < 0 ? a : k == 0 ? 1 : 0;  // the side of the operator this operand stands on
+  const T kc = static_cast<T>(c.op.attrs.constant);
+  auto side = [&](int which, int64_t i) -> T {
+    if (which == k) return kc;
+    const int arg = k < 0 ? which : 0;
+    const Tensor<T>& t = c.in(arg);
+    return t[i % t.size()];
+  };
+  const int64_t n = c.G.size(), m = c.in(a).size();
+  c.r.local_tensor = {Part::local, a};
+  c.r.local_name = "∂y/∂" + c.in_name(a);
+  auto term = [&](int64_t i, int64_t over) {
+    c.add(static_cast<double>(Impl::slope(s, side(0, i), side(1, i))), constant_slope ? -1 : i, c.g(i), i, over);
+  };
+  if (m == n) {
+    c.r.how = "entry by entry: the local derivative times the incoming residual at the same place";
+    term(c.index, -1);
+    return;
+  }
+  const bool one = m == 1;
+  c.r.over_name = one ? "i" : "row";
+  c.r.how = one ? c.in_name(a) + " was used for every entry: its gradient adds up what each one sends back"
+                : c.in_name(a) + " was used for every row: its gradient adds up this column of every row";
+  for (int64_t i = c.index; i < n; i += m) term(i, one ? i : i / m);
+}
+
 }  // namespace binary
 
 struct Add {
@@ -149,6 +183,9 @@ struct Add {
     const double ones[2] = {1, 1};
     binary::local<Add>(c, ld, {"1", "1"}, ones);
   }
+  template <class T>
+  static void explain(ChainCtx<T>& c) { binary::explain<Add>(c, true); }
+  static Aligned aligned(int) { return {true}; }
 };
 
 struct Sub {
@@ -172,6 +209,9 @@ struct Sub {
     const double sl[2] = {1, -1};
     binary::local<Sub>(c, ld, {"1", "−1"}, sl);
   }
+  template <class T>
+  static void explain(ChainCtx<T>& c) { binary::explain<Sub>(c, true); }
+  static Aligned aligned(int) { return {true}; }
 };
 
 struct Mul {
@@ -190,6 +230,9 @@ struct Mul {
               a + " (\"multiply swaps\"). Each operand's gradient is the other operand times the incoming residual.";
     binary::local<Mul>(c, ld, {b, a}, nullptr);
   }
+  template <class T>
+  static void explain(ChainCtx<T>& c) { binary::explain<Mul>(c, false); }
+  static Aligned aligned(int n_local) { return {true, n_local >= 2 ? std::vector<int>{0, 1} : std::vector<int>{0}}; }
 };
 
 struct Div {
@@ -213,6 +256,9 @@ struct Div {
               "² (a larger divisor makes the result smaller).";
     binary::local<Div>(c, ld, {"1/" + b, "−" + a + "/" + b + "²"}, nullptr);
   }
+  template <class T>
+  static void explain(ChainCtx<T>& c) { binary::explain<Div>(c, false); }
+  static Aligned aligned(int n_local) { return {true, n_local >= 2 ? std::vector<int>{0, 1} : std::vector<int>{0}}; }
 };
 
 struct Max {
@@ -232,6 +278,9 @@ struct Max {
               "other gets none (slope 0). On a tie the left one takes it.";
     binary::local<Max>(c, ld, {"1 where it is the larger", "1 where it is the larger"}, nullptr);
   }
+  template <class T>
+  static void explain(ChainCtx<T>& c) { binary::explain<Max>(c, false); }
+  static Aligned aligned(int n_local) { return {true, n_local >= 2 ? std::vector<int>{0, 1} : std::vector<int>{0}}; }
 };
 
 }  // namespace gs::ops

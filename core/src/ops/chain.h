@@ -25,7 +25,24 @@ struct ChainCtx {
   ChainRule& r;         // what the op sets: local_tensor, local_name, over_name, how, scale, ld_row
   std::vector<ChainTerm> terms = {};
 
-  const Tensor<T>& in(int i) const { return tape.value(op.in[i]).data; }
+  // Operand i, as OpCtx::in reads it: through Op::args where the op mixes values and parameters.
+  const Tensor<T>& in(int i) const {
+    if (!op.args.empty()) return op.args[i].param ? par(op.args[i].slot) : tape.value(op.in[op.args[i].slot]).data;
+    return tape.value(op.in[i]).data;
+  }
+  // Which operand (OpCtx::in's index) the explained entry belongs to: `slot` of din or dpar,
+  // mapped through Op::args where the op has them.
+  int operand() const {
+    if (op.args.empty()) return slot;
+    for (size_t a = 0; a < op.args.size(); ++a)
+      if (op.args[a].param == !din && op.args[a].slot == slot) return static_cast<int>(a);
+    return slot;
+  }
+  // Operand i's name in the equations: the value's name, or the parameter's label.
+  std::string in_name(int i) const {
+    if (!op.args.empty() && op.args[i].param) return par_label(op.args[i].slot);
+    return tape.value(op.in[op.args.empty() ? i : op.args[i].slot]).name;
+  }
   const Tensor<T>& par(int j) const { return tape.model().params()[op.par[j]].data; }
   const Tensor<T>& out() const { return tape.value(op.out).data; }
   // A parameter as the model's equations name it ("a", "W"), else its full name.
@@ -34,7 +51,11 @@ struct ChainCtx {
     return p.label.empty() ? p.name : p.label;
   }
   // The letters of each dimension, where the program gave them ({"n","m"}); empty otherwise.
-  const std::vector<std::string>& in_axes(int i) const { return tape.value(op.in[i]).axes; }
+  const std::vector<std::string>& in_axes(int i) const {
+    static const std::vector<std::string> none;
+    if (!op.args.empty()) return op.args[i].param ? none : tape.value(op.in[op.args[i].slot]).axes;
+    return tape.value(op.in[i]).axes;
+  }
   const std::vector<std::string>& out_axes() const { return tape.value(op.out).axes; }
   // The letter of a matrix's columns (its last axis), or `fallback` where it has none.
   static std::string col_axis(const std::vector<std::string>& axes, const char* fallback) {

@@ -13,12 +13,14 @@ struct MatProd {
     int64_t n, k, m;
   };
   template <class T>
-  static Dims dims(const OpCtx<T>& c) {
-    const Tensor<T>& A = c.in(0);
-    const Tensor<T>& B = c.in(1);
+  static Dims dims(const Tensor<T>& A, const Tensor<T>& B) {
     const int64_t n = A.rank() == 2 ? A.dim(0) : 1, k = A.dim(-1);
     const int64_t m = B.rank() == 2 ? B.dim(1) : 1;
     return {n, k, m};
+  }
+  template <class T>
+  static Dims dims(const OpCtx<T>& c) {
+    return dims(c.in(0), c.in(1));
   }
   template <class T>
   static void forward(const OpCtx<T>& c) {
@@ -57,6 +59,30 @@ struct MatProd {
               "through " + a + " (back through " + a + "ᵀ).";
     ld.items.push_back(view_item(b + "ᵀ   (∂L/∂" + a + " = ∂L/∂Y·" + b + "ᵀ)", c.in(1), true));
     ld.items.push_back(view_item(a + "   (∂L/∂" + b + " = " + a + "ᵀ·∂L/∂Y)", c.in(0)));
+  }
+  template <class T>
+  static void explain(ChainCtx<T>& c) {
+    const Tensor<T>& A = c.in(0);
+    const Tensor<T>& B = c.in(1);
+    const Dims d = dims(A, B);
+    const std::string a = c.in_name(0), b = c.in_name(1);
+    if (c.operand() == 0) {  // ∂L/∂A[i,q] = Σ_j ∂L/∂Y[i,j]·B[q,j]
+      const int64_t i = c.index / d.k, q = c.index % d.k;
+      c.r.local_tensor = {Part::local, 0};
+      c.r.local_name = b;
+      c.r.over_name = "j";
+      c.r.how = "row " + std::to_string(i) + " of ∂L/∂Y times row " + std::to_string(q) + " of " + b + " (a column of " + b +
+                "ᵀ): one product per column j of the result";
+      for (int64_t j = 0; j < d.m; ++j) c.add(static_cast<double>(B[q * d.m + j]), q * d.m + j, c.g(i * d.m + j), i * d.m + j, j);
+    } else {  // ∂L/∂B[q,j] = Σ_i A[i,q]·∂L/∂Y[i,j]
+      const int64_t q = c.index / d.m, j = c.index % d.m;
+      c.r.local_tensor = {Part::local, 1};
+      c.r.local_name = a;
+      c.r.over_name = "i";
+      c.r.how = "column " + std::to_string(q) + " of " + a + " times column " + std::to_string(j) +
+                " of ∂L/∂Y: one product per row i of the result";
+      for (int64_t i = 0; i < d.n; ++i) c.add(static_cast<double>(A[i * d.k + q]), i * d.k + q, c.g(i * d.m + j), i * d.m + j, i);
+    }
   }
 };
 

@@ -25,6 +25,15 @@ void backward(const OpCtx<T>& c, double k) {
   c.din(0).fill(static_cast<T>(k * static_cast<double>(c.dout()[0])));
 }
 
+// The chain rule of one entry: k (1, or 1/N for the mean) times the one incoming number.
+template <class T>
+void explain(ChainCtx<T>& c, double k, const char* name) {
+  c.r.local_tensor = {Part::local, 0};
+  c.r.local_name = name;
+  c.r.how = "every entry moves the result alike: the local derivative times the one incoming number";
+  c.add(k, -1, c.g(0), 0);
+}
+
 }  // namespace reduce
 
 struct Sum {
@@ -42,6 +51,8 @@ struct Sum {
               "incoming residual unchanged.";
     ld.items.push_back(scalar_item<T>("∂y/∂" + c.in_name(0) + "_i = 1", T(1)));
   }
+  template <class T>
+  static void explain(ChainCtx<T>& c) { reduce::explain(c, 1.0, "1"); }
 };
 
 struct Mean {
@@ -69,6 +80,8 @@ struct Mean {
               ", so every entry gets the incoming residual divided by N.";
     ld.items.push_back(scalar_item<T>("∂y/∂" + c.in_name(0) + "_i = 1/N", static_cast<T>(1.0 / static_cast<double>(n))));
   }
+  template <class T>
+  static void explain(ChainCtx<T>& c) { reduce::explain(c, 1.0 / static_cast<double>(c.in(0).size()), "1/N"); }
 };
 
 }  // namespace gs::ops

@@ -60,6 +60,13 @@ bool supports_wrong(const OpCtx<T>& c, Mistake m) {
   return m == Mistake::wrong_derivative && c.need_din(0);
 }
 
+// The chain rule of one entry: its slope f′(x) at that entry times the incoming residual there.
+template <class Impl, class T>
+void explain(ChainCtx<T>& c, const std::string& slope_name) {
+  const T sl = Impl::slope(c.in(0)[c.index], c.out()[c.index], c.op.attrs.constant);
+  c.one_to_one(static_cast<double>(sl), slope_name, {Part::local, 0}, c.index);
+}
+
 }  // namespace unary
 
 struct Neg {
@@ -77,6 +84,9 @@ struct Neg {
               "comes back with its sign flipped.";
     ld.items.push_back(scalar_item<T>("∂y/∂" + c.in_name(0) + " = −1", T(-1)));
   }
+  template <class T>
+  static void explain(ChainCtx<T>& c) { c.one_to_one(-1.0, "−1", {Part::local, 0}, -1); }
+  static Aligned aligned(int) { return {true}; }
 };
 
 struct Pow {
@@ -100,6 +110,9 @@ struct Pow {
               ", the power rule. Each entry has its own slope at its own value.";
     unary::local<Pow>(c, ld, "∂y/∂" + x + " = " + k + "·" + x + " ** " + km1);
   }
+  template <class T>
+  static void explain(ChainCtx<T>& c) { unary::explain<Pow>(c, "c·x^(c−1)"); }
+  static Aligned aligned(int) { return {true, {0}}; }
   static std::string num_text(double v) {
     char b[32];
     std::snprintf(b, sizeof b, "%g", v);
@@ -123,6 +136,9 @@ struct Relu {
               "negative for every example is 'dead': nothing before it learns.";
     unary::local<Relu>(c, ld, "∂y/∂" + c.in_name(0) + " = 1 if " + c.in_name(0) + " > 0, else 0");
   }
+  template <class T>
+  static void explain(ChainCtx<T>& c) { unary::explain<Relu>(c, "1 if x > 0"); }
+  static Aligned aligned(int) { return {true, {0}}; }
 };
 
 struct Tanh {
@@ -141,6 +157,9 @@ struct Tanh {
               "near 0 where the curve is flat (|" + c.in_name(0) + "| large), so a saturated tanh passes little gradient.";
     unary::local<Tanh>(c, ld, "∂y/∂" + c.in_name(0) + " = 1 − y²");
   }
+  template <class T>
+  static void explain(ChainCtx<T>& c) { unary::explain<Tanh>(c, "1 − y²"); }
+  static Aligned aligned(int) { return {true, {0}}; }
 };
 
 struct Sigmoid {
@@ -164,6 +183,9 @@ struct Sigmoid {
               "output: at most ¼ (at 0), and tiny where the neuron is sure of itself.";
     unary::local<Sigmoid>(c, ld, "∂y/∂" + c.in_name(0) + " = y·(1 − y)");
   }
+  template <class T>
+  static void explain(ChainCtx<T>& c) { unary::explain<Sigmoid>(c, "y·(1 − y)"); }
+  static Aligned aligned(int) { return {true, {0}}; }
 };
 
 struct Exp {
@@ -180,6 +202,9 @@ struct Exp {
     ld.text = "The exponential is its own slope: d/dx e^x = e^x, so the local derivative is the output itself.";
     unary::local<Exp>(c, ld, "∂y/∂" + c.in_name(0) + " = e^" + c.in_name(0) + " = y");
   }
+  template <class T>
+  static void explain(ChainCtx<T>& c) { unary::explain<Exp>(c, "e^x"); }
+  static Aligned aligned(int) { return {true, {0}}; }
 };
 
 struct Log {
@@ -198,6 +223,9 @@ struct Log {
               "value: the entries show nan.)";
     unary::local<Log>(c, ld, "∂y/∂" + c.in_name(0) + " = 1/" + c.in_name(0));
   }
+  template <class T>
+  static void explain(ChainCtx<T>& c) { unary::explain<Log>(c, "1/x"); }
+  static Aligned aligned(int) { return {true, {0}}; }
 };
 
 struct Abs {
@@ -216,6 +244,9 @@ struct Abs {
               "where the corner has no single slope).";
     unary::local<Abs>(c, ld, "∂y/∂" + c.in_name(0) + " = sign(" + c.in_name(0) + ")");
   }
+  template <class T>
+  static void explain(ChainCtx<T>& c) { unary::explain<Abs>(c, "sign(x)"); }
+  static Aligned aligned(int) { return {true, {0}}; }
 };
 
 }  // namespace gs::ops
