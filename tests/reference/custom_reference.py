@@ -13,7 +13,8 @@ values, and a comparison of
   * every leaf's stored value and shape against what was set,
 
 with max|diff| <= 1e-12 * max(1, max|ref|) per tensor. Then `CLI check --program custom --dtype f64
-…` must exit 0 on the same model. Two textbook examples are also checked against the numbers
+…` must exit 0 on the same model, and where a model lists planted mistakes, `check --mistake
+OP=KIND` must exit 1 with its first failure (walking back from the loss) at that op. Two textbook examples are also checked against the numbers
 worked by hand in CS231n's notes on backpropagation (the circuit (x + y)·z and the sigmoid neuron,
 written with sigmoid(…) and staged as 1 / (1 + exp(−…))).
 
@@ -30,6 +31,7 @@ must be reported as different.
 
 Exit: 0 all pass, 1 any failure, 2 bad usage or no torch. Last line: `custom reference: N passed, M failed`.
 """
+import json
 import os
 import subprocess
 import sys
@@ -171,12 +173,14 @@ MODELS = [
                    "c": -0.15},
         "inputs": ["X", "y"],
         "torch": m_mlp,
+        "plants": ["h=wrong_derivative", "d=flipped_sign", "L=wrong_derivative"],
     },
     {
         "name": "a value used many times: dot products, u @ u, u * u, d in four ops",
         "text": "d = u @ w\nn = u @ u\nr = d / n\nm = max(d, 0.5)\nL = r + m ** 2 + sum(u * u * w) + mean(w * d)",
         "values": {"u": [0.9, -0.4, 1.2], "w": [0.5, 1.5, 0.8]},
         "torch": m_shared,
+        "plants": ["r=forgotten_accumulation", "n=flipped_sign", "r=wrong_derivative"],
     },
     {
         "name": "a row vector times a matrix, powers 3 and 0.5, relu, exp of a product",
@@ -200,6 +204,7 @@ HAND = [
         "text": "q = x + y; f = q * z",
         "values": {"x": -2.0, "y": 5.0, "z": -4.0},
         "loss": -12.0, "grads": {"x": -4.0, "y": -4.0, "z": 3.0}, "tol": 0.0,
+        "plants": ["f=wrong_derivative", "q=flipped_sign"],
     },
     {
         "name": "CS231n's sigmoid neuron, sigmoid(w0·x0 + w1·x1 + w2)",
@@ -246,6 +251,21 @@ def check(cli, m):
         return True, "check --dtype f64: exit 0"
     rows = [r for r in text.splitlines() if "FAIL" in r or "first disagreement" in r or "error" in r]
     return False, f"check --dtype f64: exit {rc}\n      " + "\n      ".join(rows[:12])
+
+
+def planted(cli, m):
+    """Each planted mistake of the model is found by `check`, first (walking back from the loss) at its op."""
+    rows = []
+    for p in m.get("plants", []):
+        op = p.split("=")[0]
+        rc, text = run(cli, ["check"] + model_flags(m) + ["--mistake", p, "--json"])
+        try:
+            first = json.loads(text[text.index("{"):])["first_failure"] if rc == 1 else None
+        except (ValueError, KeyError):
+            first = None
+        rows.append((rc == 1 and first == op, f"check --mistake {p}: exit {rc}, first failure at {first}"
+                     + ("" if rc in (0, 1) else f" ({text.splitlines()[-1] if text else ''})")))
+    return rows
 
 
 def run(cli, args):
@@ -340,6 +360,7 @@ def main():
                     lines.append((not misses, "self-test: a change of 1e-9 is noticed in every tensor" if not misses
                                   else f"self-test: a change of 1e-9 went unnoticed in {misses}"))
             lines.append(check(cli, m))
+            lines += planted(cli, m)
             ok = all(o for o, _ in lines)
             passed, failed = passed + ok, failed + (not ok)
             print(f"=== {'ok  ' if ok else 'FAIL'} {m['name']}")
@@ -360,6 +381,7 @@ def main():
                     g = float(np.asarray(g)) if g is not None else float("nan")
                     lines.append((abs(g - want) <= tol, f"df/d{k} = {g:.6f} (by hand {want})"))
             lines.append(check(cli, m))
+            lines += planted(cli, m)
             ok = all(o for o, _ in lines)
             passed, failed = passed + ok, failed + (not ok)
             print(f"=== {'ok  ' if ok else 'FAIL'} {m['name']}")
