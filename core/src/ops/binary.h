@@ -222,7 +222,13 @@ struct Mul {
   template <class T> static void forward(const OpCtx<T>& c) { binary::forward<Mul>(c); }
   template <class T> static void backward(const OpCtx<T>& c) { binary::backward<Mul>(c); }
   template <class T> static Flops flops(const OpCtx<T>& c) { return binary::flops(c, 1, {1, 1}); }
-  template <class T> static bool supports(const OpCtx<T>& c, Mistake m) { return binary::supports_wrong(c, m); }
+  // x · x (one value on both sides): its own value and the other's are the same, so the planted
+  // slope would be the right one and nothing could find it.
+  template <class T>
+  static bool supports(const OpCtx<T>& c, Mistake m) {
+    const bool same = binary::operand(c, 0) >= 0 && binary::operand(c, 1) >= 0 && c.in(0).data == c.in(1).data;
+    return !same && binary::supports_wrong(c, m);
+  }
   template <class T>
   static void local(const OpCtx<T>& c, int, LocalDerivative<T>& ld) {
     const std::string a = binary::name(c, 0), b = binary::name(c, 1);

@@ -112,6 +112,9 @@ class Custom final : public ProgramOf<Custom> {
                                  "=… (a number, a list, or rows separated by ';'), or in a lesson's [values]",
                              source_of(c));
       }
+      // (--set and [values] refuse an empty list; this holds for values given any other way too:
+      // an empty tensor has no rows for the views to show.)
+      if (v->second.empty()) throw Error("the leaf '" + leaf + "' has no values: give it at least one number");
       Slot x;
       x.name = leaf;
       x.values = v->second;
