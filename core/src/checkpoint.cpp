@@ -114,7 +114,7 @@ CheckpointHeader checkpoint_header(const st::File& file, const std::string& path
     }
     if (!j.is_object()) throw Error(path + ": the config metadata is not a JSON object");
     const std::string at = path + ": config metadata '";
-    if (j.contains("program") && !(j["program"].is_string() && j["program"].get<std::string>() == "gpt2")) {
+    if (j.contains("program") && !(j["program"].is_string() && is_gpt2_program(j["program"].get<std::string>()))) {
       if (j["program"].is_string())
         throw Error(path + ": is a dump of the lesson program '" + j["program"].get<std::string>() +
                     "', not a GPT-2 checkpoint (--checkpoint loads GPT-2's weights)");

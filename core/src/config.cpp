@@ -86,6 +86,8 @@ bool Config::lora_on(LoraTarget t) const {
 
 const char* dtype_name(DType d) { return d == DType::f32 ? "f32" : "f64"; }
 
+bool Config::is_gpt2() const { return is_gpt2_program(program); }
+
 void Config::validate() const {
   if (!is_gpt2()) {
     const auto owner = program_for(*this);

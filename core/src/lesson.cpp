@@ -464,7 +464,7 @@ Lesson parse_lesson(const std::string& text, const std::string& path) {
   if (const toml::node* m = doc.get("model")) {
     if (!m->is_table()) r.fail(m->source(), "'model' must be a table: [model]");
     read_model(r, *m->as_table(), L.spec, path);
-    if (prog != "gpt2") {
+    if (!is_gpt2_program(prog)) {
       // A lesson model takes only the flags that apply to it.
       for (const std::string& f : gpt2_flags_set(L.spec))
         r.fail(m->source(), "[model] sets " + f.substr(2) + ", a GPT-2 setting; program " + prog + " takes [values]");
@@ -475,7 +475,7 @@ Lesson parse_lesson(const std::string& text, const std::string& path) {
     r.fail(doc.get("program")->source(), "program \"" + prog + "\" needs its model: a table [custom] with model = \"\"\"…\"\"\"");
   if (const toml::node* v = doc.get("values")) {
     if (!v->is_table()) r.fail(v->source(), "'values' must be a table: [values]");
-    if (prog == "gpt2") r.fail(v->source(), "[values] is for the lesson programs; gpt2 takes [model]");
+    if (is_gpt2_program(prog)) r.fail(v->source(), "[values] is for the lesson programs; gpt2 takes [model]");
     read_values(r, *v->as_table(), L.spec);
   }
   // The model must build as the flags would.

@@ -38,7 +38,7 @@ DType resolve_dtype(const ModelSpec& spec) {
     if (*spec.dtype == "f64") return DType::f64;
     throw Error("unknown dtype '" + *spec.dtype + "' (expected f32 or f64)");
   }
-  if (spec.program != "gpt2") return DType::f64;  // lesson programs: every number exact
+  if (!is_gpt2_program(spec.program)) return DType::f64;  // lesson programs: every number exact
   return preset_config(spec.preset).dtype;
 }
 
@@ -132,9 +132,8 @@ ResolvedSpec resolve_lesson(const ModelSpec& spec) {
 }  // namespace
 
 ResolvedSpec resolve(const ModelSpec& spec) {
-  if (spec.program != "gpt2") return resolve_lesson(spec);
-  for (const std::string& flag : program_flags_set(spec))
-    if (flag != "--lora-rank" && flag != "--lora-alpha") refuse_foreign_flags(spec, program("gpt2"));
+  if (!is_gpt2_program(spec.program)) return resolve_lesson(spec);
+  refuse_foreign_flags(spec, program(spec.program));
   if (!spec.sets.empty()) throw Error("--set is for the lesson programs; gpt2 takes its shape from --preset and its flags");
   ResolvedSpec r;
   Config c = preset_config(spec.preset);

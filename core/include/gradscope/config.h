@@ -51,7 +51,7 @@ struct Config {
   double lora_alpha = 0;  // 0 = same as r (scale 1)
   std::vector<LoraTarget> lora_targets{LoraTarget::attn_c_attn};
 
-  bool is_gpt2() const { return program == "gpt2"; }
+  bool is_gpt2() const;  // the program is GPT-2 (program.h: is_gpt2_program)
   int64_t dim(const std::string& name) const;  // a lesson program's size; throws gs::Error if it has none
   int head_size() const { return n_embd / n_head; }  // d
   bool lora() const { return lora_rank > 0; }

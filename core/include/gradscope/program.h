@@ -91,6 +91,9 @@ class Program {
 
 // Every program, in the order of the lessons (gpt2 last; custom, made from text, before it).
 const std::vector<const Program*>& programs();
+// Whether `name` is GPT-2's program (false for an unknown name): what the callers that hold only
+// a name ask, instead of comparing it with a string.
+bool is_gpt2_program(const std::string& name);
 // The program a config records: programs() by name, or one made from its settings (custom).
 // Throws gs::Error for an unknown name or bad settings.
 std::shared_ptr<const Program> program_for(const Config& cfg);

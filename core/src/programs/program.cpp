@@ -34,6 +34,12 @@ const Program& program(const std::string& name) {
   throw Error("unknown program '" + name + "' (expected one of " + names + ")");
 }
 
+bool is_gpt2_program(const std::string& name) {
+  for (const Program* p : programs())
+    if (name == p->name()) return p->is_gpt2();
+  return false;
+}
+
 std::vector<std::string> Program::value_names(const Config& cfg) const {
   std::vector<std::string> v;
   for (const Slot& s : slots(cfg)) v.push_back(s.name);
