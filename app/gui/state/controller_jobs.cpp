@@ -223,6 +223,11 @@ void Controller::take_job(JobResult& r) {
       status_ = "cancelled " + title + (session_ ? ": the model is unchanged" : "");
     else if (!r.error.empty())
       error_ = std::string(r.kind != JobKind::save && session_ ? "model not changed: " : "") + r.error;
+    if (r.kind == JobKind::build && !r.cancelled && !r.error.empty()) {
+      const bool at_place = r.text_line > 0;
+      build_error_ = BuildError{in.spec.program, at_place ? r.text_message : r.error, r.text_line, r.text_col,
+                                ++build_errors_};
+    }
     else if (r.kind == JobKind::save) {
       status_ = "saved " + in.path + seconds_str(r.seconds);
       error_.clear();
@@ -245,6 +250,7 @@ void Controller::take_job(JobResult& r) {
     case JobKind::build: {
       spec_ = r.spec;
       error_.clear();
+      build_error_.reset();
       const Config& c = session_.config();
       const std::string file = std::filesystem::path(r.spec.checkpoint).filename().string();
       if (!c.is_gpt2())

@@ -10,7 +10,7 @@ GraphInput describe_graph(const Tape<T>& tape) {
   GraphInput g;
   for (const auto& op : tape.ops())
     g.ops.push_back({op.name, op.short_name, op.group, op.type, op.layer, op.in, op.par, op.out});
-  for (const auto& v : tape.values()) g.values.push_back({v.producer, v.uses});
+  for (const auto& v : tape.values()) g.values.push_back({v.producer, v.uses, v.producer < 0 && !v.integer, v.name});
   for (const auto& p : tape.model().params()) g.params.push_back({p.name, p.label.empty() ? p.name : p.label});
   return g;
 }
@@ -126,13 +126,30 @@ GraphLayout layout_graph(const GraphInput& g) {
     gr.y1 = bottom + 0.5f;
   }
 
-  // [SECTION] parameter nodes, right of their op (or of the last op of a shared row)
+  // [SECTION] parameter nodes, right of their op (or of the last op of a shared row); data
+  // leaves the same way, before them
   std::vector<float> row_right(L.rows, 0.0f);
   for (const GraphNode& nd : L.nodes) row_right[nd.row] = std::max(row_right[nd.row], nd.box.right());
   std::map<int, int> first_node;  // parameter id → its first node
+  std::map<int, int> first_leaf;  // value id → its first node
   for (int k = 0; k < n; ++k) {
     const GraphOp& op = g.ops[k];
     const GraphNode& nd = L.nodes[k];
+    for (size_t i = 0; i < op.in.size(); ++i) {
+      const int v = op.in[i];
+      if (v < 0 || v >= static_cast<int>(g.values.size()) || !g.values[v].data_leaf) continue;
+      GraphParamNode p;
+      p.value = v;
+      p.op = k;
+      p.slot = static_cast<int>(i);
+      p.label = g.values[v].name;
+      const float x = row_right[nd.row] + GraphLayout::kParamGap;
+      p.box = {x, nd.box.cy() - GraphLayout::kParamH * 0.5f, GraphLayout::kParamW, GraphLayout::kParamH};
+      row_right[nd.row] = p.box.right();
+      p.alias = first_leaf.count(v) > 0;
+      if (!p.alias) first_leaf[v] = static_cast<int>(L.params.size());
+      L.params.push_back(p);
+    }
     for (size_t j = 0; j < op.par.size(); ++j) {
       GraphParamNode p;
       p.param = op.par[j];
@@ -196,7 +213,8 @@ GraphLayout layout_graph(const GraphInput& g) {
     const GraphParamNode& p = L.params[i];
     const Box& to = L.nodes[p.op].box;
     GraphEdge e;
-    e.kind = EdgeKind::param;
+    e.kind = p.value >= 0 ? EdgeKind::leaf : EdgeKind::param;
+    e.value = p.value;
     e.to_op = p.op;
     e.slot = p.slot;
     e.param_node = static_cast<int>(i);
@@ -212,7 +230,7 @@ GraphLayout layout_graph(const GraphInput& g) {
     }
     L.edges.push_back(e);
     if (p.alias) {
-      const GraphParamNode& first = L.params[first_node[p.param]];
+      const GraphParamNode& first = L.params[p.value >= 0 ? first_leaf[p.value] : first_node[p.param]];
       GraphEdge t;
       t.kind = EdgeKind::tie;
       t.to_op = p.op;
@@ -243,6 +261,16 @@ GraphLayout layout_graph(const GraphInput& g) {
     for (const GraphParamNode& p : L.params)
       if (p.param == param) s.shares.push_back({p.op, p.slot});
     if (s.shares.size() < 2) continue;
+    const Box& b = L.params[idx].box;
+    s.at = {b.right() + 0.45f, b.y - 0.1f};
+    L.sums.push_back(s);
+  }
+
+  for (const auto& [value, idx] : first_leaf) {
+    if (g.values[value].uses.size() < 2) continue;
+    SumMark s;
+    s.value = value;
+    s.shares = g.values[value].uses;
     const Box& b = L.params[idx].box;
     s.at = {b.right() + 0.45f, b.y - 0.1f};
     L.sums.push_back(s);
