@@ -85,6 +85,7 @@ TEST(custom_app, a_wrong_text_keeps_the_model_on_screen_and_says_where) {
   EXPECT_EQ(e.program, "custom");
   EXPECT_EQ(e.line, 2);
   EXPECT_EQ(e.col, 5);
+  EXPECT_EQ(e.text, *bad.model_text);  // the line under which the place is marked
   EXPECT_NE(e.message.find("foo"), std::string::npos) << e.message;
   EXPECT_EQ(e.message.find("2:5"), std::string::npos) << "the message is without its place: " << e.message;
   EXPECT_NE(c.error().find("model not changed"), std::string::npos) << c.error();

@@ -121,9 +121,13 @@ class ModelPanel final : public Panel {
     edit_ = c.spec();
     text_ = edit_.text.value_or("");
     if (c.has_session()) {
-      // A model's text as built (from --model, a file or a lesson): the box shows it.
+      // A model's text as built (from --model, a file, a lesson or the box): the box shows it. The
+      // same text rebuilt (a leaf's value edited) leaves what is being typed in the box alone.
       const auto& st = c.session().config().settings;
-      if (auto it = st.find("model"); it != st.end()) set_buffer(it->second);
+      if (auto it = st.find("model"); it != st.end() && it->second != built_text_) {
+        built_text_ = it->second;
+        set_buffer(it->second);
+      }
     }
     vocab_dir_ = edit_.vocab_dir;
     if (!edit_.checkpoint.empty()) path_ = edit_.checkpoint;
@@ -204,18 +208,19 @@ class ModelPanel final : public Panel {
       c.session().visit([&](const auto& s) {
         for (const auto& p : s.model->params())
           slots_.push_back({p.name, what(p.name), p.trainable ? "parameter" : "frozen", p.data.shape,
-                            std::vector<double>(p.data.begin(), p.data.end()), false});
+                            std::vector<double>(p.data.begin(), p.data.end()), false, "", ~uint64_t{0}});
         for (int id : s.tape->inputs()) {
           const auto& v = s.tape->value(id);
           slots_.push_back({v.name, what(v.name), v.integer ? "class ids" : "input", v.data.shape,
-                            std::vector<double>(v.data.begin(), v.data.end()), v.integer});
+                            std::vector<double>(v.data.begin(), v.data.end()), v.integer, "", ~uint64_t{0}});
         }
       });
     }
     const Config& cfg = c.session().config();
     const Program& prog = program(cfg.program);
-    // Sizes.
+    // Sizes (a row of them, where the program has any).
     bool sized = false;
+    const bool size_row = !prog.dims().empty() || takes_flag(prog, "--lora-rank");
     for (const DimInfo& d : prog.dims()) {
       ImGui::PushID(d.name.c_str());
       int v = static_cast<int>(cfg.dim(d.name));
@@ -250,7 +255,7 @@ class ModelPanel final : public Panel {
       if (ImGui::IsItemHovered()) ImGui::SetTooltip("the adapter's scale is α/r");
       ImGui::SameLine();
     }
-    ImGui::NewLine();
+    if (size_row) ImGui::NewLine();
     if (sized) {
       rebuild(ctx);
       return;
@@ -432,7 +437,7 @@ class ModelPanel final : public Panel {
     else if (edited)
       colored_text(ctx.palette.warn, "edited: Apply to rebuild");
     else
-      ImGui::TextDisabled("%d leaves, %d lines", static_cast<int>(slots_.size()), lines);
+      ImGui::TextDisabled("%d leaves, %d ops", static_cast<int>(slots_.size()), c.n_ops());
     text_error(c, ctx);
     ImGui::Separator();
   }
@@ -445,8 +450,8 @@ class ModelPanel final : public Panel {
     ImGui::PushTextWrapPos(0);
     if (e->line > 0) {
       colored_text(ctx.palette.bad, "line %d, column %d:", e->line, e->col);
-      // The line as it was applied, with a mark under the column (characters, from 1).
-      const std::string src = line_of(tried_, e->line);
+      // The line as it was tried, with a mark under the column (characters, from 1).
+      const std::string src = line_of(e->text, e->line);
       if (!src.empty()) {
         ImGui::PushFont(ctx.fonts.mono);
         ImGui::TextUnformatted(src.c_str());
@@ -479,7 +484,22 @@ class ModelPanel final : public Panel {
     return s.size() > 400 ? s.substr(0, 400) : s;
   }
 
-  void set_buffer(const std::string& text) {
+  // The text in the box. One typed on a command line with ';' between its lines (and no comment,
+  // where a ';' could be a word) shows one assignment a line: the same model, as it is taught.
+  void set_buffer(std::string text) {
+    if (text.find('\n') == std::string::npos && text.find('#') == std::string::npos) {
+      std::string t;
+      for (size_t i = 0; i < text.size(); ++i) {
+        if (text[i] != ';') {
+          t += text[i];
+          continue;
+        }
+        while (!t.empty() && t.back() == ' ') t.pop_back();
+        t += '\n';
+        while (i + 1 < text.size() && text[i + 1] == ' ') ++i;
+      }
+      text = t;
+    }
     const size_t n = std::min(text.size(), buf_.size() - 1);
     std::copy_n(text.data(), n, buf_.data());
     buf_[n] = 0;
@@ -495,7 +515,6 @@ class ModelPanel final : public Panel {
     else
       edit_.inputs.reset();
     set_buffer(e.text);
-    tried_ = e.text;
   }
 
   // The text in the box as the model: sets and inputs kept for the leaves it still has, a new
@@ -503,7 +522,6 @@ class ModelPanel final : public Panel {
   // rebuild says where it is wrong, and the model on screen stays.
   void apply_text(PanelContext& ctx) {
     const std::string text(buf_.data());
-    tried_ = text;
     edit_.model_text = text;
     edit_.model_file.reset();
     try {
@@ -879,10 +897,10 @@ class ModelPanel final : public Panel {
   std::function<bool(const std::string&)> lit_ = [](const std::string&) { return false; };
   std::vector<SlotView> slots_;
   ModelSpec edit_;
-  // A model's text: the box (bounded as the parser is), the text of the model on screen, and the
-  // text last applied (the error under the box points into it).
+  // A model's text: the box (bounded as the parser is), the text of the model on screen as the box
+  // shows it, and as it was built.
   std::array<char, ModelTextLimits::kMaxChars + 1> buf_{};
-  std::string applied_, tried_;
+  std::string applied_, built_text_;
   std::string text_, path_ = "checkpoint.safetensors", vocab_dir_;
   std::string vocab_checked_;
   int vocab_age_ = 0;

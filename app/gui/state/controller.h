@@ -94,6 +94,7 @@ struct BuildError {
   std::string program;  // the program the failed spec asked for
   std::string message;  // one line, without the place
   int line = 0, col = 0;
+  std::string text;     // the model's text that was tried ("" when it came from a file)
   uint64_t serial = 0;  // bumps with every failed rebuild
 };
 

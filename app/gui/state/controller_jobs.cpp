@@ -226,7 +226,7 @@ void Controller::take_job(JobResult& r) {
     if (r.kind == JobKind::build && !r.cancelled && !r.error.empty()) {
       const bool at_place = r.text_line > 0;
       build_error_ = BuildError{in.spec.program, at_place ? r.text_message : r.error, r.text_line, r.text_col,
-                                ++build_errors_};
+                                in.spec.model_text.value_or(""), ++build_errors_};
     }
     else if (r.kind == JobKind::save) {
       status_ = "saved " + in.path + seconds_str(r.seconds);
