@@ -70,10 +70,10 @@ struct Number {
   template <class Tn>
   static Number of(const Tn& data, const Tn& grad) {
     Number n;
-    n.one = data.size() == 1;
+    n.one = !data.empty() && data.size() == 1;
     if (!n.one) return n;
     n.data = static_cast<double>(data[0]);
-    n.has_grad = grad.size() == 1;
+    n.has_grad = !grad.empty() && grad.size() == 1;  // a gradient not needed has its shape, no buffer
     if (n.has_grad) n.grad = static_cast<double>(grad[0]);
     return n;
   }
@@ -562,24 +562,34 @@ class GraphPanel final : public Panel {
     if (f && c.highlighted(f->name))
       dl->AddRect(ImVec2(a.x - 3, a.y - 3), ImVec2(b.x + 3, b.y + 3), ctx.palette.warn, 0.6f * u, 0, std::max(2.5f, 0.2f * u));
     if (u < 7.0f) return;
+    if (f && f->value.one) {
+      number_leaf(c, ctx, dl, p, *f, a, b, u, trainable);
+      return;
+    }
     const std::string label = p.label + (trainable ? "" : " ❄");
     const float fs = u * 0.8f;
     const ImVec2 ts = ctx.fonts.ui->CalcTextSizeA(fs, FLT_MAX, 0, label.c_str());
     const ImVec4 clip(a.x, a.y, b.x, b.y);
     dl->AddText(ctx.fonts.ui, fs, ImVec2((a.x + b.x - ts.x) * 0.5f, (a.y + b.y - ts.y) * 0.5f),
                 ImGui::GetColorU32(trainable ? ImGuiCol_Text : ImGuiCol_TextDisabled), label.c_str(), nullptr, 0, &clip);
-    // A one-number leaf: its value under the node, and its gradient once every share is in.
-    if (f && f->value.one && !p.alias) {
-      const Number& v = f->value;
-      const float vs = u * 0.7f;
-      const std::string d = num_short(v.data);
-      const ImVec2 at(a.x, b.y + 0.1f * u);
-      dl->AddText(ctx.fonts.mono, vs, at, with_alpha(ImGui::GetColorU32(ImGuiCol_Text), 0.85f), d.c_str());
-      if (v.has_grad && (leaf ? c.value_grad_ready(p.value) : c.param_grad_ready(p.param))) {
-        const std::string g = " ∂ " + num_short(v.grad);
-        const float w = ctx.fonts.mono->CalcTextSizeA(vs, FLT_MAX, 0, d.c_str()).x;
-        dl->AddText(ctx.fonts.mono, vs, ImVec2(at.x + w, at.y), ctx.palette.backward, g.c_str());
-      }
+  }
+
+  // A one-number leaf (a parameter such as w0, or data such as x0): its name, then its value and,
+  // once every share of its gradient is in, the gradient — as micrograd draws a value.
+  void number_leaf(const Controller& c, PanelContext& ctx, ImDrawList* dl, const GraphParamNode& p, const ParamFacts& f,
+                   ImVec2 a, ImVec2 b, float u, bool trainable) {
+    const ImVec4 clip(a.x, a.y, b.x - 0.15f * u, b.y);
+    const ImU32 text = ImGui::GetColorU32(trainable ? ImGuiCol_Text : ImGuiCol_TextDisabled);
+    const std::string label = p.label + (trainable ? "" : " ❄") + (p.value >= 0 ? "  data" : "");
+    dl->AddText(ctx.fonts.ui, u * 0.85f, ImVec2(a.x + 0.3f * u, a.y + 0.15f * u), text, label.c_str(), nullptr, 0, &clip);
+    if (u * 0.8f < 8.0f) return;
+    const std::string d = num_short(f.value.data);
+    const ImVec2 at(a.x + 0.3f * u, a.y + 1.2f * u);
+    dl->AddText(ctx.fonts.mono, u * 0.8f, at, with_alpha(text, 0.85f), d.c_str(), nullptr, 0, &clip);
+    if (f.value.has_grad && (p.value >= 0 ? c.value_grad_ready(p.value) : c.param_grad_ready(p.param))) {
+      const std::string g = "  ∂ " + num_short(f.value.grad);
+      const float w = ctx.fonts.mono->CalcTextSizeA(u * 0.8f, FLT_MAX, 0, d.c_str()).x;
+      dl->AddText(ctx.fonts.mono, u * 0.8f, ImVec2(at.x + w, at.y), ctx.palette.backward, g.c_str(), nullptr, 0, &clip);
     }
   }
 

@@ -10,8 +10,10 @@ GraphInput describe_graph(const Tape<T>& tape) {
   GraphInput g;
   for (const auto& op : tape.ops())
     g.ops.push_back({op.name, op.short_name, op.group, op.type, op.layer, op.in, op.par, op.out});
-  for (const auto& v : tape.values()) g.values.push_back({v.producer, v.uses, v.producer < 0 && !v.integer, v.name});
-  for (const auto& p : tape.model().params()) g.params.push_back({p.name, p.label.empty() ? p.name : p.label});
+  for (const auto& v : tape.values())
+    g.values.push_back({v.producer, v.uses, v.producer < 0 && !v.integer, v.name, v.data.size() == 1});
+  for (const auto& p : tape.model().params())
+    g.params.push_back({p.name, p.label.empty() ? p.name : p.label, p.data.size() == 1});
   return g;
 }
 template GraphInput describe_graph(const Tape<float>&);
@@ -72,6 +74,13 @@ bool column_free(const GraphLayout& L, float x, float y0, float y1) {
   for (const GraphParamNode& p : L.params)
     if (x >= p.box.x - 0.2f && x <= p.box.right() + 0.2f && p.box.bottom() > y0 && p.box.y < y1) return false;
   return true;
+}
+
+// A leaf's node beside an op, its left edge at x, centred on the op's row: small for a tensor;
+// for one number as tall as an op's box, with room for the number and its gradient.
+Box leaf_box(float x, float cy, bool one) {
+  const float w = one ? GraphLayout::kNumberW : GraphLayout::kParamW, h = one ? GraphLayout::kBoxH : GraphLayout::kParamH;
+  return {x, cy - h * 0.5f, w, h};
 }
 
 }  // namespace
@@ -143,8 +152,7 @@ GraphLayout layout_graph(const GraphInput& g) {
       p.op = k;
       p.slot = static_cast<int>(i);
       p.label = g.values[v].name;
-      const float x = row_right[nd.row] + GraphLayout::kParamGap;
-      p.box = {x, nd.box.cy() - GraphLayout::kParamH * 0.5f, GraphLayout::kParamW, GraphLayout::kParamH};
+      p.box = leaf_box(row_right[nd.row] + GraphLayout::kParamGap, nd.box.cy(), g.values[v].one);
       row_right[nd.row] = p.box.right();
       p.alias = first_leaf.count(v) > 0;
       if (!p.alias) first_leaf[v] = static_cast<int>(L.params.size());
@@ -155,9 +163,9 @@ GraphLayout layout_graph(const GraphInput& g) {
       p.param = op.par[j];
       p.op = k;
       p.slot = static_cast<int>(j);
-      p.label = p.param < static_cast<int>(g.params.size()) ? g.params[p.param].label : "?";
-      const float x = row_right[nd.row] + GraphLayout::kParamGap;
-      p.box = {x, nd.box.cy() - GraphLayout::kParamH * 0.5f, GraphLayout::kParamW, GraphLayout::kParamH};
+      const bool known = p.param < static_cast<int>(g.params.size());
+      p.label = known ? g.params[p.param].label : "?";
+      p.box = leaf_box(row_right[nd.row] + GraphLayout::kParamGap, nd.box.cy(), known && g.params[p.param].one);
       row_right[nd.row] = p.box.right();
       auto it = first_node.find(p.param);
       p.alias = it != first_node.end();
@@ -221,12 +229,23 @@ GraphLayout layout_graph(const GraphInput& g) {
     e.from = {p.box.x, p.box.cy()};
     e.to = {to.right(), to.cy()};
     e.bend = e.from;
-    // Past other parameter nodes of the same row: down, then along under them.
+    // Past other parameter nodes of the same row: down, then along under them (the tallest).
     if (p.box.x - to.right() > GraphLayout::kParamGap * 1.5f) {
-      const float yb = to.cy() + GraphLayout::kParamH * 0.5f + 0.3f;
+      float below = p.box.bottom();
+      for (const GraphParamNode& q : L.params)
+        if (q.op >= 0 && L.nodes[q.op].row == L.nodes[p.op].row) below = std::max(below, q.box.bottom());
+      const float yb = below + 0.3f;
       e.from = {p.box.cx(), p.box.bottom()};
       e.mid = {{p.box.cx(), yb}};
       e.to = {to.right(), yb};
+      // Under a node as tall as the op: back up in the gap beside the op, then into its side.
+      const float side = to.bottom() - 0.35f;
+      if (yb > side) {
+        const float gx = to.right() + GraphLayout::kParamGap * 0.5f;
+        e.mid.push_back({gx, yb});
+        e.mid.push_back({gx, side});
+        e.to = {to.right(), side};
+      }
     }
     L.edges.push_back(e);
     if (p.alias) {

@@ -39,11 +39,13 @@ struct GraphValue {
   // each op that reads it, as micrograd draws its leaves.
   bool data_leaf = false;
   std::string name;
+  bool one = false;  // one entry: its node is as tall as an op's, with room for its value and gradient
 };
 
 struct GraphParam {
   std::string name;   // "h.0.attn.c_attn.weight"
   std::string label;  // its symbol: "W"
+  bool one = false;   // one entry (a leaf such as w0): a node with room for its value and gradient
 };
 
 struct GraphInput {
@@ -135,6 +137,7 @@ struct GraphLayout {
   // Metrics (em).
   static constexpr float kBoxW = 10.0f, kBoxH = 2.3f, kColPitch = 11.6f, kRowPitch = 3.4f;
   static constexpr float kParamW = 3.0f, kParamH = 1.5f, kParamGap = 0.5f, kGroupGap = 1.6f;
+  static constexpr float kNumberW = 5.4f;  // a one-entry leaf's node (kBoxH tall)
 
   int node_at(float x, float y) const;   // op under (x, y) in em, or −1
   int param_at(float x, float y) const;  // index into params, or −1
