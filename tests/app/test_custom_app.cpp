@@ -10,6 +10,7 @@
 
 #include "app_test_util.h"
 #include "controller.h"
+#include "typed_model.h"
 
 namespace gs::app {
 namespace {
@@ -147,6 +148,54 @@ TEST(custom_app, training_changes_the_parameters_only) {
   EXPECT_EQ(after.at("X"), before.at("X"));
   EXPECT_EQ(after.at("t"), before.at("t"));
   for (const char* p : {"W1", "b1", "W2", "b2"}) EXPECT_NE(after.at(p), before.at(p)) << p;
+}
+
+// [SECTION] the text box's edits (typed_model.h)
+
+TEST(custom_app, a_new_text_keeps_the_values_of_its_leaves) {
+  ModelSpec s = circuit();
+  s.inputs = "x,z";
+  // z goes, w comes: x and y keep their values, w starts at 1, z is no longer an input.
+  const ModelSpec t = with_model_text(s, "q = x + y\nf = q * w");
+  EXPECT_EQ(*t.model_text, "q = x + y\nf = q * w");
+  EXPECT_EQ(t.sets, (std::vector<std::string>{"x=-2", "y=5", "w=1"}));
+  EXPECT_EQ(t.inputs.value_or("?"), "x");
+  Controller c;
+  ASSERT_TRUE(c.rebuild(t)) << c.error();
+  EXPECT_DOUBLE_EQ(c.session().loss(), 3.0);
+  // A text that does not parse goes in as it is (the rebuild says where).
+  const ModelSpec bad = with_model_text(s, "f = (x + y");
+  EXPECT_EQ(*bad.model_text, "f = (x + y");
+  EXPECT_EQ(bad.sets, s.sets);
+  run(c, req::Rebuild{bad});
+  ASSERT_TRUE(c.build_error());
+  EXPECT_EQ(c.build_error()->line, 1);
+  EXPECT_DOUBLE_EQ(c.session().loss(), 3.0);
+}
+
+TEST(custom_app, leaves_become_data_and_take_their_shape_from_text) {
+  ModelSpec s = circuit();
+  s = with_input(s, "x", true);
+  s = with_input(s, "y", true);
+  EXPECT_EQ(s.inputs.value_or("?"), "x,y");
+  s = with_input(s, "x", false);
+  EXPECT_EQ(s.inputs.value_or("?"), "y");
+  s = with_input(s, "y", false);
+  EXPECT_FALSE(s.inputs);
+  // A matrix's rows are kept as rows, so it builds with its shape again.
+  EXPECT_EQ(values_text({1, 2, 3, 4, 5, 6}, {2, 3}, false), "1,2,3;4,5,6");
+  EXPECT_EQ(values_text({1, 2, 3}, {3, 1}, false), "1;2;3");
+  EXPECT_EQ(values_text({1, 2, 3}, {3}, false), "1,2,3");
+  EXPECT_EQ(values_text({0.1}, {}, true), "0.10000000000000001");
+  ModelSpec m;
+  m.program = "custom";
+  m.model_text = "y = X @ w\nL = sum(y)";
+  m.sets = {"X=" + values_text({1, 2, 3, 4, 5, 6}, {2, 3}, true), "w=" + values_text({1, 0, -1}, {3, 1}, true)};
+  Controller c;
+  ASSERT_TRUE(c.rebuild(m)) << c.error();
+  EXPECT_DOUBLE_EQ(c.session().loss(), (1 - 3) + (4 - 6));
+  EXPECT_EQ(one_assignment_a_line("q = x + y; f = q * z"), "q = x + y\nf = q * z");
+  EXPECT_EQ(one_assignment_a_line("f = x # a; b"), "f = x # a; b");
 }
 
 }  // namespace

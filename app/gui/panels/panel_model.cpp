@@ -24,6 +24,7 @@
 #include "gradscope/program.h"
 #include "gradscope/tokenizer.h"
 #include "panel.h"
+#include "typed_model.h"
 #include "widgets.h"
 
 namespace gs::app {
@@ -320,7 +321,7 @@ class ModelPanel final : public Panel {
     if (typed) {
       bool data = sv.kind != "parameter";
       if (ImGui::Checkbox("data", &data)) {
-        set_input(sv.name, data);
+        edit_ = with_input(edit_, sv.name, data);
         rebuild(ctx);
       }
       if (ImGui::IsItemHovered())
@@ -354,32 +355,18 @@ class ModelPanel final : public Panel {
       ImGui::PopID();
     }
     if (edited) {
-      set_item(sv.name, sv.name + "=" + values_text(sv, true));
+      set_item(sv.name, sv.name + "=" + values_text(sv.values, sv.shape, true));
       ctx.requests.push(req::Rebuild{edit_});
     }
     if (typed) value_text_box(ctx, sv);
     ImGui::PopID();
   }
 
-  // A leaf's values as --set writes them: a matrix's rows separated by ';' (its shape says so).
-  static std::string values_text(const SlotView& sv, bool exact) {
-    const int64_t n = static_cast<int64_t>(sv.values.size());
-    const int64_t cols = sv.shape.size() == 2 && sv.shape[0] > 1 ? sv.shape[1] : n;
-    std::string s;
-    for (int64_t i = 0; i < n; ++i) {
-      char b[40];
-      snprintf(b, sizeof b, exact ? "%.17g" : "%.6g", sv.values[i]);
-      if (i) s += i % cols ? "," : ";";
-      s += b;
-    }
-    return s;
-  }
-
   // The values as one line of text, to give a leaf another shape: "1,2;3,4" is a 2×2 matrix.
   void value_text_box(PanelContext& ctx, SlotView& sv) {
     if (sv.text_version != view_version_) {
       sv.text_version = view_version_;
-      sv.text = values_text(sv, false);
+      sv.text = values_text(sv.values, sv.shape, false);
     }
     ImGui::SetNextItemWidth(-1);
     ImGui::PushFont(ctx.fonts.mono);
@@ -389,7 +376,7 @@ class ModelPanel final : public Panel {
       ImGui::SetTooltip("all of %s at once, to give it another shape: a number, a list (a vector), or rows separated "
                         "by ';' (a matrix). Enter applies.", sv.name.c_str());
     if (enter || ImGui::IsItemDeactivatedAfterEdit()) {
-      if (sv.text != values_text(sv, false)) {
+      if (sv.text != values_text(sv.values, sv.shape, false)) {
         set_item(sv.name, sv.name + "=" + sv.text);
         rebuild(ctx);
       }
@@ -484,28 +471,6 @@ class ModelPanel final : public Panel {
     return s.size() > 400 ? s.substr(0, 400) : s;
   }
 
-  // The text in the box. One typed on a command line with ';' between its lines (and no comment,
-  // where a ';' could be a word) shows one assignment a line: the same model, as it is taught.
-  void set_buffer(std::string text) {
-    if (text.find('\n') == std::string::npos && text.find('#') == std::string::npos) {
-      std::string t;
-      for (size_t i = 0; i < text.size(); ++i) {
-        if (text[i] != ';') {
-          t += text[i];
-          continue;
-        }
-        while (!t.empty() && t.back() == ' ') t.pop_back();
-        t += '\n';
-        while (i + 1 < text.size() && text[i + 1] == ' ') ++i;
-      }
-      text = t;
-    }
-    const size_t n = std::min(text.size(), buf_.size() - 1);
-    std::copy_n(text.data(), n, buf_.data());
-    buf_[n] = 0;
-    applied_.assign(buf_.data(), n);
-  }
-
   void use_example(const Example& e) {
     edit_.model_text = e.text;
     edit_.model_file.reset();
@@ -517,54 +482,18 @@ class ModelPanel final : public Panel {
     set_buffer(e.text);
   }
 
-  // The text in the box as the model: sets and inputs kept for the leaves it still has, a new
-  // leaf at 1 (its value is then edited below). A text that does not parse is sent as it is: the
-  // rebuild says where it is wrong, and the model on screen stays.
+  // The text in the box as the model (typed_model.h): the rebuild says what is wrong, if anything.
   void apply_text(PanelContext& ctx) {
-    const std::string text(buf_.data());
-    edit_.model_text = text;
-    edit_.model_file.reset();
-    try {
-      const ModelText m = parse_model_text(text);
-      auto leaf = [&](const std::string& n) { return std::find(m.leaves.begin(), m.leaves.end(), n) != m.leaves.end(); };
-      std::erase_if(edit_.sets, [&](const std::string& x) { return !leaf(set_name(x)); });
-      for (const std::string& l : m.leaves)
-        if (std::none_of(edit_.sets.begin(), edit_.sets.end(), [&](const std::string& x) { return set_name(x) == l; }))
-          edit_.sets.push_back(l + "=1");
-      if (edit_.inputs) {
-        std::string kept;
-        for (const std::string& n : split_comma_list(*edit_.inputs))
-          if (leaf(n)) kept += (kept.empty() ? "" : ",") + n;
-        if (kept.empty())
-          edit_.inputs.reset();
-        else
-          edit_.inputs = kept;
-      }
-    } catch (const ModelTextError&) {
-    }
+    edit_ = with_model_text(edit_, std::string(buf_.data()));
     rebuild(ctx);
   }
 
-  static std::string set_name(const std::string& item) {
-    std::string n = item.substr(0, item.find('='));
-    while (!n.empty() && n.back() == ' ') n.pop_back();
-    while (!n.empty() && n.front() == ' ') n.erase(0, 1);
-    return n;
-  }
-
-  // A leaf made data (an input) or a parameter.
-  void set_input(const std::string& name, bool data) {
-    std::vector<std::string> v;
-    if (edit_.inputs)
-      for (const std::string& n : split_comma_list(*edit_.inputs))
-        if (n != name && !n.empty()) v.push_back(n);
-    if (data) v.push_back(name);
-    std::string s;
-    for (const std::string& n : v) s += (s.empty() ? "" : ",") + n;
-    if (s.empty())
-      edit_.inputs.reset();
-    else
-      edit_.inputs = s;
+  void set_buffer(const std::string& text) {
+    const std::string t = one_assignment_a_line(text);
+    const size_t n = std::min(t.size(), buf_.size() - 1);
+    std::copy_n(t.data(), n, buf_.data());
+    buf_[n] = 0;
+    applied_.assign(buf_.data(), n);
   }
 
   // The --set of `name`, replaced.
