@@ -223,15 +223,14 @@ void Controller::take_job(JobResult& r) {
       status_ = "cancelled " + title + (session_ ? ": the model is unchanged" : "");
     else if (!r.error.empty())
       error_ = std::string(r.kind != JobKind::save && session_ ? "model not changed: " : "") + r.error;
-    if (r.kind == JobKind::build && !r.cancelled && !r.error.empty()) {
-      const bool at_place = r.text_line > 0;
-      build_error_ = BuildError{in.spec.program, at_place ? r.text_message : r.error, r.text_line, r.text_col,
-                                in.spec.model_text.value_or(""), ++build_errors_};
-    }
     else if (r.kind == JobKind::save) {
       status_ = "saved " + in.path + seconds_str(r.seconds);
       error_.clear();
     }
+    // A failed rebuild, for the view that asked for it (a model's text: where it is wrong).
+    if (r.kind == JobKind::build && !r.cancelled && !r.error.empty())
+      build_error_ = BuildError{in.spec.program, r.text_line > 0 ? r.text_message : r.error, r.text_line, r.text_col,
+                                in.spec.model_text.value_or(""), ++build_errors_};
     return;
   }
   // One optimiser step on a small model: the model before it is kept for the Update view.
