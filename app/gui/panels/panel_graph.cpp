@@ -582,14 +582,15 @@ class GraphPanel final : public Panel {
     const ImU32 text = ImGui::GetColorU32(trainable ? ImGuiCol_Text : ImGuiCol_TextDisabled);
     const std::string label = p.label + (trainable ? "" : " ❄") + (p.value >= 0 ? "  data" : "");
     dl->AddText(ctx.fonts.ui, u * 0.85f, ImVec2(a.x + 0.3f * u, a.y + 0.15f * u), text, label.c_str(), nullptr, 0, &clip);
-    if (u * 0.8f < 8.0f) return;
+    const float vs = u * 0.75f;
+    if (vs < 8.0f) return;
     const std::string d = num_short(f.value.data);
     const ImVec2 at(a.x + 0.3f * u, a.y + 1.2f * u);
-    dl->AddText(ctx.fonts.mono, u * 0.8f, at, with_alpha(text, 0.85f), d.c_str(), nullptr, 0, &clip);
+    dl->AddText(ctx.fonts.mono, vs, at, with_alpha(text, 0.85f), d.c_str(), nullptr, 0, &clip);
     if (f.value.has_grad && (p.value >= 0 ? c.value_grad_ready(p.value) : c.param_grad_ready(p.param))) {
-      const std::string g = "  ∂ " + num_short(f.value.grad);
-      const float w = ctx.fonts.mono->CalcTextSizeA(u * 0.8f, FLT_MAX, 0, d.c_str()).x;
-      dl->AddText(ctx.fonts.mono, u * 0.8f, ImVec2(at.x + w, at.y), ctx.palette.backward, g.c_str(), nullptr, 0, &clip);
+      const std::string g = " ∂ " + num_short(f.value.grad);
+      const float w = ctx.fonts.mono->CalcTextSizeA(vs, FLT_MAX, 0, d.c_str()).x;
+      dl->AddText(ctx.fonts.mono, vs, ImVec2(at.x + w, at.y), ctx.palette.backward, g.c_str(), nullptr, 0, &clip);
     }
   }
 

@@ -137,7 +137,7 @@ struct GraphLayout {
   // Metrics (em).
   static constexpr float kBoxW = 10.0f, kBoxH = 2.3f, kColPitch = 11.6f, kRowPitch = 3.4f;
   static constexpr float kParamW = 3.0f, kParamH = 1.5f, kParamGap = 0.5f, kGroupGap = 1.6f;
-  static constexpr float kNumberW = 5.4f;  // a one-entry leaf's node (kBoxH tall)
+  static constexpr float kNumberW = 6.6f;  // a one-entry leaf's node (kBoxH tall): "−0.123 ∂ −0.456"
 
   int node_at(float x, float y) const;   // op under (x, y) in em, or −1
   int param_at(float x, float y) const;  // index into params, or −1
