@@ -210,5 +210,47 @@ TEST(graph_layout, a_lesson_program_has_its_own_groups_and_branch) {
   expect_no_overlaps(La);
 }
 
+// A model of one's own, as micrograd draws it: every leaf a node beside the op that reads it —
+// parameters (w0, w1, w2) and data (x0, x1) alike — and a leaf read twice joined to its first node.
+TEST(graph_layout, a_typed_model_draws_every_leaf) {
+  ModelSpec s;
+  s.program = "custom";
+  s.model_text = "z = w0*x0 + w1*x1 + w2\nf = z * x0";
+  s.sets = {"w0=2", "w1=-3", "w2=-3", "x0=-1", "x1=-2"};
+  s.inputs = "x0,x1";
+  const GraphInput g = graph_of(s);
+  const GraphLayout L = layout_graph(g);
+  std::multiset<std::string> params, data;
+  for (const GraphParamNode& p : L.params) {
+    if (p.value >= 0) {
+      EXPECT_EQ(p.param, -1);
+      EXPECT_TRUE(g.values[p.value].data_leaf);
+      data.insert(p.label);
+      EXPECT_EQ(g.ops[p.op].in[p.slot], p.value);
+      EXPECT_TRUE(std::any_of(L.edges.begin(), L.edges.end(), [&](const GraphEdge& e) {
+        return e.kind == EdgeKind::leaf && e.to_op == p.op && e.slot == p.slot && e.value == p.value;
+      }));
+    } else {
+      params.insert(p.label);
+    }
+  }
+  EXPECT_EQ(params, (std::multiset<std::string>{"w0", "w1", "w2"}));
+  EXPECT_EQ(data, (std::multiset<std::string>{"x0", "x0", "x1"}));
+  // x0 is read twice: its second node is an alias, tied to the first, and its gradient a ⊕.
+  int aliases = 0;
+  for (const GraphParamNode& p : L.params) aliases += p.alias;
+  EXPECT_EQ(aliases, 1);
+  EXPECT_TRUE(std::any_of(L.sums.begin(), L.sums.end(), [&](const SumMark& m) {
+    return m.value >= 0 && g.values[m.value].producer < 0 && g.values[m.value].name == "x0" && m.shares.size() == 2;
+  }));
+  expect_no_overlaps(L);
+}
+
+// GPT-2's inputs are ids, not numbers: no data leaf nodes.
+TEST(graph_layout, ids_are_no_data_leaves) {
+  const GraphLayout L = layout_graph(graph_of(tiny_spec()));
+  for (const GraphParamNode& p : L.params) EXPECT_EQ(p.value, -1);
+}
+
 }  // namespace
 }  // namespace gs::app

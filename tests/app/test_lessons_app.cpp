@@ -3,6 +3,7 @@
 // and the Wiggle and Update views' numbers (wiggle.h) against the tape and a real optimiser step.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 

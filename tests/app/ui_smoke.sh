@@ -275,6 +275,26 @@ case $case_ in
     done
     grep -q -- "--preset cannot be given with --lesson" "$tmp/err" || fail "unclear: $(cat "$tmp/err")"
     ;;
+  custom)
+    # A model of one's own from the command line: CS231n's circuit at a backward step (its numbers
+    # printed large in the inspector), with Model & input's text box and the graph open; in
+    # presenter mode at projector size; a wrong text: one line naming the place, exit 2, no picture.
+    circuit=(--program custom --model "q = x + y; f = q * z" --set x=-2 --set y=5 --set z=-4)
+    run_x "${circuit[@]}" --show "Model & input,Graph" --screenshot "$tmp/c.png" --step 3 >"$tmp/out" 2>"$tmp/err" \
+      || { cat "$tmp/err"; fail "exit"; }
+    grep -q "at step 3 of 4: backward · op 1: f$" "$tmp/out" || fail "unexpected stdout: $(cat "$tmp/out")"
+    png_ok "$tmp/c.png" none
+    W=1280 H=720 run_x "${circuit[@]}" --presenter --window 1280x720 --font-scale 1.6 --screenshot "$tmp/p.png" --step 3 \
+      >"$tmp/out" 2>"$tmp/err" || { cat "$tmp/err"; fail "presenter: exit"; }
+    grep -q "at step 3 of 4: backward" "$tmp/out" || fail "unexpected stdout: $(cat "$tmp/out")"
+    run_x --program custom --model "q = x + y; f = foo(q) * z" --set x=-2 --set y=5 --set z=-4 --screenshot "$tmp/b.png" \
+      --step 1 >"$tmp/out" 2>"$tmp/err"
+    rc=$?
+    [ $rc -eq 2 ] || fail "a wrong model: exit $rc, expected 2"
+    one_line "$tmp/err"
+    grep -q "model:1:16: .*foo" "$tmp/err" || fail "does not say where: $(cat "$tmp/err")"
+    [ ! -e "$tmp/b.png" ] || fail "wrote a screenshot for a wrong model"
+    ;;
   *)
     fail "unknown case"
     ;;

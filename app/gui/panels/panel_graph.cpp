@@ -1,6 +1,7 @@
 // Graph view: the computation graph as boxes and edges (graph_layout.h) drawn with ImDrawList.
 // Ops run top to bottom; the residual stream is the spine on the left, so every skip
-// connection is visible; parameters are small nodes beside their op. The cursor's op is lit;
+// connection is visible; parameters and data leaves are small nodes beside their op, and a
+// one-number value is written on its node with its gradient (as micrograd draws it). The cursor's op is lit;
 // in the forward half the edges that have carried a value, in the backward half the edges
 // that have carried a gradient so far (Controller::backward_done). A ⊕ marks each value or
 // parameter whose gradient is a sum of shares; its tooltip lists them. Wheel scrolls, Ctrl +
@@ -38,7 +39,7 @@ void add_curve(std::vector<Pt>& out, Pt a, Pt b) {
 
 std::vector<Pt> edge_polyline(const GraphEdge& e) {
   std::vector<Pt> p{e.from};
-  if (e.kind == EdgeKind::param || e.kind == EdgeKind::tie) {
+  if (e.kind == EdgeKind::param || e.kind == EdgeKind::leaf || e.kind == EdgeKind::tie) {
     for (const Pt& m : e.mid) p.push_back(m);
     p.push_back(e.to);
     return p;
@@ -61,16 +62,35 @@ struct EdgeDraw {
   float x0 = 0, y0 = 0, x1 = 0, y1 = 0;  // bounds (em)
 };
 
+// A tensor of one entry, as the graph writes it on its node (micrograd's "data | grad").
+struct Number {
+  bool one = false;        // the tensor has one entry
+  double data = 0, grad = 0;
+  bool has_grad = false;   // a gradient is computed for it
+  template <class Tn>
+  static Number of(const Tn& data, const Tn& grad) {
+    Number n;
+    n.one = !data.empty() && data.size() == 1;
+    if (!n.one) return n;
+    n.data = static_cast<double>(data[0]);
+    n.has_grad = !grad.empty() && grad.size() == 1;  // a gradient not needed has its shape, no buffer
+    if (n.has_grad) n.grad = static_cast<double>(grad[0]);
+    return n;
+  }
+};
+
 // What the tape says about each op, refreshed when tensors change.
 struct OpFacts {
   std::string type, shape, fwd, bwd;
   std::vector<char> din_needed, dpar_needed;
   Mistake mistake = Mistake::none;
+  Number out;  // a one-number output: its value and gradient, written on the node
 };
 
 struct ParamFacts {
   std::string name, shape;
   bool trainable = false;
+  Number value;  // a one-number parameter (a leaf of a model of one's own): written under its node
 };
 
 class GraphPanel final : public Panel {
@@ -124,9 +144,16 @@ class GraphPanel final : public Panel {
         for (const auto& d : op.din) f.din_needed.push_back(!d.empty());
         for (const auto& d : op.dpar) f.dpar_needed.push_back(!d.empty());
         f.mistake = op.mistake;
+        f.out = Number::of(tape.value(op.out).data, tape.value(op.out).grad);
         ops_.push_back(std::move(f));
       }
-      for (const auto& p : tape.model().params()) params_.push_back({p.name, shape_str(p.data.shape), p.trainable});
+      for (const auto& p : tape.model().params())
+        params_.push_back({p.name, shape_str(p.data.shape), p.trainable, Number::of(p.data, p.grad)});
+      leaves_.assign(tape.values().size(), ParamFacts{});
+      for (int id : tape.inputs()) {
+        const auto& v = tape.value(id);
+        leaves_[id] = {v.name, shape_str(v.data.shape), false, Number::of(v.data, v.grad)};
+      }
       names_.clear();
       for (const auto& op : tape.ops()) names_.push_back(op.name);
     });
@@ -372,7 +399,8 @@ class GraphPanel final : public Panel {
   void edge(const Controller& c, PanelContext& ctx, ImDrawList* dl, const GraphEdge& e, const EdgeDraw& d, ToP toP,
             float th, bool bwd) {
     bool needed = true;  // does a gradient flow back along this edge at all?
-    if (e.kind == EdgeKind::data || e.kind == EdgeKind::skip) {
+    if (e.kind == EdgeKind::data || e.kind == EdgeKind::skip || e.kind == EdgeKind::leaf ||
+        (e.kind == EdgeKind::tie && layout_.params[e.param_node].value >= 0)) {
       const auto& dn = ops_[e.to_op].din_needed;
       needed = e.slot < static_cast<int>(dn.size()) && dn[e.slot];
     } else {
@@ -482,9 +510,19 @@ class GraphPanel final : public Panel {
     const ImVec4 clip(a.x, a.y, b.x - 0.2f * u, b.y);
     dl->AddText(ui, fs, ImVec2(a.x + 0.35f * u, a.y + 0.15f * u), text, n.label.c_str(), nullptr, 0, &clip);
     // The op's type under its name, where it can be read (zoomed out too far, only the name).
-    if (fs * 0.8f >= 8.0f)
-      dl->AddText(mono, fs * 0.8f, ImVec2(a.x + 0.35f * u, a.y + 1.2f * u), with_alpha(text, 0.85f), f.type.c_str(),
-                  nullptr, 0, &clip);
+    if (fs * 0.8f >= 8.0f) {
+      // A one-number output: its value once the forward has run, its gradient once the backward
+      // has (as micrograd draws a value: data and grad).
+      std::string line = f.type;
+      if (f.out.one && fdone) line += " = " + num_short(f.out.data);
+      const ImVec2 at(a.x + 0.35f * u, a.y + 1.2f * u);
+      dl->AddText(mono, fs * 0.8f, at, with_alpha(text, 0.85f), line.c_str(), nullptr, 0, &clip);
+      if (f.out.one && f.out.has_grad && c.incoming_ready(n.op)) {
+        const std::string g = "  ∂ " + num_short(f.out.grad);
+        const float w = mono->CalcTextSizeA(fs * 0.8f, FLT_MAX, 0, line.c_str()).x;
+        dl->AddText(mono, fs * 0.8f, ImVec2(at.x + w, at.y), ctx.palette.backward, g.c_str(), nullptr, 0, &clip);
+      }
+    }
     // Marks: a planted mistake, the finite-difference result.
     float rx = b.x - 0.35f * u;
     if (f.mistake != Mistake::none && !c.settings().hide_mistakes) {
@@ -506,26 +544,54 @@ class GraphPanel final : public Panel {
   template <class ToP>
   void param_node(const Controller& c, PanelContext& ctx, ImDrawList* dl, const GraphParamNode& p, ToP toP, float u) {
     const ImVec2 a = toP({p.box.x, p.box.y}), b = toP({p.box.right(), p.box.bottom()});
-    const bool trainable = p.param < static_cast<int>(params_.size()) && params_[p.param].trainable;
-    const auto& dp = ops_[p.op].dpar_needed;
+    const ParamFacts* f = facts(p);
+    // A data leaf is no parameter, and not frozen either: drawn as trainable ones are, in a square.
+    const bool leaf = p.value >= 0;
+    const bool trainable = f && (f->trainable || leaf);
+    const auto& dp = leaf ? ops_[p.op].din_needed : ops_[p.op].dpar_needed;
     const bool needed = p.slot < static_cast<int>(dp.size()) && dp[p.slot];
     const bool lit = needed && c.backward_done(p.op);
     ImU32 fill = with_alpha(ImGui::GetColorU32(ImGuiCol_Text), 0.06f);
     if (lit) fill = with_alpha(ctx.palette.backward, 0.35f);
     const ImU32 border = lit ? ctx.palette.backward : trainable ? with_alpha(ctx.palette.dim, 0.9f)
                                                                 : with_alpha(ctx.palette.dim, 0.45f);
-    dl->AddRectFilled(a, b, ImGui::GetColorU32(ImGuiCol_WindowBg), 0.6f * u);
-    dl->AddRectFilled(a, b, fill, 0.6f * u);
-    dl->AddRect(a, b, border, 0.6f * u, 0, std::max(1.0f, 0.06f * u));
-    if (p.param < static_cast<int>(params_.size()) && c.highlighted(params_[p.param].name))
+    const float round = (leaf ? 0.15f : 0.6f) * u;
+    dl->AddRectFilled(a, b, ImGui::GetColorU32(ImGuiCol_WindowBg), round);
+    dl->AddRectFilled(a, b, fill, round);
+    dl->AddRect(a, b, border, round, 0, std::max(1.0f, 0.06f * u));
+    if (f && c.highlighted(f->name))
       dl->AddRect(ImVec2(a.x - 3, a.y - 3), ImVec2(b.x + 3, b.y + 3), ctx.palette.warn, 0.6f * u, 0, std::max(2.5f, 0.2f * u));
     if (u < 7.0f) return;
+    if (f && f->value.one) {
+      number_leaf(c, ctx, dl, p, *f, a, b, u, trainable);
+      return;
+    }
     const std::string label = p.label + (trainable ? "" : " ❄");
     const float fs = u * 0.8f;
     const ImVec2 ts = ctx.fonts.ui->CalcTextSizeA(fs, FLT_MAX, 0, label.c_str());
     const ImVec4 clip(a.x, a.y, b.x, b.y);
     dl->AddText(ctx.fonts.ui, fs, ImVec2((a.x + b.x - ts.x) * 0.5f, (a.y + b.y - ts.y) * 0.5f),
                 ImGui::GetColorU32(trainable ? ImGuiCol_Text : ImGuiCol_TextDisabled), label.c_str(), nullptr, 0, &clip);
+  }
+
+  // A one-number leaf (a parameter such as w0, or data such as x0): its name, then its value and,
+  // once every share of its gradient is in, the gradient — as micrograd draws a value.
+  void number_leaf(const Controller& c, PanelContext& ctx, ImDrawList* dl, const GraphParamNode& p, const ParamFacts& f,
+                   ImVec2 a, ImVec2 b, float u, bool trainable) {
+    const ImVec4 clip(a.x, a.y, b.x - 0.15f * u, b.y);
+    const ImU32 text = ImGui::GetColorU32(trainable ? ImGuiCol_Text : ImGuiCol_TextDisabled);
+    const std::string label = p.label + (trainable ? "" : " ❄") + (p.value >= 0 ? "  data" : "");
+    dl->AddText(ctx.fonts.ui, u * 0.85f, ImVec2(a.x + 0.3f * u, a.y + 0.15f * u), text, label.c_str(), nullptr, 0, &clip);
+    const float vs = u * 0.75f;
+    if (vs < 8.0f) return;
+    const std::string d = num_short(f.value.data);
+    const ImVec2 at(a.x + 0.3f * u, a.y + 1.2f * u);
+    dl->AddText(ctx.fonts.mono, vs, at, with_alpha(text, 0.85f), d.c_str(), nullptr, 0, &clip);
+    if (f.value.has_grad && (p.value >= 0 ? c.value_grad_ready(p.value) : c.param_grad_ready(p.param))) {
+      const std::string g = " ∂ " + num_short(f.value.grad);
+      const float w = ctx.fonts.mono->CalcTextSizeA(vs, FLT_MAX, 0, d.c_str()).x;
+      dl->AddText(ctx.fonts.mono, vs, ImVec2(at.x + w, at.y), ctx.palette.backward, g.c_str(), nullptr, 0, &clip);
+    }
   }
 
   void sum_mark(const Controller& c, PanelContext& ctx, ImDrawList* dl, const SumMark& s, ImVec2 at, float r,
@@ -554,6 +620,12 @@ class GraphPanel final : public Panel {
                       with_alpha(ctx.palette.dim, 0.8f), bar_w * 0.5f);
   }
 
+  // What a parameter or data-leaf node shows; nullptr when it is out of date.
+  const ParamFacts* facts(const GraphParamNode& p) const {
+    if (p.value >= 0) return p.value < static_cast<int>(leaves_.size()) ? &leaves_[p.value] : nullptr;
+    return p.param >= 0 && p.param < static_cast<int>(params_.size()) ? &params_[p.param] : nullptr;
+  }
+
   // [SECTION] tooltips
   void op_tooltip(const Controller& c, PanelContext& ctx, int k) {
     const OpFacts& f = ops_[k];
@@ -574,19 +646,28 @@ class GraphPanel final : public Panel {
   }
 
   void param_tooltip(const Controller& c, PanelContext& ctx, const GraphParamNode& p) {
-    if (p.param >= static_cast<int>(params_.size())) return;
-    const ParamFacts& f = params_[p.param];
+    const ParamFacts* fp = facts(p);
+    if (!fp) return;
+    const ParamFacts& f = *fp;
     ImGui::BeginTooltip();
     ImGui::PushFont(ctx.fonts.mono);
     ImGui::Text("%s %s", f.name.c_str(), f.shape.c_str());
+    if (f.value.one) {
+      ImGui::Text("= %s", num(f.value.data).c_str());
+      const bool ready = p.value >= 0 ? c.value_grad_ready(p.value) : c.param_grad_ready(p.param);
+      if (f.value.has_grad && ready) colored_text(ctx.palette.backward, "∂L/∂%s = %s", f.name.c_str(), num(f.value.grad).c_str());
+    }
     ImGui::PopFont();
-    if (!f.trainable)
+    if (p.value >= 0) {
+      ImGui::TextDisabled("data given to the model: its gradient is computed, training never changes it");
+      if (p.alias) ImGui::TextDisabled("the same value as the %s node above", p.label.c_str());
+    } else if (!f.trainable)
       colored_text(ctx.palette.warn, "frozen: no gradient computed");
     else if (c.backward_done(p.op))
       colored_text(ctx.palette.backward, "its gradient share from %s is computed", c.session().op_name(p.op).c_str());
     else
       ImGui::TextDisabled("gradient: not computed yet");
-    if (p.alias) ImGui::TextDisabled("the same tensor as the %s node above (tied weights)", p.label.c_str());
+    if (p.alias && p.value < 0) ImGui::TextDisabled("the same tensor as the %s node above (tied weights)", p.label.c_str());
     ImGui::EndTooltip();
   }
 
@@ -599,7 +680,9 @@ class GraphPanel final : public Panel {
           if (e.value == s.value) return e.from_op;
         return -1;
       }();
-      what = prod >= 0 ? c.session().value_label(prod) : "value";  // "h (output of wpe)", not "wpe"
+      // "h (output of wpe)", not "wpe"; a data leaf by its name
+      const bool named = s.value < static_cast<int>(leaves_.size()) && !leaves_[s.value].name.empty();
+      what = prod >= 0 ? c.session().value_label(prod) : named ? leaves_[s.value].name : "value";
     } else if (s.param < static_cast<int>(params_.size())) {
       what = params_[s.param].name;
     }
@@ -642,6 +725,7 @@ class GraphPanel final : public Panel {
   std::vector<OpFacts> ops_;
   std::vector<std::string> names_;  // every op's full name, by index
   std::vector<ParamFacts> params_;
+  std::vector<ParamFacts> leaves_;  // by value id: the data leaves (inputs given as numbers)
   std::vector<std::pair<int64_t, double>> share_norms_;
   uint64_t gen_ = ~uint64_t{0}, version_ = ~uint64_t{0};
   float zoom_ = 1.0f;

@@ -1,13 +1,17 @@
 // Model & input: the program (GPT-2 or a lesson model). For GPT-2: preset, text (shown as token
 // chips with their next-token targets), the tokenizer (char or GPT-2's BPE), seed, full or LoRA
 // fine-tuning, dtype, checkpoints (a path box and a browser). For a lesson model: its sizes and
-// every parameter and input as numbers to edit (each edit is a --set). Every change asks for a
-// rebuild, which runs off the UI thread with its progress on screen; bad input leaves the current
-// model in place and the status bar says what is wrong.
+// every parameter and input as numbers to edit (each edit is a --set). For a model of one's own
+// (a program that takes --model): its text in a box, applied with a button (not at every
+// keystroke: a half-typed line is no model), worked examples to start from, and every leaf's
+// value and whether it is data. Every change asks for a rebuild, which runs off the UI thread
+// with its progress on screen; bad input leaves the current model in place and says what is
+// wrong (a model's text: under the box, with its line and column).
 #include <imgui.h>
 #include <imgui_stdlib.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <filesystem>
 #include <functional>
@@ -16,9 +20,11 @@
 #include "format.h"
 #include "gradscope/config.h"
 #include "gradscope/error.h"
+#include "gradscope/model_text.h"
 #include "gradscope/program.h"
 #include "gradscope/tokenizer.h"
 #include "panel.h"
+#include "typed_model.h"
 #include "widgets.h"
 
 namespace gs::app {
@@ -27,6 +33,55 @@ namespace {
 
 constexpr LoraTarget kTargets[] = {LoraTarget::attn_c_attn, LoraTarget::attn_c_proj, LoraTarget::mlp_c_fc,
                                    LoraTarget::mlp_c_proj};
+
+// A program's own flags say what it takes: the model as text, LoRA's rank (no name is tested).
+bool takes_flag(const Program& p, const char* flag) {
+  const std::vector<std::string> f = p.own_flags();
+  return std::find(f.begin(), f.end(), flag) != f.end();
+}
+bool takes_text(const std::string& name) {
+  for (const Program* p : programs())
+    if (name == p->name()) return takes_flag(*p, "--model");
+  return false;
+}
+bool is_gpt2(const std::string& name) {
+  for (const Program* p : programs())
+    if (name == p->name()) return p->is_gpt2();
+  return false;
+}
+
+// Models of one's own to start from, each with a value for every leaf so that it builds as is.
+struct Example {
+  const char* title;
+  const char* text;
+  std::vector<const char*> sets;
+  const char* inputs;  // "" : none
+  const char* why;     // one line: what it shows
+};
+
+const std::vector<Example>& examples() {
+  static const std::vector<Example> e = {
+      {"circuit: f = (x + y)·z", "q = x + y\nf = q * z", {"x=-2", "y=5", "z=-4"}, "",
+       "CS231n's circuit: add hands its gradient to both inputs unchanged, multiply swaps its inputs "
+       "(∂f/∂x = ∂f/∂y = −4, ∂f/∂z = 3)"},
+      {"sigmoid neuron", "f = sigmoid(w0*x0 + w1*x1 + w2)", {"w0=2", "w1=-3", "w2=-3", "x0=-1", "x1=-2"}, "x0,x1",
+       "CS231n's neuron: f ≈ 0.73, ∂f/∂w = [−0.20, −0.39, 0.20], ∂f/∂x = [0.39, −0.59]"},
+      {"sigmoid neuron, staged", "z = w0*x0 + w1*x1 + w2\nf = 1 / (1 + exp(-z))",
+       {"w0=2", "w1=-3", "w2=-3", "x0=-1", "x1=-2"}, "x0,x1",
+       "the same neuron with the sigmoid written out: more ops, the same gradients"},
+      {"ReLU neuron", "h = relu(w0*x0 + w1*x1 + b)\nL = (h - t) ** 2",
+       {"w0=0.5", "w1=-1", "b=0.5", "x0=2", "x1=0.5", "t=2"}, "x0,x1,t",
+       "a ReLU neuron and its squared error; make w0·x0 + w1·x1 + b negative and it passes no gradient (a dead ReLU)"},
+      {"tanh neuron", "n = x1*w1 + x2*w2 + b\no = tanh(n)",
+       {"x1=2", "x2=0", "w1=-3", "w2=1", "b=6.8813735870195432"}, "x1,x2",
+       "micrograd's neuron: o = tanh(n) ≈ 0.7071, and ∂o/∂n = 1 − o² = 0.5"},
+      {"small MLP", "h = tanh(X @ W1 + b1)\ny = h @ W2 + b2\nL = mean((y - t) ** 2)",
+       {"X=0,0;0,1;1,0;1,1", "W1=0.5,-0.4,0.3;-0.6,0.7,0.2", "b1=0.1,-0.1,0", "W2=0.8;-0.5;0.4", "b2=0.05",
+        "t=0;1;1;0"},
+       "X,t", "two layers on the four points of XOR: X and t are data, W1 b1 W2 b2 train"},
+  };
+  return e;
+}
 
 class ModelPanel final : public Panel {
  public:
@@ -42,8 +97,11 @@ class ModelPanel final : public Panel {
       ImGui::Separator();
     }
     program_choice(c, ctx);
-    if (edit_.program != "gpt2") {
-      if (c.has_session() && !c.session().is_gpt2()) lesson(c, ctx);
+    if (!is_gpt2(edit_.program)) {
+      if (takes_text(edit_.program)) model_text(c, ctx);
+      // The leaves of the model on screen, when it is the program chosen (a failed switch leaves
+      // another program's model on screen).
+      if (c.has_session() && !c.session().is_gpt2() && c.session().program() == edit_.program) lesson(c, ctx);
       return;
     }
     if (c.has_session()) tokens(c, ctx);
@@ -63,6 +121,15 @@ class ModelPanel final : public Panel {
     gen_ = c.spec_generation();
     edit_ = c.spec();
     text_ = edit_.text.value_or("");
+    if (c.has_session()) {
+      // A model's text as built (from --model, a file, a lesson or the box): the box shows it. The
+      // same text rebuilt (a leaf's value edited) leaves what is being typed in the box alone.
+      const auto& st = c.session().config().settings;
+      if (auto it = st.find("model"); it != st.end() && it->second != built_text_) {
+        built_text_ = it->second;
+        set_buffer(it->second);
+      }
+    }
     vocab_dir_ = edit_.vocab_dir;
     if (!edit_.checkpoint.empty()) path_ = edit_.checkpoint;
     if (c.has_session()) {
@@ -97,6 +164,7 @@ class ModelPanel final : public Panel {
             edit_ = ModelSpec{};
             edit_.program = p->name();
             if (seed != 1337) edit_.seed = seed;
+            if (takes_flag(*p, "--model")) use_example(examples()[0]);  // a model to start from
           }
           rebuild(ctx);
         }
@@ -104,7 +172,7 @@ class ModelPanel final : public Panel {
       }
       ImGui::EndCombo();
     }
-    if (edit_.program != "gpt2") {
+    if (!is_gpt2(edit_.program)) {
       ImGui::PushTextWrapPos(0);
       ImGui::TextDisabled("%s", program(edit_.program).description());
       ImGui::PopTextWrapPos();
@@ -118,6 +186,8 @@ class ModelPanel final : public Panel {
     Shape shape;
     std::vector<double> values;
     bool integer = false;
+    std::string text;  // a typed model's leaf: its values as a line of text, being edited
+    uint64_t text_version = ~uint64_t{0};
   };
 
   void lesson(const Controller& c, PanelContext& ctx) {
@@ -128,7 +198,7 @@ class ModelPanel final : public Panel {
       const Config& cfg = c.session().config();
       std::vector<Slot> defs;
       try {
-        defs = program(cfg.program).slots(cfg);
+        defs = program_for(cfg)->slots(cfg);  // a model of one's own: the one made from its text
       } catch (const Error&) {
       }
       auto what = [&](const std::string& n) {
@@ -139,18 +209,19 @@ class ModelPanel final : public Panel {
       c.session().visit([&](const auto& s) {
         for (const auto& p : s.model->params())
           slots_.push_back({p.name, what(p.name), p.trainable ? "parameter" : "frozen", p.data.shape,
-                            std::vector<double>(p.data.begin(), p.data.end()), false});
+                            std::vector<double>(p.data.begin(), p.data.end()), false, "", ~uint64_t{0}});
         for (int id : s.tape->inputs()) {
           const auto& v = s.tape->value(id);
           slots_.push_back({v.name, what(v.name), v.integer ? "class ids" : "input", v.data.shape,
-                            std::vector<double>(v.data.begin(), v.data.end()), v.integer});
+                            std::vector<double>(v.data.begin(), v.data.end()), v.integer, "", ~uint64_t{0}});
         }
       });
     }
     const Config& cfg = c.session().config();
     const Program& prog = program(cfg.program);
-    // Sizes.
+    // Sizes (a row of them, where the program has any).
     bool sized = false;
+    const bool size_row = !prog.dims().empty() || takes_flag(prog, "--lora-rank");
     for (const DimInfo& d : prog.dims()) {
       ImGui::PushID(d.name.c_str());
       int v = static_cast<int>(cfg.dim(d.name));
@@ -163,7 +234,7 @@ class ModelPanel final : public Panel {
       ImGui::PopID();
       ImGui::SameLine();
     }
-    if (cfg.program == "lora_linear") {
+    if (takes_flag(prog, "--lora-rank")) {
       ImGui::NewLine();
       int r = cfg.lora_rank;
       ImGui::SetNextItemWidth(ImGui::GetFontSize() * 5.5f);
@@ -185,21 +256,28 @@ class ModelPanel final : public Panel {
       if (ImGui::IsItemHovered()) ImGui::SetTooltip("the adapter's scale is α/r");
       ImGui::SameLine();
     }
-    ImGui::NewLine();
+    if (size_row) ImGui::NewLine();
     if (sized) {
       rebuild(ctx);
       return;
     }
-    seed_and_dtype(c, ctx);
+    // A model of one's own has no default values to go back to, nor a seed: every value is typed.
+    const bool typed = takes_flag(prog, "--model");
+    if (typed)
+      dtype_choice(c, ctx);
+    else
+      seed_and_dtype(c, ctx);
     ImGui::Separator();
-    for (SlotView& sv : slots_) slot_editor(ctx, sv);
+    for (SlotView& sv : slots_) slot_editor(ctx, sv, typed);
     ImGui::Spacing();
-    if (ImGui::Button("reset values")) {
-      edit_.sets.clear();
-      rebuild(ctx);
+    if (!typed) {
+      if (ImGui::Button("reset values")) {
+        edit_.sets.clear();
+        rebuild(ctx);
+      }
+      if (ImGui::IsItemHovered()) ImGui::SetTooltip("back to the program's default values (sizes too)");
+      ImGui::SameLine();
     }
-    if (ImGui::IsItemHovered()) ImGui::SetTooltip("back to the program's default values (sizes too)");
-    ImGui::SameLine();
     ImGui::PushFont(ctx.fonts.mono);
     ImGui::TextDisabled("%d ops · loss %s", c.n_ops(), num(c.session().loss()).c_str());
     ImGui::PopFont();
@@ -215,6 +293,10 @@ class ModelPanel final : public Panel {
     const ImGuiStyle& st = ImGui::GetStyle();
     const float radios = 2 * (ImGui::GetFrameHeight() + st.ItemInnerSpacing.x + ImGui::CalcTextSize("f64").x) + 2 * st.ItemSpacing.x;
     if (ImGui::GetContentRegionAvail().x - ImGui::GetItemRectMax().x + ImGui::GetCursorScreenPos().x > radios) ImGui::SameLine();
+    dtype_choice(c, ctx);
+  }
+
+  void dtype_choice(const Controller& c, PanelContext& ctx) {
     const bool f64 = c.session().config().dtype == DType::f64;
     if (ImGui::RadioButton("f32", !f64) && f64) {
       edit_.dtype = "f32";
@@ -227,14 +309,25 @@ class ModelPanel final : public Panel {
     }
   }
 
-  // One parameter or input: its name, shape and kind, then its numbers (one box each).
-  void slot_editor(PanelContext& ctx, SlotView& sv) {
+  // One parameter or input: its name, shape and kind, then its numbers (one box each). `typed`: a
+  // leaf of a model of one's own, which may be made data and take values of another shape.
+  void slot_editor(PanelContext& ctx, SlotView& sv, bool typed) {
     ImGui::PushID(sv.name.c_str());
     ImGui::PushFont(ctx.fonts.mono);
     colored_text(lit_(sv.name) ? ctx.palette.warn : sv.kind == "parameter" ? ctx.palette.forward : ctx.palette.dim,
                  "%s%s", lit_(sv.name) ? "▶ " : "", sv.name.c_str());
     ImGui::PopFont();
     ImGui::SameLine();
+    if (typed) {
+      bool data = sv.kind != "parameter";
+      if (ImGui::Checkbox("data", &data)) {
+        edit_ = with_input(edit_, sv.name, data);
+        rebuild(ctx);
+      }
+      if (ImGui::IsItemHovered())
+        ImGui::SetTooltip("data (an input): its gradient is shown, training never changes it; otherwise a parameter");
+      ImGui::SameLine();
+    }
     ImGui::PushTextWrapPos(0);  // a narrow panel (large text): the words wrap, not cut
     ImGui::TextDisabled("%s %s", sv.kind.c_str(), sv.shape.empty() ? "(a number)" : shape_str(sv.shape).c_str());
     ImGui::PopTextWrapPos();
@@ -262,21 +355,150 @@ class ModelPanel final : public Panel {
       ImGui::PopID();
     }
     if (edited) {
-      std::string item = sv.name + "=";
-      for (int64_t i = 0; i < n; ++i) {
-        char b[40];
-        snprintf(b, sizeof b, "%s%.17g", i ? "," : "", sv.values[i]);
-        item += b;
-      }
-      set_item(sv.name, item);
+      set_item(sv.name, sv.name + "=" + values_text(sv.values, sv.shape, true));
       ctx.requests.push(req::Rebuild{edit_});
     }
+    if (typed) value_text_box(ctx, sv);
     ImGui::PopID();
+  }
+
+  // The values as one line of text, to give a leaf another shape: "1,2;3,4" is a 2×2 matrix.
+  void value_text_box(PanelContext& ctx, SlotView& sv) {
+    if (sv.text_version != view_version_) {
+      sv.text_version = view_version_;
+      sv.text = values_text(sv.values, sv.shape, false);
+    }
+    ImGui::SetNextItemWidth(-1);
+    ImGui::PushFont(ctx.fonts.mono);
+    const bool enter = ImGui::InputTextWithHint("##text", "1,2;3,4", &sv.text, ImGuiInputTextFlags_EnterReturnsTrue);
+    ImGui::PopFont();
+    if (ImGui::IsItemHovered())
+      ImGui::SetTooltip("all of %s at once, to give it another shape: a number, a list (a vector), or rows separated "
+                        "by ';' (a matrix). Enter applies.", sv.name.c_str());
+    if (enter || ImGui::IsItemDeactivatedAfterEdit()) {
+      if (sv.text != values_text(sv.values, sv.shape, false)) {
+        set_item(sv.name, sv.name + "=" + sv.text);
+        rebuild(ctx);
+      }
+    }
+  }
+
+  // [SECTION] a model of one's own: its text, worked examples, Apply, and what is wrong with it
+
+  void model_text(const Controller& c, PanelContext& ctx) {
+    ImGui::AlignTextToFramePadding();
+    ImGui::TextUnformatted("model");
+    ImGui::SameLine();
+    help_marker("One assignment per line, NAME = EXPRESSION, with + − * / @ (matrix product) ** and unary minus, "
+                "numbers, parentheses and the functions relu tanh sigmoid exp log gelu abs max sum mean softmax "
+                "log_softmax. A name used before a line assigns it is a leaf: its value is set below (a new leaf "
+                "starts at 1). The last line is the loss and must be one number. Apply (or Ctrl+Enter) rebuilds "
+                "the tape; while the text is wrong, the model on screen stays.");
+    ImGui::SameLine();
+    ImGui::SetNextItemWidth(-1);
+    if (ImGui::BeginCombo("##examples", "start from an example")) {
+      for (const Example& e : examples()) {
+        if (ImGui::Selectable(e.title)) {
+          use_example(e);
+          rebuild(ctx);
+        }
+        if (ImGui::IsItemHovered()) ImGui::SetTooltip("%s", e.why);
+      }
+      ImGui::EndCombo();
+    }
+    // As tall as the text (at least four lines, at most twelve), the whole width.
+    int lines = 1;
+    for (const char* p = buf_.data(); *p; ++p) lines += *p == '\n';
+    const float h = ImGui::GetTextLineHeight() * static_cast<float>(std::clamp(lines + 1, 4, 12)) +
+                    2 * ImGui::GetStyle().FramePadding.y;
+    ImGui::PushFont(ctx.fonts.mono);
+    const bool ctrl_enter = ImGui::InputTextMultiline("##model", buf_.data(), buf_.size(), ImVec2(-1, h),
+                                                      ImGuiInputTextFlags_EnterReturnsTrue);
+    ImGui::PopFont();
+    const bool edited = std::string_view(buf_.data()) != applied_;
+    if (ImGui::Button("Apply") || ctrl_enter) apply_text(ctx);
+    if (ImGui::IsItemHovered()) ImGui::SetTooltip("read the text and rebuild the tape (Ctrl+Enter in the box)");
+    ImGui::SameLine();
+    if (c.busy() && c.job().kind == JobKind::build)
+      ImGui::TextDisabled("building …");
+    else if (edited)
+      colored_text(ctx.palette.warn, "edited: Apply to rebuild");
+    else
+      ImGui::TextDisabled("%d leaves, %d ops", static_cast<int>(slots_.size()), c.n_ops());
+    text_error(c, ctx);
+    ImGui::Separator();
+  }
+
+  // What the last rebuild found wrong, under the box: where, the line with a mark under the place,
+  // and what. The model on screen is still the one before.
+  void text_error(const Controller& c, PanelContext& ctx) {
+    const std::optional<BuildError>& e = c.build_error();
+    if (!e || e->program != edit_.program) return;
+    ImGui::PushTextWrapPos(0);
+    if (e->line > 0) {
+      colored_text(ctx.palette.bad, "line %d, column %d:", e->line, e->col);
+      // The line as it was tried, with a mark under the column (characters, from 1).
+      const std::string src = line_of(e->text, e->line);
+      if (!src.empty()) {
+        ImGui::PushFont(ctx.fonts.mono);
+        ImGui::TextUnformatted(src.c_str());
+        std::string mark;
+        int col = 1;
+        for (size_t i = 0; i < src.size() && col < e->col; ++i)
+          if ((static_cast<unsigned char>(src[i]) & 0xC0) != 0x80) {
+            mark += src[i] == '\t' ? '\t' : ' ';
+            ++col;
+          }
+        colored_text(ctx.palette.bad, "%s^", mark.c_str());
+        ImGui::PopFont();
+      }
+    }
+    colored_text(ctx.palette.bad, "%s", e->message.c_str());
+    ImGui::TextDisabled("the model on screen is the one before");
+    ImGui::PopTextWrapPos();
+  }
+
+  static std::string line_of(const std::string& text, int line) {
+    size_t a = 0;
+    for (int l = 1; l < line; ++l) {
+      a = text.find('\n', a);
+      if (a == std::string::npos) return "";
+      ++a;
+    }
+    const size_t b = text.find('\n', a);
+    std::string s = text.substr(a, b == std::string::npos ? std::string::npos : b - a);
+    if (!s.empty() && s.back() == '\r') s.pop_back();
+    return s.size() > 400 ? s.substr(0, 400) : s;
+  }
+
+  void use_example(const Example& e) {
+    edit_.model_text = e.text;
+    edit_.model_file.reset();
+    edit_.sets.assign(e.sets.begin(), e.sets.end());
+    if (*e.inputs)
+      edit_.inputs = e.inputs;
+    else
+      edit_.inputs.reset();
+    set_buffer(e.text);
+  }
+
+  // The text in the box as the model (typed_model.h): the rebuild says what is wrong, if anything.
+  void apply_text(PanelContext& ctx) {
+    edit_ = with_model_text(edit_, std::string(buf_.data()));
+    rebuild(ctx);
+  }
+
+  void set_buffer(const std::string& text) {
+    const std::string t = one_assignment_a_line(text);
+    const size_t n = std::min(t.size(), buf_.size() - 1);
+    std::copy_n(t.data(), n, buf_.data());
+    buf_[n] = 0;
+    applied_.assign(buf_.data(), n);
   }
 
   // The --set of `name`, replaced.
   void set_item(const std::string& name, const std::string& item) {
-    std::erase_if(edit_.sets, [&](const std::string& x) { return x.rfind(name + "=", 0) == 0; });
+    std::erase_if(edit_.sets, [&](const std::string& x) { return set_name(x) == name; });
     edit_.sets.push_back(item);
   }
   // A new size: the lists of values set by hand no longer fit; single values still do.
@@ -604,6 +826,10 @@ class ModelPanel final : public Panel {
   std::function<bool(const std::string&)> lit_ = [](const std::string&) { return false; };
   std::vector<SlotView> slots_;
   ModelSpec edit_;
+  // A model's text: the box (bounded as the parser is), the text of the model on screen as the box
+  // shows it, and as it was built.
+  std::array<char, ModelTextLimits::kMaxChars + 1> buf_{};
+  std::string applied_, built_text_;
   std::string text_, path_ = "checkpoint.safetensors", vocab_dir_;
   std::string vocab_checked_;
   int vocab_age_ = 0;

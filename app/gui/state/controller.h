@@ -87,6 +87,17 @@ struct LessonState {
   bool open() const { return lesson >= 0 && lesson < static_cast<int>(path.size()); }
 };
 
+// The last rebuild that failed, as the Model & input panel shows it under the model's text: the
+// model on screen is the one before it. line and col (from 1) say where a model's text is wrong
+// (the program custom); 0 when the problem is not at a place in the text.
+struct BuildError {
+  std::string program;  // the program the failed spec asked for
+  std::string message;  // one line, without the place
+  int line = 0, col = 0;
+  std::string text;     // the model's text that was tried ("" when it came from a file)
+  uint64_t serial = 0;  // bumps with every failed rebuild
+};
+
 // The entry the Wiggle view shows.
 struct WiggleTarget {
   std::string param;
@@ -159,6 +170,8 @@ class Controller {
   uint64_t spec_generation() const { return spec_generation_; }
 
   const std::string& error() const { return error_; }    // last failure, one line ("" if none)
+  // The last failed rebuild since the last one that succeeded (nullopt: none).
+  const std::optional<BuildError>& build_error() const { return build_error_; }
   // NaN or ±∞ in the loss or a weight of the model on screen, one line ("" when all is finite).
   // Set after every rebuild, load, optimiser step and planted mistake; training refuses to go on.
   const std::string& health() const { return health_; }
@@ -291,6 +304,8 @@ class Controller {
   JobView job_;
   int job_losses_ = 0;           // losses of the running training job taken in so far
   bool last_build_ok_ = false;
+  std::optional<BuildError> build_error_;
+  uint64_t build_errors_ = 0;
   LessonState lesson_;
   WiggleTarget wiggle_;
   AnySession before_step_;

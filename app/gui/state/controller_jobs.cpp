@@ -227,6 +227,10 @@ void Controller::take_job(JobResult& r) {
       status_ = "saved " + in.path + seconds_str(r.seconds);
       error_.clear();
     }
+    // A failed rebuild, for the view that asked for it (a model's text: where it is wrong).
+    if (r.kind == JobKind::build && !r.cancelled && !r.error.empty())
+      build_error_ = BuildError{in.spec.program, r.text_line > 0 ? r.text_message : r.error, r.text_line, r.text_col,
+                                in.spec.model_text.value_or(""), ++build_errors_};
     return;
   }
   // One optimiser step on a small model: the model before it is kept for the Update view.
@@ -245,6 +249,7 @@ void Controller::take_job(JobResult& r) {
     case JobKind::build: {
       spec_ = r.spec;
       error_.clear();
+      build_error_.reset();
       const Config& c = session_.config();
       const std::string file = std::filesystem::path(r.spec.checkpoint).filename().string();
       if (!c.is_gpt2())

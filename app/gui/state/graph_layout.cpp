@@ -10,8 +10,10 @@ GraphInput describe_graph(const Tape<T>& tape) {
   GraphInput g;
   for (const auto& op : tape.ops())
     g.ops.push_back({op.name, op.short_name, op.group, op.type, op.layer, op.in, op.par, op.out});
-  for (const auto& v : tape.values()) g.values.push_back({v.producer, v.uses});
-  for (const auto& p : tape.model().params()) g.params.push_back({p.name, p.label.empty() ? p.name : p.label});
+  for (const auto& v : tape.values())
+    g.values.push_back({v.producer, v.uses, v.producer < 0 && !v.integer, v.name, v.data.size() == 1});
+  for (const auto& p : tape.model().params())
+    g.params.push_back({p.name, p.label.empty() ? p.name : p.label, p.data.size() == 1});
   return g;
 }
 template GraphInput describe_graph(const Tape<float>&);
@@ -74,6 +76,13 @@ bool column_free(const GraphLayout& L, float x, float y0, float y1) {
   return true;
 }
 
+// A leaf's node beside an op, its left edge at x, centred on the op's row: small for a tensor;
+// for one number as tall as an op's box, with room for the number and its gradient.
+Box leaf_box(float x, float cy, bool one) {
+  const float w = one ? GraphLayout::kNumberW : GraphLayout::kParamW, h = one ? GraphLayout::kBoxH : GraphLayout::kParamH;
+  return {x, cy - h * 0.5f, w, h};
+}
+
 }  // namespace
 
 GraphLayout layout_graph(const GraphInput& g) {
@@ -126,21 +135,37 @@ GraphLayout layout_graph(const GraphInput& g) {
     gr.y1 = bottom + 0.5f;
   }
 
-  // [SECTION] parameter nodes, right of their op (or of the last op of a shared row)
+  // [SECTION] parameter nodes, right of their op (or of the last op of a shared row); data
+  // leaves the same way, before them
   std::vector<float> row_right(L.rows, 0.0f);
   for (const GraphNode& nd : L.nodes) row_right[nd.row] = std::max(row_right[nd.row], nd.box.right());
   std::map<int, int> first_node;  // parameter id → its first node
+  std::map<int, int> first_leaf;  // value id → its first node
   for (int k = 0; k < n; ++k) {
     const GraphOp& op = g.ops[k];
     const GraphNode& nd = L.nodes[k];
+    for (size_t i = 0; i < op.in.size(); ++i) {
+      const int v = op.in[i];
+      if (v < 0 || v >= static_cast<int>(g.values.size()) || !g.values[v].data_leaf) continue;
+      GraphParamNode p;
+      p.value = v;
+      p.op = k;
+      p.slot = static_cast<int>(i);
+      p.label = g.values[v].name;
+      p.box = leaf_box(row_right[nd.row] + GraphLayout::kParamGap, nd.box.cy(), g.values[v].one);
+      row_right[nd.row] = p.box.right();
+      p.alias = first_leaf.count(v) > 0;
+      if (!p.alias) first_leaf[v] = static_cast<int>(L.params.size());
+      L.params.push_back(p);
+    }
     for (size_t j = 0; j < op.par.size(); ++j) {
       GraphParamNode p;
       p.param = op.par[j];
       p.op = k;
       p.slot = static_cast<int>(j);
-      p.label = p.param < static_cast<int>(g.params.size()) ? g.params[p.param].label : "?";
-      const float x = row_right[nd.row] + GraphLayout::kParamGap;
-      p.box = {x, nd.box.cy() - GraphLayout::kParamH * 0.5f, GraphLayout::kParamW, GraphLayout::kParamH};
+      const bool known = p.param < static_cast<int>(g.params.size());
+      p.label = known ? g.params[p.param].label : "?";
+      p.box = leaf_box(row_right[nd.row] + GraphLayout::kParamGap, nd.box.cy(), known && g.params[p.param].one);
       row_right[nd.row] = p.box.right();
       auto it = first_node.find(p.param);
       p.alias = it != first_node.end();
@@ -196,23 +221,35 @@ GraphLayout layout_graph(const GraphInput& g) {
     const GraphParamNode& p = L.params[i];
     const Box& to = L.nodes[p.op].box;
     GraphEdge e;
-    e.kind = EdgeKind::param;
+    e.kind = p.value >= 0 ? EdgeKind::leaf : EdgeKind::param;
+    e.value = p.value;
     e.to_op = p.op;
     e.slot = p.slot;
     e.param_node = static_cast<int>(i);
     e.from = {p.box.x, p.box.cy()};
     e.to = {to.right(), to.cy()};
     e.bend = e.from;
-    // Past other parameter nodes of the same row: down, then along under them.
+    // Past other parameter nodes of the same row: down, then along under them (the tallest).
     if (p.box.x - to.right() > GraphLayout::kParamGap * 1.5f) {
-      const float yb = to.cy() + GraphLayout::kParamH * 0.5f + 0.3f;
+      float below = p.box.bottom();
+      for (const GraphParamNode& q : L.params)
+        if (q.op >= 0 && L.nodes[q.op].row == L.nodes[p.op].row) below = std::max(below, q.box.bottom());
+      const float yb = below + 0.3f;
       e.from = {p.box.cx(), p.box.bottom()};
       e.mid = {{p.box.cx(), yb}};
       e.to = {to.right(), yb};
+      // Under a node as tall as the op: back up in the gap beside the op, then into its side.
+      const float side = to.bottom() - 0.35f;
+      if (yb > side) {
+        const float gx = to.right() + GraphLayout::kParamGap * 0.5f;
+        e.mid.push_back({gx, yb});
+        e.mid.push_back({gx, side});
+        e.to = {to.right(), side};
+      }
     }
     L.edges.push_back(e);
     if (p.alias) {
-      const GraphParamNode& first = L.params[first_node[p.param]];
+      const GraphParamNode& first = L.params[p.value >= 0 ? first_leaf[p.value] : first_node[p.param]];
       GraphEdge t;
       t.kind = EdgeKind::tie;
       t.to_op = p.op;
@@ -243,6 +280,16 @@ GraphLayout layout_graph(const GraphInput& g) {
     for (const GraphParamNode& p : L.params)
       if (p.param == param) s.shares.push_back({p.op, p.slot});
     if (s.shares.size() < 2) continue;
+    const Box& b = L.params[idx].box;
+    s.at = {b.right() + 0.45f, b.y - 0.1f};
+    L.sums.push_back(s);
+  }
+
+  for (const auto& [value, idx] : first_leaf) {
+    if (g.values[value].uses.size() < 2) continue;
+    SumMark s;
+    s.value = value;
+    s.shares = g.values[value].uses;
     const Box& b = L.params[idx].box;
     s.at = {b.right() + 0.45f, b.y - 0.1f};
     L.sums.push_back(s);

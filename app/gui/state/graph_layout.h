@@ -5,8 +5,10 @@
 // down the spine while the block's branch leaves it to the right and comes back. q, k and v
 // share one row; parameters are small nodes right of the op that uses them; a parameter used
 // twice (the tied wte) has a second node at its other user, joined to the first by a tie
-// line along the right edge. Where a gradient is the sum of several shares (a value or a
-// parameter with more than one use) there is a ⊕ mark.
+// line along the right edge. Data given as numbers (a lesson's x and t, the inputs of a model of
+// one's own) are leaf nodes beside their op in the same way, so a small model reads as micrograd
+// draws it: every leaf and every op a node. Where a gradient is the sum of several shares (a
+// value or a parameter with more than one use) there is a ⊕ mark.
 //
 // Units are "em" (the UI font's size): the view multiplies by font size and zoom.
 #include <string>
@@ -33,11 +35,17 @@ struct GraphOp {
 struct GraphValue {
   int producer = -1;
   std::vector<Use> uses;
+  // Data given to the program as numbers (not ids): a leaf of the graph, drawn as a node beside
+  // each op that reads it, as micrograd draws its leaves.
+  bool data_leaf = false;
+  std::string name;
+  bool one = false;  // one entry: its node is as tall as an op's, with room for its value and gradient
 };
 
 struct GraphParam {
   std::string name;   // "h.0.attn.c_attn.weight"
   std::string label;  // its symbol: "W"
+  bool one = false;   // one entry (a leaf such as w0): a node with room for its value and gradient
 };
 
 struct GraphInput {
@@ -73,7 +81,8 @@ struct GraphNode {
 };
 
 struct GraphParamNode {
-  int param = -1;
+  int param = -1;          // -1 for a data leaf
+  int value = -1;          // a data leaf (GraphValue::data_leaf): its value id; slot is then its input slot
   int op = -1, slot = -1;  // the user this node sits beside
   Box box;
   bool alias = false;      // a second node of a parameter drawn at an earlier user
@@ -84,6 +93,7 @@ enum class EdgeKind {
   data,   // a value from its producer to a user
   skip,   // the same, along the spine past a branch (the residual connection)
   param,  // a parameter node into its op
+  leaf,   // a data leaf's node into its op (slot: the input slot)
   tie,    // a parameter's first node to its second (tied weights)
 };
 
@@ -127,6 +137,7 @@ struct GraphLayout {
   // Metrics (em).
   static constexpr float kBoxW = 10.0f, kBoxH = 2.3f, kColPitch = 11.6f, kRowPitch = 3.4f;
   static constexpr float kParamW = 3.0f, kParamH = 1.5f, kParamGap = 0.5f, kGroupGap = 1.6f;
+  static constexpr float kNumberW = 6.6f;  // a one-entry leaf's node (kBoxH tall): "−0.123 ∂ −0.456"
 
   int node_at(float x, float y) const;   // op under (x, y) in em, or −1
   int param_at(float x, float y) const;  // index into params, or −1

@@ -11,6 +11,7 @@
 
 #include "gradscope/checkpoint.h"
 #include "gradscope/error.h"
+#include "gradscope/model_text.h"
 
 namespace gs::app {
 
@@ -352,6 +353,11 @@ void Jobs::run() {
   r.kind = input_.kind;
   try {
     r = execute(rep);
+  } catch (const ModelTextError& e) {
+    r.error = e.what();
+    r.text_line = e.line();
+    r.text_col = e.col();
+    r.text_message = one_line(e.message());
   } catch (const Error& e) {
     r.error = e.what();
   } catch (const std::bad_alloc&) {

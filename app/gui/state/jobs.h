@@ -55,6 +55,10 @@ struct JobResult {
   std::vector<double> losses;  // train: the loss after each step done (also handed over as they come)
   int steps_done = 0;          // train
   std::string error;           // one line; "" if it ran
+  // build: where the model's text is wrong (the program custom, gradscope/model_text.h), from line 1
+  // and column 1; 0 when the error is not about a place in the text. text_message: without the place.
+  int text_line = 0, text_col = 0;
+  std::string text_message;
   bool cancelled = false;
   std::string nonfinite;       // what of the new model is NaN or infinite ("" when all is finite)
   double seconds = 0;
