@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 
 #include "gradscope/checkpoint.h"
@@ -24,11 +25,13 @@ std::vector<int32_t> parse_token_list(const std::string& s) {
 }
 
 Mistake parse_mistake(const std::string& id) {
-  for (int m = 0; m < kNumMistakes; ++m)
+  // "none" is no mistake to plant (a repair restores the correct backward).
+  for (int m = 1; m < kNumMistakes; ++m)
     if (id == kMistakeInfo[m].id) return static_cast<Mistake>(m);
   std::string all;
   for (int m = 1; m < kNumMistakes; ++m) all += std::string(m > 1 ? ", " : "") + kMistakeInfo[m].id;
-  throw Error("unknown mistake '" + id + "' (expected one of " + all + ")");
+  throw Error((id.empty() ? std::string("no mistake named") : "unknown mistake '" + printable(id) + "'") + " (expected one of " +
+              all + ")");
 }
 
 DType resolve_dtype(const ModelSpec& spec) {
@@ -69,6 +72,17 @@ std::vector<std::string> gpt2_flags_set(const ModelSpec& s) {
 
 namespace {
 
+// lora_linear's r and α as given: refused, never replaced (r = 0 is GPT-2's "no LoRA", not r = 1).
+void check_lora_linear(const ModelSpec& spec) {
+  if (spec.lora_rank && *spec.lora_rank < 1)
+    throw Error("--lora-rank must be 1 or more for lora_linear, got " + std::to_string(*spec.lora_rank));
+  if (spec.lora_alpha && !(*spec.lora_alpha > 0 && std::isfinite(*spec.lora_alpha))) {
+    char b[40];
+    snprintf(b, sizeof b, "%g", *spec.lora_alpha);
+    throw Error(std::string("--lora-alpha must be a positive finite number, got ") + b);
+  }
+}
+
 // A lesson program: its sizes and values from the defaults and --set, checked in full.
 ResolvedSpec resolve_lesson(const ModelSpec& spec) {
   const Program& p = program(spec.program);
@@ -84,6 +98,7 @@ ResolvedSpec resolve_lesson(const ModelSpec& spec) {
   c.dtype = resolve_dtype(spec);
   if (spec.seed) c.seed = *spec.seed;
   if (spec.program == "lora_linear") {
+    check_lora_linear(spec);
     c.lora_rank = spec.lora_rank.value_or(1);
     c.lora_alpha = spec.lora_alpha.value_or(c.lora_rank);
   }
@@ -280,11 +295,15 @@ std::unique_ptr<Session<T>> Session<T>::restore(const SessionSnapshot<T>& snap) 
 template <class T>
 void Session<T>::plant(const std::string& op_eq_kind) {
   const size_t eq = op_eq_kind.find('=');
-  if (eq == std::string::npos) throw Error("--mistake '" + op_eq_kind + "' is not of the form OP=KIND");
+  if (eq == std::string::npos) throw Error("--mistake '" + printable(op_eq_kind) + "' is not of the form OP=KIND");
   const std::string name = op_eq_kind.substr(0, eq);
   const int k = tape->find_op(name);
-  if (k < 0) throw Error("--mistake: no op named '" + name + "' on the tape (see gradscope-cli ops)");
-  tape->set_mistake(k, parse_mistake(op_eq_kind.substr(eq + 1)));
+  if (k < 0) throw Error("--mistake: no op named '" + printable(name) + "' on the tape (see gradscope-cli ops)");
+  try {
+    tape->set_mistake(k, parse_mistake(op_eq_kind.substr(eq + 1)));
+  } catch (const Error& e) {
+    throw Error(std::string("--mistake: ") + e.what());
+  }
 }
 
 template struct Session<float>;
