@@ -637,8 +637,14 @@ Lesson parse_lesson(const std::string& text, const std::string& path) {
     read_model(r, *m->as_table(), L.spec, path);
     if (prog != "gpt2") {
       // A lesson model takes only the flags that apply to it.
-      for (const std::string& f : gpt2_flags_set(L.spec))
-        r.fail(m->source(), "[model] sets " + f.substr(2) + ", a GPT-2 setting; program " + prog + " takes [values]");
+      for (const std::string& f : gpt2_flags_set(L.spec)) {
+        std::string key = f.substr(2);
+        std::replace(key.begin(), key.end(), '-', '_');
+        toml::source_region at = m->source();
+        for (const auto& entry : *m->as_table())
+          if (entry.first.str() == key) at = entry.first.source();
+        r.fail(at, "[model] sets " + key + ", a GPT-2 setting; program " + prog + " takes [values]");
+      }
     }
   }
   if (const toml::node* v = doc.get("values")) {
