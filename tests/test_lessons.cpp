@@ -367,6 +367,12 @@ TEST(lesson_limits, errors_speak_of_the_files_keys_not_of_flags) {
        "lesson.toml:5:1: ", "'lora_rank' must be 1 or more"},
       {"a value's length", "title = \"t\"\nprogram = \"line\"\n[values]\nb = 1\na = [1, 2]\n[[step]]\ntext = \"x\"\n",
        "lesson.toml:5:1: ", "'a': 2 values"},
+      {"a token id", "title = \"t\"\nprogram = \"gpt2\"\n[model]\nseed = 1\ntokens = [1, 99999]\n[[step]]\ntext = \"x\"\n",
+       "lesson.toml:5:1: ", "token id 99999"},
+      {"a text", "title = \"t\"\nprogram = \"gpt2\"\n[model]\nseed = 1\ntext = \"ABC\"\n[[step]]\ntext = \"x\"\n",
+       "lesson.toml:5:1: ", "is not in the vocabulary"},
+      {"a sequence length", "title = \"t\"\nprogram = \"gpt2\"\n[model]\nseed = 1\nseq = 999\n[[step]]\ntext = \"x\"\n",
+       "lesson.toml:5:1: ", "exceeds n_ctx"},
   };
   for (const auto& c : cases) {
     const std::string e = error_of(c.text);

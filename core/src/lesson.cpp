@@ -600,6 +600,13 @@ std::string in_lesson_words(std::string msg, const toml::node* model, const toml
     note(at, model, name);
     msg.replace(at, e - at, "'" + name + "'");
   }
+  // Messages about a setting that name no flag: the key they are about.
+  static const std::pair<const char*, const char*> about[] = {
+      {"token id", "tokens"},     {"is not in the vocabulary", "text"}, {"preset", "preset"},
+      {"sequence length", "seq"}, {"LoRA target", "lora_targets"},      {"tokenizer", "tokenizer"},
+      {"batch", "batch"},         {"n_ctx", "ctx"},                     {"n_head", "heads"}};
+  for (const auto& [phrase, name] : about)
+    if (!key && msg.find(phrase) != std::string::npos) note(0, model, name);
   return msg;
 }
 
