@@ -33,7 +33,7 @@ struct LessonLimits {
   static constexpr size_t kSummary = 1000;    // bytes of the summary
   static constexpr int kSteps = 200;          // [[step]] tables
   static constexpr int64_t kTrainSteps = 1000;  // optimiser steps over all the steps' updates
-  static constexpr double kWork = 5e8;        // floating-point operations of building, planting and training
+  static constexpr double kWork = 2e9;        // floating-point operations of building, planting and training
 };
 
 // The views a step may show or point at, by the names lesson files use (the app maps them to
