@@ -329,6 +329,13 @@ TEST(lesson_limits, the_work_a_lesson_asks_for_is_bounded) {
   const std::string big = "title = \"t\"\nprogram = \"matrix\"\n[values]\nn = 256\nm = 256\np = 256\n" + update;
   const std::string w = error_of(big);
   EXPECT_NE(w.find("floating-point operations"), std::string::npos) << w;
+  // GPT-2's 124M shape: said before its seconds of allocation, at the preset's key.
+  const std::string g = error_of("title = \"t\"\nprogram = \"gpt2\"\n[model]\npreset = \"gpt2\"\n[[step]]\ntext = \"x\"\n");
+  EXPECT_EQ(g.rfind("lesson.toml:4:1: one backward pass of this model takes", 0), 0u) << g;
+  // The small preset may plant and train a few steps.
+  EXPECT_EQ(error_of("title = \"t\"\nprogram = \"gpt2\"\n[model]\npreset = \"small\"\n[[step]]\ntext = \"x\"\n"
+                     "plant = \"h.0.attn.softmax=dropped_term\"\n[[step]]\ntext = \"y\"\nupdate = { steps = 3 }\n"),
+            "");
 }
 
 // What the app refuses to open, the check refuses too, at the step that does it.

@@ -679,6 +679,19 @@ Lesson parse_lesson(const std::string& text, const std::string& path) {
   if (arr.size() > LessonLimits::kSteps)
     r.fail(arr[LessonLimits::kSteps].source(), "a lesson has at most " + std::to_string(LessonLimits::kSteps) + " steps");
   for (size_t i = 0; i < arr.size(); ++i) L.steps.push_back(read_step(r, *arr[i].as_table(), static_cast<int>(i + 1)));
+  // A model too big to replay is said before it is built (GPT-2's 124M shape takes seconds to
+  // allocate): its backward pass alone, by the closed form, is a lower bound of its work.
+  if (const int64_t bwd = program(prog).closed_form_bwd(res.config, res.config.batch, res.config.seq_len);
+      double(bwd) > LessonLimits::kWork) {
+    char b[200];
+    snprintf(b, sizeof b, "one backward pass of this model takes %.3g floating-point operations; a lesson may ask for "
+             "%.3g in all (open this model with the flags instead)", double(bwd), LessonLimits::kWork);
+    toml::source_region at = model_at;  // the preset's key, when the file names one
+    if (const toml::node* m = doc.get("model"))
+      for (const auto& entry : *m->as_table())
+        if (entry.first.str() == "preset") at = entry.first.source();
+    r.fail(at, b);
+  }
   // Names against the program's own tape, then every action done as the app does it, in the
   // precision the app builds the model in.
   try {
