@@ -397,5 +397,74 @@ expect_error checkpoint-empty "--checkpoint: an empty path" -- info --checkpoint
 expect_error seed-negative "'-1' is not a non-negative integer" -- info --seed -1
 expect_error lora-alpha-alone "--lora-alpha needs LoRA" -- info --lora-alpha 4
 
+# 9. Lesson files from elsewhere (issue: robustness, third round): every class gives one line and exit 2.
+lesson() { printf 'title = "t"\nprogram = "line"\n%s' "$2" >"$tmp/$1.toml"; }
+python3 -c "import sys; sys.stdout.write('title = \"t\"\nprogram = \"line\"\n' + 'a' + '.a' * 30700 + ' = 1\n')" >"$tmp/deep-key.toml"
+python3 -c "import sys; sys.stdout.write('title = \"t\"\nprogram = \"line\"\n[' + 'a' + '.a' * 30700 + ']\n')" >"$tmp/deep-header.toml"
+for f in deep-key deep-header; do
+  expect_error "lesson-$f" "$f.toml:3:" -- lessons --check "$tmp/$f.toml"
+  expect_error "lesson-$f-info" "dotted parts" -- info --lesson "$tmp/$f.toml"
+done
+mkdir -p "$tmp/deepdir" && cp "$tmp/deep-key.toml" "$tmp/deepdir/"
+expect_error lesson-deep-dir "dotted parts" -- lessons --dir "$tmp/deepdir"
+python3 -c "import sys; sys.stdout.write('title = \"t\"\nprogram = \"line\"\n[[step]]\ntext = \"' + 'x' * 20300 + '\"\n')" >"$tmp/long-text.toml"
+expect_error lesson-long-text "long-text.toml:4:8: 'text' is 20300 bytes long; a lesson allows 4000" -- lessons --check "$tmp/long-text.toml"
+lesson updates "$(for i in $(seq 12); do printf '[[step]]\ntext = "x"\nupdate = {steps = 1000}\n'; done)"
+expect_error lesson-too-much-work "updates.toml:8:10: step 2: the lesson's updates add up to 2000 optimiser steps" -- lessons --check "$tmp/updates.toml"
+lesson diverge '[[step]]
+text = "x"
+update = { lr = 0.5, steps = 1000 }
+'
+expect_error lesson-diverging "diverge.toml:5:10: step 1: training stops at optimiser step" -- lessons --check "$tmp/diverge.toml"
+for w in 'a[0]junk' 'a[ 0]' 'a[+0]'; do
+  lesson wiggle "$(printf '[[step]]\ntext = "x"\nwiggle = "%s"' "$w")"
+  expect_error "lesson-wiggle-$w" "'wiggle' takes NAME or NAME[i]" -- lessons --check "$tmp/wiggle.toml"
+done
+lesson wiggle-huge '[[step]]
+text = "x"
+wiggle = "a[99999999999999999999999]"
+'
+expect_error lesson-wiggle-huge "entry 99999999999999999999999 is past them" -- lessons --check "$tmp/wiggle-huge.toml"
+lesson plant-none '[[step]]
+text = "x"
+plant = "y1=none"
+'
+expect_error lesson-plant-none "plant-none.toml:5:9: 'plant': unknown mistake 'none'" -- lessons --check "$tmp/plant-none.toml"
+expect_error mistake-none "--mistake: unknown mistake 'none'" -- check --program line --mistake y1=none
+for ck in /etc/passwd ../../../etc/passwd; do
+  printf 'title = "t"\nprogram = "gpt2"\n[model]\ncheckpoint = "%s"\n[[step]]\ntext = "x"\n' "$ck" >"$tmp/ckpt.toml"
+  expect_error "lesson-checkpoint-$ck" "ckpt.toml:4:14: 'checkpoint' must name a file beside the lesson file or under assets/" \
+    -- lessons --check "$tmp/ckpt.toml"
+done
+printf 'title = "t"\nprogram = "gpt2"\n[model]\ncheckpoint = ""\n[[step]]\ntext = "x"\n' >"$tmp/ckpt.toml"
+expect_error lesson-checkpoint-empty "'checkpoint' is empty" -- lessons --check "$tmp/ckpt.toml"
+printf 'title = "t"\nprogram = "gpt2"\n[model]\ncheckpoint = "none.safetensors"\n[[step]]\ntext = "x"\n' >"$tmp/ckpt.toml"
+expect_error lesson-checkpoint-missing "no file none.safetensors beside the lesson file ($tmp/none.safetensors) or under the assets" \
+  -- lessons --check "$tmp/ckpt.toml"
+printf 'title = "\\u001b[2J\\u001b]0;owned\\u0007"\nprogram = "line"\n[[step]]\ntext = "x"\n' >"$tmp/esc.toml"
+expect_error lesson-escape "control character (\\x1B)" -- lessons --check "$tmp/esc.toml"
+if grep -q $'\x1b' "$tmp/err"; then bad "an ESC from a lesson reached the terminal"; else ok; fi
+printf 'title = "t"\nprogram = "lora_linear"\n[model]\nlora_alpha = nan\n[[step]]\ntext = "x"\n' >"$tmp/alpha.toml"
+expect_error lesson-lora-alpha "alpha.toml:4:14: 'lora_alpha' must be a positive finite number" -- lessons --check "$tmp/alpha.toml"
+printf 'title = "t"\nprogram = "line"\n[values]\na = [1, 2]\n[[step]]\ntext = "x"\n' >"$tmp/len.toml"
+expect_error lesson-no-flag-names "len.toml:4:1: 'a': 2 values" -- lessons --check "$tmp/len.toml"
+if grep -q -- "--set" "$tmp/err"; then bad "a lesson error named --set"; else ok; fi
+# lora_linear's r and α: refused, not replaced.
+for v in nan 0 -5; do expect_error "lora-alpha-$v" "--lora-alpha must be a positive finite number" -- info --program lora_linear --lora-alpha "$v"; done
+expect_error lora-rank-0 "--lora-rank must be 1 or more for lora_linear" -- info --program lora_linear --lora-rank 0
+# Empty values name nothing; they are not "absent".
+expect_error lesson-empty "--lesson: an empty value names no lesson" -- info --lesson ''
+expect_error lessons-check-empty "--check: an empty path names no file" -- lessons --check ''
+expect_error lessons-dir-empty "--dir: an empty path names no file" -- lessons --dir ''
+expect_error check-mode-empty "--mode: an empty value names nothing" -- check --program line --mode ''
+expect_error check-ops-empty "--ops: an empty value names nothing" -- check --program line --ops ''
+# Messages that are true and short.
+expect_json lesson-set-on-top "j['params'][0]['values'] == [5] or any(p['name'] == 'a' and p['values'] == [5] for p in j['params'])" \
+  -- info --lesson 01-one-weight --set a=5 --json
+for e in 1e300 1e-320 0 nan; do expect_error "eps-$e" "--eps must lie in 1e-12 … 0.1" -- check --program line --eps "$e"; done
+expect_error lessons-dir-file "is not a directory" -- lessons --dir "$tmp/len.toml"
+expect_error ops-long-name "--ops: no op named" -- check --program line --ops "$(head -c 100000 /dev/zero | tr '\0' x)"
+if [ "$(wc -c <"$tmp/err")" -lt 1000 ]; then ok; else bad "a 100,000-character --ops name gave a $(wc -c <"$tmp/err")-byte line"; fi
+
 echo "cli contract: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -12,6 +12,7 @@
 #include "gradscope/gradcheck.h"
 #include "gradscope/lesson.h"
 #include "gradscope/tokenizer.h"
+#include "test_util.h"
 
 namespace gs {
 namespace {
@@ -99,8 +100,8 @@ TEST(lessons, bad_files_say_file_line_column) {
        1, "no parameter, input or size 'q'"},
       {"value of the wrong type", "title = \"t\"\nprogram = \"line\"\n[values]\na = \"big\"\n[[step]]\ntext = \"x\"\n", 4,
        5, "must be a number"},
-      {"list of the wrong length", "title = \"t\"\nprogram = \"line\"\n[values]\na = [1, 2]\n[[step]]\ntext = \"x\"\n", 3,
-       1, "--set a: 2 values"},
+      {"list of the wrong length", "title = \"t\"\nprogram = \"line\"\n[values]\na = [1, 2]\n[[step]]\ntext = \"x\"\n", 4,
+       1, "'a': 2 values"},
       {"unknown highlight", "title = \"t\"\nprogram = \"line\"\n[[step]]\ntext = \"x\"\nhighlight = [\"zz\"]\n", 5, 13,
        "no op, parameter or input"},
       {"unknown view", "title = \"t\"\nprogram = \"line\"\n[[step]]\ntext = \"x\"\nshow = [\"radar\"]\n", 5, 8,
@@ -117,9 +118,10 @@ TEST(lessons, bad_files_say_file_line_column) {
        5, 10, "frozen"},
       {"wiggle past the entries", "title = \"t\"\nprogram = \"line\"\n[[step]]\ntext = \"x\"\nwiggle = \"a[3]\"\n", 5, 10,
        "past them"},
-      {"bad update", "title = \"t\"\nprogram = \"line\"\n[[step]]\ntext = \"x\"\nupdate = { lr = -1 }\n", 5, 10, "--lr"},
-      {"gpt2 setting on a lesson model", "title = \"t\"\nprogram = \"line\"\n[model]\nlayers = 3\n[[step]]\ntext = \"x\"\n",
-       3, 1, "GPT-2 setting"},
+      {"bad update", "title = \"t\"\nprogram = \"line\"\n[[step]]\ntext = \"x\"\nupdate = { lr = -1 }\n", 5, 17,
+       "'lr' must be a positive finite number"},
+      {"gpt2 setting on a lesson model", "title = \"t\"\nprogram = \"line\"\n[model]\nseed = 1\nlayers = 3\n[[step]]\ntext = \"x\"\n",
+       5, 1, "[model] sets layers, a GPT-2 setting"},
       {"values on gpt2", "title = \"t\"\nprogram = \"gpt2\"\n[values]\na = 1\n[[step]]\ntext = \"x\"\n", 3, 1,
        "[values] is for the lesson programs"},
       {"bad id", "id = \"a b\"\ntitle = \"t\"\nprogram = \"line\"\n[[step]]\ntext = \"x\"\n", 1, 6, "letters, digits"},
@@ -221,6 +223,196 @@ update = { optimizer = "adamw", lr = 0.1, steps = 3 }
   EXPECT_EQ(l.steps[5].update_steps, 3);
   Session<double> s(l.spec);
   EXPECT_EQ(s.model->config().dim("P"), 2);
+}
+
+
+// [SECTION] what a lesson file may ask for (LessonLimits)
+
+// The error of parsing `text`, "" when it loads.
+std::string error_of(const std::string& text, const std::string& path = "lesson.toml") {
+  try {
+    parse_lesson(text, path);
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+std::string repeat(const std::string& s, int n) {
+  std::string out;
+  for (int i = 0; i < n; ++i) out += s;
+  return out;
+}
+
+// toml++ builds a dotted key's tables recursively: 30,000 parts overflowed the stack (exit 139).
+// Refused before the parser sees them, wherever the key is.
+TEST(lesson_limits, deep_keys_and_headers_are_refused_before_parsing) {
+  const std::string deep = "a" + repeat(".a", 30700);
+  const struct {
+    const char* name;
+    std::string text;
+    int line;
+    const char* says;
+  } cases[] = {
+      {"dotted key", with_head((deep + " = 1\n").c_str()), 3, "dotted parts"},
+      {"table header", with_head(("[" + deep + "]\n").c_str()), 3, "dotted parts"},
+      {"array of tables header", with_head(("[[" + deep + "]]\n").c_str()), 3, "dotted parts"},
+      {"key in an inline table", with_head(("x = { " + deep + " = 1 }\n").c_str()), 3, "dotted parts"},
+      {"key in a step", with_head(("[[step]]\ntext = \"x\"\n" + deep + " = 1\n").c_str()), 5, "dotted parts"},
+      {"nested inline tables", with_head(("x = { " + repeat("a.a.a.a.a.a.a.a = { ", 8) + "\n").c_str()), 3,
+       "nested more than"},
+      {"nested arrays", with_head(("x = " + repeat("[", 5000) + "\n").c_str()), 3, "nested more than"},
+      {"quoted parts", with_head(("\"a\"" + repeat(".'a'", 100) + " = 1\n").c_str()), 3, "dotted parts"},
+  };
+  for (const auto& c : cases) {
+    const std::string e = error_of(c.text);
+    EXPECT_EQ(e.rfind("lesson.toml:" + std::to_string(c.line) + ":", 0), 0u) << c.name << ": " << e.substr(0, 200);
+    EXPECT_NE(e.find(c.says), std::string::npos) << c.name << ": " << e.substr(0, 200);
+    EXPECT_LT(e.size(), 200u) << c.name;
+  }
+  // Dots in strings, comments and numbers are no key's parts; a key of 16 parts is allowed (and
+  // unknown, so it only warns).
+  const std::string ok = with_head(("# " + repeat("a.", 100) + "\na" + repeat(".a", 15) + " = 1.5\n[[step]]\ntext = \"" +
+                                    repeat("x.", 500) + "\"\nquestion = '''" + repeat("q.", 300) +
+                                    "\n'''\nanswer = \"\"\"" + repeat("\\\".", 300) + "\"\"\"\n")
+                                       .c_str());
+  const Lesson l = parse_lesson(ok, "lesson.toml");
+  EXPECT_EQ(l.warnings.size(), 1u);
+  EXPECT_EQ(l.steps[0].text, repeat("x.", 500));
+}
+
+TEST(lesson_limits, texts_are_bounded_and_hold_no_control_characters) {
+  const std::string step = "[[step]]\ntext = ";
+  const struct {
+    const char* name;
+    std::string text;
+    const char* says;
+  } cases[] = {
+      {"a long step text", with_head((step + "\"" + std::string(20300, 'x') + "\"\n").c_str()), "a lesson allows 4000"},
+      {"a long question",
+       with_head((step + "\"x\"\nquestion = \"" + std::string(5000, 'q') + "\"\nanswer = \"a\"\n").c_str()),
+       "a lesson allows 4000"},
+      {"a long title", "title = \"" + std::string(300, 't') + "\"\nprogram = \"line\"\n" + step + "\"x\"\n",
+       "a lesson allows 200"},
+      {"ESC in the title", "title = \"\\u001b[2J\"\nprogram = \"line\"\n" + step + "\"x\"\n", "control character (\\x1B)"},
+      {"OSC in a text", with_head((step + "\"\\u001b]0;owned\\u0007\"\n").c_str()), "control character (\\x1B)"},
+      {"NUL in the title", "title = \"ab\\u0000cd\"\nprogram = \"line\"\n" + step + "\"x\"\n", "control character (\\x00)"},
+      {"newline in the id", "id = \"a\\nb\"\ntitle = \"t\"\nprogram = \"line\"\n" + step + "\"x\"\n",
+       "control character (\\x0A)"},
+      {"C1 CSI in a name", with_head((step + "\"x\"\nhighlight = [\"\\u009b2J\"]\n").c_str()),
+       "control character (\\u009B)"},
+  };
+  for (const auto& c : cases) {
+    const std::string e = error_of(c.text);
+    EXPECT_EQ(e.rfind("lesson.toml:", 0), 0u) << c.name << ": " << e;
+    EXPECT_NE(e.find(c.says), std::string::npos) << c.name << ": " << e;
+    for (char ch : e) EXPECT_FALSE(static_cast<unsigned char>(ch) < 0x20) << c.name << ": a raw control byte";
+  }
+  // Line breaks and tabs are text; a key's control characters are shown escaped in its warning.
+  const Lesson l = parse_lesson(with_head("\"k\\u001b[2J\" = 1\n[[step]]\ntext = \"one\\n\\ttwo\"\n"), "lesson.toml");
+  ASSERT_EQ(l.warnings.size(), 1u);
+  EXPECT_NE(l.warnings[0].find("k\\x1B[2J"), std::string::npos) << l.warnings[0];
+  EXPECT_EQ(l.steps[0].text, "one\n\ttwo");
+}
+
+// The app replays every action from the first step each time Back is pressed: a lesson may ask
+// for only so much training, and the check says where it asks for more.
+TEST(lesson_limits, the_work_a_lesson_asks_for_is_bounded) {
+  const std::string update = "[[step]]\ntext = \"x\"\nupdate = { lr = 0.01, steps = 1000 }\n";
+  EXPECT_EQ(error_of(with_head(update.c_str())), "") << "1000 steps on a line: allowed";
+  const std::string e = error_of(with_head(repeat(update, 12).c_str()));
+  EXPECT_EQ(e.rfind("lesson.toml:8:10: step 2: ", 0), 0u) << e;
+  EXPECT_NE(e.find("1000 in all"), std::string::npos) << e;
+  EXPECT_NE(error_of(with_head(repeat("[[step]]\ntext = \"x\"\n", 201).c_str())).find("at most 200 steps"),
+            std::string::npos);
+  // A bigger model: the floating-point work counts, not only the steps.
+  const std::string big = "title = \"t\"\nprogram = \"matrix\"\n[values]\nn = 256\nm = 256\np = 256\n" + update;
+  const std::string w = error_of(big);
+  EXPECT_NE(w.find("floating-point operations"), std::string::npos) << w;
+  // GPT-2's 124M shape: said before its seconds of allocation, at the preset's key.
+  const std::string g = error_of("title = \"t\"\nprogram = \"gpt2\"\n[model]\npreset = \"gpt2\"\n[[step]]\ntext = \"x\"\n");
+  EXPECT_EQ(g.rfind("lesson.toml:4:1: one backward pass of this model takes", 0), 0u) << g;
+  // The small preset may plant and train a few steps.
+  EXPECT_EQ(error_of("title = \"t\"\nprogram = \"gpt2\"\n[model]\npreset = \"small\"\n[[step]]\ntext = \"x\"\n"
+                     "plant = \"h.0.attn.softmax=dropped_term\"\n[[step]]\ntext = \"y\"\nupdate = { steps = 3 }\n"),
+            "");
+}
+
+// What the app refuses to open, the check refuses too, at the step that does it.
+TEST(lesson_limits, a_diverging_update_fails_the_check_at_its_step) {
+  const std::string e = error_of(with_head(
+      "[[step]]\ntext = \"fine\"\n[[step]]\ntext = \"boom\"\nupdate = { optimizer = \"sgd\", lr = 0.5, steps = 1000 }\n"));
+  EXPECT_EQ(e.rfind("lesson.toml:7:10: step 2: training stops at optimiser step ", 0), 0u) << e;
+  EXPECT_NE(e.find("/1000: the loss is infinite"), std::string::npos) << e;
+}
+
+TEST(lesson_limits, loose_fields_are_refused) {
+  const std::string step = "[[step]]\ntext = \"x\"\n";
+  for (const char* w : {"a[0]junk", "a[ 0]", "a[+0]", "a[-1]", "a[0x1]", "a[]", "[0]", "a[0"}) {
+    const std::string e = error_of(with_head((step + "wiggle = \"" + w + "\"\n").c_str()));
+    EXPECT_NE(e.find("'wiggle' takes NAME or NAME[i]"), std::string::npos) << w << ": " << e;
+  }
+  EXPECT_EQ(error_of(with_head((step + "wiggle = \"a[0]\"\n").c_str())), "");
+  const std::string huge = error_of(with_head((step + "wiggle = \"a[99999999999999999999999]\"\n").c_str()));
+  EXPECT_NE(huge.find("entry 99999999999999999999999 is past them"), std::string::npos) << huge;
+  const std::string none = error_of(with_head((step + "plant = \"y1=none\"\n").c_str()));
+  EXPECT_NE(none.find("unknown mistake 'none'"), std::string::npos) << none;
+}
+
+TEST(lesson_limits, errors_speak_of_the_files_keys_not_of_flags) {
+  const struct {
+    const char* name;
+    std::string text;
+    const char* where;
+    const char* says;
+  } cases[] = {
+      {"lora_alpha nan", "title = \"t\"\nprogram = \"lora_linear\"\n[model]\nlora_alpha = nan\n[[step]]\ntext = \"x\"\n",
+       "lesson.toml:4:14: ", "'lora_alpha' must be a positive finite number"},
+      {"lora_alpha -5", "title = \"t\"\nprogram = \"lora_linear\"\n[model]\nlora_alpha = -5\n[[step]]\ntext = \"x\"\n",
+       "lesson.toml:4:14: ", "'lora_alpha' must be a positive finite number"},
+      {"lora_rank 0", "title = \"t\"\nprogram = \"lora_linear\"\n[model]\nseed = 1\nlora_rank = 0\n[[step]]\ntext = \"x\"\n",
+       "lesson.toml:5:1: ", "'lora_rank' must be 1 or more"},
+      {"a value's length", "title = \"t\"\nprogram = \"line\"\n[values]\nb = 1\na = [1, 2]\n[[step]]\ntext = \"x\"\n",
+       "lesson.toml:5:1: ", "'a': 2 values"},
+      {"a token id", "title = \"t\"\nprogram = \"gpt2\"\n[model]\nseed = 1\ntokens = [1, 99999]\n[[step]]\ntext = \"x\"\n",
+       "lesson.toml:5:1: ", "token id 99999"},
+      {"a text", "title = \"t\"\nprogram = \"gpt2\"\n[model]\nseed = 1\ntext = \"ABC\"\n[[step]]\ntext = \"x\"\n",
+       "lesson.toml:5:1: ", "is not in the vocabulary"},
+      {"a sequence length", "title = \"t\"\nprogram = \"gpt2\"\n[model]\nseed = 1\nseq = 999\n[[step]]\ntext = \"x\"\n",
+       "lesson.toml:5:1: ", "exceeds n_ctx"},
+  };
+  for (const auto& c : cases) {
+    const std::string e = error_of(c.text);
+    EXPECT_EQ(e.rfind(c.where, 0), 0u) << c.name << ": " << e;
+    EXPECT_NE(e.find(c.says), std::string::npos) << c.name << ": " << e;
+    EXPECT_EQ(e.find("--"), std::string::npos) << c.name << ": " << e;
+  }
+}
+
+// A lesson file is traded between teachers: its checkpoint is a file beside it or under assets/.
+TEST(lesson_limits, a_checkpoint_stays_beside_the_lesson_or_under_assets) {
+  test::Scratch dir;
+  const std::string path = dir.at("l.toml");
+  const std::string head = "title = \"t\"\nprogram = \"gpt2\"\n[model]\ncheckpoint = ";
+  const std::string tail = "\n[[step]]\ntext = \"x\"\n";
+  const struct {
+    const char* given;
+    const char* says;
+  } cases[] = {
+      {"\"/etc/passwd\"", "not an absolute path"},
+      {"\"../../../etc/passwd\"", "\"..\" leaves them"},
+      {"\"a/../../x.safetensors\"", "\"..\" leaves them"},
+      {"\"\"", "'checkpoint' is empty"},
+      {"\"nothing.safetensors\"", "no file nothing.safetensors beside the lesson file ("},
+  };
+  for (const auto& c : cases) {
+    const std::string e = error_of(head + c.given + tail, path);
+    EXPECT_EQ(e.rfind(path + ":4:14: ", 0), 0u) << c.given << ": " << e;
+    EXPECT_NE(e.find(c.says), std::string::npos) << c.given << ": " << e;
+  }
+  // The shipped checkpoint, under assets/, is found from a lesson anywhere.
+  const Lesson l = parse_lesson(head + "\"tiny.safetensors\"" + tail, path);
+  EXPECT_EQ(l.spec.checkpoint, asset_path("tiny.safetensors"));
 }
 
 }  // namespace

@@ -61,6 +61,14 @@ struct Options {
 const CLI::Validator kFileName(
     [](std::string& s) { return s.empty() ? std::string("an empty path names no file") : std::string(); }, "PATH");
 
+// Flag values that name something: an empty one names nothing (it is not "absent").
+const CLI::Validator kNotEmpty(
+    [](std::string& s) { return s.empty() ? std::string("an empty value names nothing") : std::string(); }, "TEXT");
+
+// The finite-difference step: below 1e-12 the difference drowns in double round-off (the
+// checks would blame every op); above 0.1 it no longer measures a derivative.
+constexpr double kMinEps = 1e-12, kMaxEps = 0.1;
+
 // One JSON object on stdout. Strings are UTF-8; bytes that are not (GPT-2's tokens can cut a
 // character in two) are replaced by U+FFFD, as the README says. Token ids are always exact.
 void print_json(const json& j) { std::cout << j.dump(-1, ' ', false, json::error_handler_t::replace) << "\n"; }
@@ -75,7 +83,8 @@ int cmd_lessons(const Options& o) {
                       {"title", l.title}, {"program", l.spec.program}, {"steps", l.steps.size()},
                       {"warnings", l.warnings}});
     } else {
-      printf("%s: a valid lesson: %s (%s, program %s, %zu steps)%s\n", l.path.c_str(), l.title.c_str(), l.id.c_str(),
+      printf("%s: a valid lesson: %s (%s, program %s, %zu steps)%s\n", gs::printable(l.path, 400).c_str(),
+             gs::printable(l.title, 400).c_str(), gs::printable(l.id, 400).c_str(),
              l.spec.program.c_str(), l.steps.size(),
              l.warnings.empty() ? "" : (", " + std::to_string(l.warnings.size()) + " warning(s)").c_str());
     }
@@ -91,9 +100,10 @@ int cmd_lessons(const Options& o) {
     print_json(json{{"lessons", list}});
     return 0;
   }
-  printf("lessons in %s (open one with: gradscope --lesson ID)\n", dir.c_str());
+  printf("lessons in %s (open one with: gradscope --lesson ID)\n", gs::printable(dir, 400).c_str());
   for (const auto& l : all)
-    printf("  %-26s %-12s %2zu steps  %s\n", l.id.c_str(), l.spec.program.c_str(), l.steps.size(), l.title.c_str());
+    printf("  %-26s %-12s %2zu steps  %s\n", gs::printable(l.id, 400).c_str(), l.spec.program.c_str(), l.steps.size(),
+           gs::printable(l.title, 400).c_str());
   return 0;
 }
 
@@ -387,7 +397,12 @@ int cmd_check(gs::Session<T>& s, const Options& o) {
   gs::CheckOptions opt = gs::default_check_options(tape);
   if (!o.mode.empty()) opt.kind = gs::parse_check_kind(o.mode);
   if (o.eps) {
-    if (!(*o.eps > 0) || !std::isfinite(*o.eps)) throw gs::Error("--eps must be a positive number");
+    if (!(*o.eps >= kMinEps && *o.eps <= kMaxEps)) {
+      char b[160];
+      snprintf(b, sizeof b, "--eps must lie in %g … %g (the finite-difference step; default 1e-6), got %g", kMinEps,
+               kMaxEps, *o.eps);
+      throw gs::Error(b);
+    }
     opt.eps = *o.eps;
   }
   if (o.max_entries >= 0) opt.max_entries = o.max_entries;
@@ -396,7 +411,7 @@ int cmd_check(gs::Session<T>& s, const Options& o) {
     try {
       only = gs::find_ops(tape, o.check_ops);
     } catch (const gs::Error& e) {
-      throw gs::Error(std::string("--ops: ") + e.what());
+      throw gs::Error("--ops: " + gs::printable(e.what(), 400));
     }
   }
   const auto t0 = std::chrono::steady_clock::now();
@@ -632,21 +647,26 @@ int main(int argc, char** argv) {
   CLI::App* dump = app.add_subcommand("dump", "write parameters, inputs, loss and gradients to safetensors");
   CLI::App* bench = app.add_subcommand("bench", "time per forward+backward step");
   CLI::App* lessons = app.add_subcommand("lessons", "the lessons in order (id, title, program, steps); --check FILE checks one");
-  lessons->add_option("--dir", o.lessons_dir, "the lessons' directory (default: assets/lessons)");
-  lessons->add_option("--check", o.lessons_check, "check one lesson file: exit 2 with file:line:col on an error");
+  lessons->add_option("--dir", o.lessons_dir, "the lessons' directory (default: assets/lessons)")->check(kFileName);
+  lessons->add_option("--check", o.lessons_check,
+                      "check one lesson file as the app opens it (its model built, every step's action done, within "
+                      "a lesson's limits): exit 2 with file:line:col on an error")
+      ->check(kFileName);
   lessons->add_flag("--json", o.lessons_json, "print one JSON object");
   const std::vector<std::pair<std::string, CLI::App*>> subs = {{"info", info},   {"ops", ops},   {"check", check},
                                                               {"flops", flops}, {"train", train}, {"dump", dump},
                                                               {"bench", bench}};
   for (auto& [name, sub] : subs) add_common_options(sub, o);
-  check->add_option("--eps", o.eps, "finite-difference step (default 1e-6; the numeric side runs in double)");
+  check->add_option("--eps", o.eps, "finite-difference step, 1e-12 … 0.1 (default 1e-6; the numeric side runs in double)");
   check->add_option("--max-entries", o.max_entries, "entries checked per tensor (0: all; default 24)")
       ->check(CLI::Range(0, std::numeric_limits<int>::max()));
   check->add_flag("--no-params", o.no_params, "skip the per-parameter checks");
   check->add_option("--mistake", o.mistakes, "plant a backprop mistake: OP=KIND (e.g. h.0.attn.softmax=dropped_term)");
   check->add_option("--mode", o.mode,
-                    "entries | direction | local (default: entries where that is cheap, else local)");
-  check->add_option("--ops", o.check_ops, "check these ops only: NAME,NAME,... (gradscope-cli ops lists them)");
+                    "entries | direction | local (default: entries where that is cheap, else local)")
+      ->check(kNotEmpty);
+  check->add_option("--ops", o.check_ops, "check these ops only: NAME,NAME,... (gradscope-cli ops lists them)")
+      ->check(kNotEmpty);
   train->add_option("--steps", o.steps, "optimiser steps")->required();
   train->add_option("--lr", o.opt.lr, "learning rate (default 1e-3)");
   train->add_option("--optimizer", o.opt.kind, "sgd | adamw (default adamw)");

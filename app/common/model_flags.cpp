@@ -67,7 +67,10 @@ void add_model_options(CLI::App& app, ModelFlags& f, const std::string& group, b
   add(app.add_option("--model-file", s.model_file, "custom: a file holding the model's text"))->check(kPath);
   add(app.add_option("--inputs", s.inputs, "custom: the leaves that are data (never trained), e.g. x,t"));
   add(app.add_option("--lesson", f.lesson,
-                     "a lesson's program and values: its id (gradscope-cli lessons lists them) or a lesson file"));
+                     "a lesson's program and values: its id (gradscope-cli lessons lists them) or a lesson file"))
+      ->check(CLI::Validator(
+          [](std::string& v) { return v.empty() ? std::string("an empty value names no lesson") : std::string(); },
+          "ID|FILE"));
   add(app.add_option("--preset", s.preset, "gpt2: tiny | small | gpt2 (the 124M shape)"))
       ->check(CLI::IsMember({"tiny", "small", "gpt2"}));
   add(app.add_option("--layers", s.layers, "gpt2: n_layer L"));
@@ -109,6 +112,11 @@ ModelSpec effective_spec(const ModelFlags& f) {
   if (f.spec.dtype) s.dtype = f.spec.dtype;
   if (f.spec.seed) s.seed = f.spec.seed;
   s.threads = f.spec.threads;
+  // A --set on top of the lesson replaces the lesson's value of that name.
+  for (const std::string& item : f.spec.sets) {
+    const std::string name = item.substr(0, item.find('='));
+    std::erase_if(s.sets, [&](const std::string& x) { return x.substr(0, x.find('=')) == name; });
+  }
   s.sets.insert(s.sets.end(), f.spec.sets.begin(), f.spec.sets.end());
   return s;
 }

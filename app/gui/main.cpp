@@ -26,6 +26,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <chrono>
+#include <filesystem>
 #include <csignal>
 #include <cstdio>
 #include <optional>
@@ -78,6 +79,20 @@ std::string glfw_error;  // the last GLFW error, for the one-line messages
 // model flags' own checks are in the shared parser (app/common/model_flags.cpp).
 const CLI::Validator kPath([](std::string& s) { return s.empty() ? std::string("an empty path names no file") : ""; },
                            "PATH");
+const CLI::Validator kNotEmpty(
+    [](std::string& s) { return s.empty() ? std::string("an empty value names nothing") : std::string(); }, "TEXT");
+// CLI11's Range lets NaN through (every comparison with it is false).
+const CLI::Validator kFinite(
+    [](std::string& s) {
+      char* end = nullptr;
+      const double v = std::strtod(s.c_str(), &end);
+      return end && *end == 0 && !s.empty() && std::isfinite(v) ? std::string() : "'" + s + "' is not a finite number";
+    },
+    "X");
+// The window: at most this many pixels a side and in all (8K UHD); past that X refuses or the
+// frame buffers take gigabytes.
+constexpr int kMaxWindowSide = 8192;
+constexpr long long kMaxWindowPixels = 7680LL * 4320;
 const CLI::Validator kPositiveNumber(
     [](std::string& s) {
       char* end = nullptr;
@@ -87,9 +102,50 @@ const CLI::Validator kPositiveNumber(
     },
     "X > 0");
 
-// Ctrl+C or a kill ends the main loop normally, so the layout (imgui.ini) is saved.
+// Ctrl+C or a kill ends the main loop normally, so the layout (imgui.ini) is saved; a second one
+// ends the process at once, whatever it is doing.
 volatile std::sig_atomic_t stop_requested = 0;
-void on_signal(int) { stop_requested = 1; }
+void on_signal(int sig) {
+  if (stop_requested) {
+    std::signal(sig, SIG_DFL);
+    std::raise(sig);
+  }
+  stop_requested = 1;
+}
+
+// The window layout, kept between runs in imgui.ini in the working directory. ImGui's own
+// loading opens whatever has that name (a FIFO would block the app for ever): it is read and
+// written here instead, through fileio — a regular file only, bounded, written whole or not at all.
+constexpr const char* kIniFile = "imgui.ini";
+
+// Returns false when imgui.ini is there but not a layout to read (it is then left alone).
+bool load_layout() {
+  std::error_code ec;
+  if (!std::filesystem::exists(std::filesystem::symlink_status(kIniFile, ec))) return true;
+  try {
+    const std::string text = gs::io::read_text(kIniFile, 1u << 20, "the window layout");
+    ImGui::LoadIniSettingsFromMemory(text.data(), text.size());
+  } catch (const gs::Error& e) {
+    fprintf(stderr, "gradscope: warning: %s; the default layout is used (and %s is left as it is)\n", e.what(),
+            kIniFile);
+    return false;
+  }
+  return true;
+}
+
+// Returns false when the layout could not be written (said once on stderr).
+bool save_layout() {
+  size_t n = 0;
+  const char* text = ImGui::SaveIniSettingsToMemory(&n);
+  ImGui::GetIO().WantSaveIniSettings = false;
+  try {
+    gs::io::write_atomically(kIniFile, [&](gs::io::Sink& out) { out.write(text, n); });
+  } catch (const gs::Error& e) {
+    fprintf(stderr, "gradscope: warning: the window layout is not saved: %s\n", e.what());
+    return false;
+  }
+  return true;
+}
 
 void on_glfw_error(int, const char* description) { glfw_error = description ? description : "unknown error"; }
 
@@ -182,8 +238,10 @@ int main(int argc, char** argv) {
   const char* model =
       "Model (as gradscope-cli; default: gpt2's tiny preset in f64 on a sentence, assets/tiny.safetensors)";
   cli.add_option("--step", a.step, "start at step N (0 … 2N; step s = the first s steps done)")->group(display);
-  cli.add_option("--window", a.window, "window size WxH (default 1600x900)")->group(display);
+  cli.add_option("--window", a.window, "window size WxH (default 1600x900; 320x240 … 8192 a side, 7680x4320 pixels in all)")
+      ->group(display);
   cli.add_option("--font-scale", a.font_scale, "text size (1 = 18 px; Ctrl +/− change it)")
+      ->check(kFinite)
       ->check(CLI::Range(gs::app::Settings::kMinFontScale, gs::app::Settings::kMaxFontScale))
       ->group(display);
   cli.add_option("--theme", a.theme, "dark | light (high contrast)")->check(CLI::IsMember({"dark", "light"}))->group(display);
@@ -200,6 +258,7 @@ int main(int argc, char** argv) {
   cli.add_option("--show", a.show,
                  "open these panels too, by title, comma-separated: \"Graph,FLOPs,Training\" (" + panel_titles +
                      "; any case)")
+      ->check(kNotEmpty)
       ->group(display);
   cli.add_option("--train", a.train, "run N optimiser steps once the model is there, off the UI thread")
       ->check(CLI::Range(1, 100000))
@@ -219,7 +278,9 @@ int main(int argc, char** argv) {
   cli.add_option("--frames", a.frames, "render N frames, print the mean and p95 frame time, exit")
       ->check(CLI::Range(1, 1000000))
       ->group(scripted);
-  cli.add_option("--mouse", a.mouse, "hold the pointer at X,Y (window pixels), e.g. to capture a tooltip")->group(scripted);
+  cli.add_option("--mouse", a.mouse, "hold the pointer at X,Y (window pixels), e.g. to capture a tooltip")
+      ->check(kNotEmpty)
+      ->group(scripted);
   cli.add_flag("--check", a.check,
                "check every op and parameter once the model is there, in the background, as the Finite differences "
                "panel's button does (a screenshot waits for it; with --screenshot-after-ms it shows its progress)")
@@ -264,6 +325,10 @@ int main(int argc, char** argv) {
     a.width = std::stoi(m[1]);
     a.height = std::stoi(m[2]);
     if (a.width < 320 || a.height < 240) return fail("--window must be at least 320x240");
+    if (a.width > kMaxWindowSide || a.height > kMaxWindowSide ||
+        static_cast<long long>(a.width) * a.height > kMaxWindowPixels)
+      return fail("--window " + a.window + " is too large: at most " + std::to_string(kMaxWindowSide) +
+                  " pixels a side and 7680x4320 (8K) in all");
   }
   if (a.lesson_step && a.model.lesson.empty()) return fail("--lesson-step needs --lesson ID|FILE");
   if (a.walk_lessons && a.model.lesson.empty()) return fail("--walk-lessons needs --lesson ID|FILE (where to start)");
@@ -283,6 +348,7 @@ int main(int argc, char** argv) {
   }
   if (a.after_ms && a.screenshot.empty()) return fail("--screenshot-after-ms needs --screenshot FILE.png");
   std::vector<std::string> show = split_list(a.show);
+  if (!a.show.empty() && show.empty()) return fail("--show '" + a.show + "' names no panel");
   if (!a.mistakes.empty()) show.push_back("Planted mistakes");
   {
     // The titles are checked before any window opens.
@@ -347,8 +413,9 @@ int main(int argc, char** argv) {
   if (in_background) controller.apply(gs::app::req::Rebuild{want});
   if (a.train) controller.apply(gs::app::req::Train{*a.train, train_opt});  // waits behind the rebuild
   if (wait_first && a.train) {
+    // Training that stops at a NaN or ±∞ fails a scripted run too (it asked for N steps).
     controller.wait_jobs();
-    if (!controller.error().empty() && controller.health().empty()) {
+    if (!controller.error().empty()) {
       glfwTerminate();
       return fail(controller.error());
     }
@@ -453,9 +520,11 @@ int main(int argc, char** argv) {
   IMGUI_CHECKVERSION();
   ImGui::CreateContext();
   ImGuiIO& io = ImGui::GetIO();
-  // The layout is kept between runs (imgui.ini in the working directory); scripted runs use
-  // the default layout so their pictures do not depend on earlier sessions.
-  io.IniFilename = headless_run ? nullptr : "imgui.ini";
+  // The layout is kept between runs (load_layout); scripted runs use the default layout so
+  // their pictures do not depend on earlier sessions.
+  io.IniFilename = nullptr;
+  bool keep_layout = !headless_run;
+  if (keep_layout) keep_layout = load_layout();
   ImGui_ImplGlfw_InitForOpenGL(window, true);
   ImGui_ImplOpenGL3_Init("#version 330");
 
@@ -548,9 +617,13 @@ int main(int argc, char** argv) {
         ++walked;
         const gs::app::LessonState& st = controller.lesson();
         if (!controller.error().empty() || !controller.in_lesson()) {
-          fprintf(stderr, "gradscope: error: lesson %s, step %d: %s\n",
-                  controller.current_lesson() ? controller.current_lesson()->id.c_str() : "?", st.step + 1,
-                  controller.error().c_str());
+          // A lesson's own errors name the lesson and the step already ("lesson ID, step N: …").
+          const std::string& e = controller.error();
+          if (e.rfind("lesson ", 0) == 0)
+            fprintf(stderr, "gradscope: error: %s\n", e.c_str());
+          else
+            fprintf(stderr, "gradscope: error: lesson %s, step %d: %s\n",
+                    controller.current_lesson() ? controller.current_lesson()->id.c_str() : "?", st.step + 1, e.c_str());
           rc = 2;
           break;
         }
@@ -563,6 +636,11 @@ int main(int argc, char** argv) {
           queue.push(gs::app::req::LessonNext{});
         }
       }
+      if (last_frame && a.train && !controller.health().empty() && !controller.error().empty()) {
+        // --screenshot-after-ms: the picture shows where training stopped; the run still fails.
+        fprintf(stderr, "gradscope: error: %s\n", controller.error().c_str());
+        rc = 2;
+      }
       if (last_frame && !a.screenshot.empty()) {
         std::string err;
         if (!gs::gl::save_png(a.screenshot, fw, fh, err)) {
@@ -574,6 +652,7 @@ int main(int argc, char** argv) {
         }
       }
       glfwSwapBuffers(window);
+      if (keep_layout && io.WantSaveIniSettings) keep_layout = save_layout();
       frame_ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
       if (last_frame) break;
       // While a job runs, 30 frames a second show its progress well: the rest of the machine
@@ -594,6 +673,7 @@ int main(int argc, char** argv) {
     }
   }
 
+  if (keep_layout) save_layout();
   ImGui_ImplOpenGL3_Shutdown();
   ImGui_ImplGlfw_Shutdown();
   ImGui::DestroyContext();

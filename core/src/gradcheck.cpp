@@ -69,9 +69,9 @@ template <class T>
 std::vector<int> find_ops(const Tape<T>& tape, const std::string& comma_list) {
   std::vector<int> out;
   for (const std::string& name : split_comma_list(comma_list)) {
-    if (name.empty()) throw Error("an empty op name in '" + comma_list + "'");
+    if (name.empty()) throw Error("an empty op name in '" + printable(comma_list) + "'");
     const int k = tape.find_op(name);
-    if (k < 0) throw Error("no op named '" + name + "' (gradscope-cli ops lists them)");
+    if (k < 0) throw Error("no op named '" + printable(name) + "' (gradscope-cli ops lists them)");
     if (std::find(out.begin(), out.end(), k) == out.end()) out.push_back(k);
   }
   std::sort(out.begin(), out.end());

@@ -2,7 +2,10 @@
 #include "gradscope/lesson.h"
 
 #include <algorithm>
+#include <cmath>
+#include <cstdio>
 #include <filesystem>
+#include <optional>
 #include <toml++/toml.h>
 
 #include "gradscope/error.h"
@@ -29,11 +32,12 @@ class Reader {
  public:
   Reader(std::string path) : path_(std::move(path)) {}
 
+  // Every message is one line of printable text, whatever the file holds (printable()).
   [[noreturn]] void fail(const toml::source_region& at, const std::string& what) const {
-    throw Error(where(at) + ": " + what);
+    throw Error(where(at) + ": " + printable(what, 1000));
   }
   std::string where(const toml::source_region& at) const {
-    return path_ + ":" + std::to_string(at.begin.line) + ":" + std::to_string(at.begin.column);
+    return printable(path_, 1000) + ":" + std::to_string(at.begin.line) + ":" + std::to_string(at.begin.column);
   }
   void warn(const toml::source_region& at, const std::string& what) { warnings.push_back(where(at) + ": " + what); }
 
@@ -68,19 +72,36 @@ class Reader {
     for (const auto& entry : t) {
       const toml::key& k = entry.first;  // not a structured binding: clang 14 cannot capture one
       const bool ok = std::any_of(known.begin(), known.end(), [&](const char* x) { return k.str() == x; });
-      if (!ok) warn(k.source(), "unknown key '" + std::string(k.str()) + "'" + in + " (ignored)");
+      if (!ok) warn(k.source(), "unknown key '" + printable(k.str()) + "'" + in + " (ignored)");
+    }
+  }
+
+  // A string's limits: at most `max` bytes; no control characters (a text may hold line breaks
+  // and tabs), so nothing from a file can move a terminal's cursor or cut a line short.
+  void text_ok(const toml::node& n, const std::string& key, const std::string& v, size_t max, bool multiline) const {
+    if (v.size() > max)
+      fail(n.source(), "'" + key + "' is " + std::to_string(v.size()) + " bytes long; a lesson allows " +
+                           std::to_string(max));
+    for (size_t i = 0; i < v.size(); ++i) {
+      const unsigned char ch = static_cast<unsigned char>(v[i]);
+      const bool c1 = ch == 0xC2 && i + 1 < v.size() && static_cast<unsigned char>(v[i + 1]) <= 0x9F;
+      if ((ch < 0x20 && !(multiline && (ch == '\n' || ch == '\t'))) || ch == 0x7F || c1)
+        fail(n.source(), "'" + key + "' holds a control character (" + printable(v.substr(i, c1 ? 2 : 1)) + ")" +
+                             (multiline ? "; text may hold line breaks and tabs only" : ""));
     }
   }
 
   std::string str(const toml::table& t, const char* key, bool required, const toml::source_region& owner,
-                  const std::string& what) const {
+                  const std::string& what, size_t max = LessonLimits::kLine, bool multiline = false) const {
     const toml::node* n = t.get(key);
     if (!n) {
       if (required) fail(owner, what + " needs '" + key + "'");
       return "";
     }
     if (!n->is_string()) fail(n->source(), "'" + std::string(key) + "' must be a string (text in quotes)");
-    return n->as_string()->get();
+    const std::string v = n->as_string()->get();
+    text_ok(*n, key, v, max, multiline);
+    return v;
   }
   std::optional<int64_t> integer(const toml::table& t, const char* key) const {
     const toml::node* n = t.get(key);
@@ -99,11 +120,15 @@ class Reader {
     std::vector<std::string> out;
     const toml::node* n = t.get(key);
     if (!n) return out;
-    if (n->is_string()) return {n->as_string()->get()};
+    if (n->is_string()) {
+      text_ok(*n, key, n->as_string()->get(), LessonLimits::kLine, false);
+      return {n->as_string()->get()};
+    }
     if (!n->is_array()) fail(n->source(), "'" + std::string(key) + "' must be a list of strings, [\"a\", \"b\"]");
     for (const toml::node& e : *n->as_array()) {
       if (!e.is_string()) fail(e.source(), "'" + std::string(key) + "' must hold strings only");
       out.push_back(e.as_string()->get());
+      text_ok(e, key, out.back(), LessonLimits::kLine, false);
     }
     return out;
   }
@@ -113,6 +138,84 @@ class Reader {
   std::vector<std::string> warnings;
 };
 
+// A lesson's shape, before the TOML parser sees it. toml++ bounds the nesting of arrays and inline
+// tables but builds the tables of a dotted key or a [header] recursively: 30,000 parts overflow
+// the stack. So the dotted parts of every key and the nesting of tables, arrays and inline tables
+// are counted here, outside strings and comments, and bounded (LessonLimits). Over-counting is
+// harmless (the limits are far above what a lesson needs); the parser checks the syntax itself.
+void check_shape(const std::string& t, const std::string& path) {
+  int line = 1;
+  size_t line_start = 0;
+  auto fail = [&](size_t i, const std::string& what) {
+    size_t col = 1;  // in characters, as the parser counts
+    for (size_t j = line_start; j < i; ++j) col += (static_cast<unsigned char>(t[j]) & 0xC0) != 0x80;
+    throw Error(printable(path, 1000) + ":" + std::to_string(line) + ":" + std::to_string(col) + ": " + what);
+  };
+  const std::string parts_limit = std::to_string(LessonLimits::kKeyParts);
+  const std::string depth_limit = std::to_string(LessonLimits::kNesting);
+  bool in_key = true;                   // reading a key (or a header), else a value
+  int parts = 1;                        // dotted parts of the key being read
+  int pending = 0;                      // the parts of the key whose value is being read
+  std::vector<std::pair<char, int>> open;  // the value's open '[' and '{', and the depth each adds
+  int depth = 0;
+  const size_t n = t.size();
+  for (size_t i = 0; i < n; ++i) {
+    const char c = t[i];
+    if (c == '\n') {
+      ++line;
+      line_start = i + 1;
+      if (open.empty()) in_key = true, parts = 1, pending = 0;
+    } else if (c == '#') {
+      while (i + 1 < n && t[i + 1] != '\n') ++i;
+    } else if (c == '"' || c == '\'') {  // a string or a quoted key: skipped whole
+      const bool multi = i + 2 < n && t[i + 1] == c && t[i + 2] == c;
+      for (i += multi ? 3 : 1; i < n; ++i) {
+        if (t[i] == '\n') {
+          if (!multi) break;  // unterminated: the parser says so
+          ++line;
+          line_start = i + 1;
+        } else if (c == '"' && t[i] == '\\') {
+          if (i + 1 < n && t[i + 1] == '\n') ++line, line_start = i + 2;
+          ++i;
+        } else if (t[i] == c && (!multi || (i + 2 < n && t[i + 1] == c && t[i + 2] == c))) {
+          if (multi) i += 2;
+          while (multi && i + 1 < n && t[i + 1] == c) ++i;  // up to two quotes end the text
+          break;
+        }
+      }
+      if (i < n && t[i] == '\n') --i;  // the line break is counted by the loop
+    } else if (in_key) {
+      if (c == '.' && ++parts > LessonLimits::kKeyParts)
+        fail(i, "a key or table header has more than " + parts_limit + " dotted parts (a lesson file allows " +
+                    parts_limit + ")");
+      if (c == '=') {
+        if (depth + parts > LessonLimits::kNesting)
+          fail(i, "tables nested more than " + depth_limit + " deep (a lesson file allows " + depth_limit + ")");
+        in_key = false;
+        pending = parts;
+        parts = 1;
+      } else if (c == '}' && !open.empty() && open.back().first == '{') {  // {} or a trailing comma
+        depth -= open.back().second;
+        open.pop_back();
+        in_key = false;
+      }
+    } else if (c == '[' || c == '{') {
+      const int d = std::max(pending, 1);
+      pending = 0;
+      open.emplace_back(c, d);
+      depth += d;
+      if (depth > LessonLimits::kNesting)
+        fail(i, "values nested more than " + depth_limit + " deep (a lesson file allows " + depth_limit + ")");
+      if (c == '{') in_key = true, parts = 1;
+    } else if ((c == ']' || c == '}') && !open.empty()) {
+      depth -= open.back().second;
+      open.pop_back();
+    } else if (c == ',' && !open.empty() && open.back().first == '{') {
+      in_key = true, parts = 1;
+    }
+  }
+}
+
 // "%.17g" without trailing noise: the values of [values] as --set items.
 std::string number_text(double v) {
   char b[40];
@@ -120,13 +223,25 @@ std::string number_text(double v) {
   return b;
 }
 
-// A checkpoint path in [model]: absolute, else beside the lesson file, else under assets/.
-std::string checkpoint_path(const std::string& given, const std::string& lesson_path) {
-  if (fs::path(given).is_absolute()) return given;
+// A checkpoint in [model]: a file beside the lesson file, else under assets/. A lesson file
+// travels between teachers, so it names nothing else: no absolute path, no "..", nothing that
+// is not a regular file (the checkpoint reader says which of these it is).
+std::string checkpoint_path(Reader& r, const toml::node& n, const std::string& given, const std::string& lesson_path) {
+  if (given.empty()) r.fail(n.source(), "'checkpoint' is empty: name a file beside the lesson file or under assets/");
+  const fs::path g(given);
+  if (g.is_absolute())
+    r.fail(n.source(), "'checkpoint' must name a file beside the lesson file or under assets/, not an absolute path "
+                       "(a teacher's own file can be given with --checkpoint)");
+  for (const fs::path& part : g)
+    if (part == "..")
+      r.fail(n.source(), "'checkpoint' must name a file beside the lesson file or under assets/; \"..\" leaves them");
   std::error_code ec;
-  const fs::path beside = fs::path(lesson_path).parent_path() / given;
+  const fs::path beside = fs::path(lesson_path).parent_path() / g;
   if (fs::exists(beside, ec)) return beside.string();
-  return asset_path(given);
+  const std::string assets = asset_path(given);
+  if (fs::exists(assets, ec)) return assets;
+  r.fail(n.source(), "'checkpoint': no file " + printable(given) + " beside the lesson file (" + printable(beside.string(), 200) +
+                         ") or under the assets (" + printable(assets, 200) + ")");
 }
 
 void read_model(Reader& r, const toml::table& m, ModelSpec& s, const std::string& lesson_path) {
@@ -141,7 +256,7 @@ void read_model(Reader& r, const toml::table& m, ModelSpec& s, const std::string
     return static_cast<int>(*v);
   };
   if (m.contains("preset")) s.preset = r.str(m, "preset", false, m.source(), "");
-  if (m.contains("text")) s.text = r.str(m, "text", false, m.source(), "");
+  if (m.contains("text")) s.text = r.str(m, "text", false, m.source(), "", 1u << 16, true);
   if (const toml::node* n = m.get("tokens")) {
     if (!n->is_array()) r.fail(n->source(), "'tokens' must be a list of token ids, [1, 2, 3]");
     std::string list;
@@ -162,9 +277,12 @@ void read_model(Reader& r, const toml::table& m, ModelSpec& s, const std::string
     s.dtype = r.str(m, "dtype", false, m.source(), "");
     if (*s.dtype != "f32" && *s.dtype != "f64") r.fail(m.get("dtype")->source(), "'dtype' must be \"f32\" or \"f64\"");
   }
-  if (m.contains("checkpoint")) s.checkpoint = checkpoint_path(r.str(m, "checkpoint", false, m.source(), ""), lesson_path);
+  if (m.contains("checkpoint"))
+    s.checkpoint = checkpoint_path(r, *m.get("checkpoint"), r.str(m, "checkpoint", false, m.source(), "", 4096), lesson_path);
   s.lora_rank = small_int("lora_rank");
   s.lora_alpha = r.number(m, "lora_alpha");
+  if (s.lora_alpha && !(*s.lora_alpha > 0 && std::isfinite(*s.lora_alpha)))
+    r.fail(m.get("lora_alpha")->source(), "'lora_alpha' must be a positive finite number");
   if (m.contains("lora_targets")) {
     std::string t;
     for (const std::string& x : r.strings(m, "lora_targets")) t += (t.empty() ? "" : ",") + x;
@@ -197,7 +315,7 @@ void read_values(Reader& r, const toml::table& v, ModelSpec& s) {
     if (std::find(names.begin(), names.end(), name) == names.end()) {
       std::string list;
       for (const std::string& x : names) list += (list.empty() ? "" : ", ") + x;
-      r.fail(k.source(), "program " + s.program + " has no parameter, input or size '" + name + "' (it has " + list + ")");
+      r.fail(k.source(), "program " + s.program + " has no parameter, input or size '" + printable(name) + "' (it has " + list + ")");
     }
     std::string item = name + "=";
     auto add = [&](const toml::node& e) {
@@ -284,7 +402,7 @@ LessonStep::At parse_at(Reader& r, const toml::node& n, std::string& op) {
       op = v.substr(std::string(word).size());
       return at;
     }
-  r.fail(n.source(), "'at' must be \"start\", \"end\", \"forward OP\" or \"backward OP\", not \"" + v + "\"");
+  r.fail(n.source(), "'at' must be \"start\", \"end\", \"forward OP\" or \"backward OP\", not \"" + printable(v) + "\"");
 }
 
 LessonStep read_step(Reader& r, const toml::table& t, int index) {
@@ -293,13 +411,14 @@ LessonStep read_step(Reader& r, const toml::table& t, int index) {
   LessonStep s;
   s.line = static_cast<int>(t.source().begin.line);
   s.column = static_cast<int>(t.source().begin.column);
-  s.text = r.str(t, "text", true, t.source(), "step " + std::to_string(index));
-  s.question = r.str(t, "question", false, t.source(), "");
-  s.answer = r.str(t, "answer", false, t.source(), "");
+  s.text = r.str(t, "text", true, t.source(), "step " + std::to_string(index), LessonLimits::kText, true);
+  s.question = r.str(t, "question", false, t.source(), "", LessonLimits::kText, true);
+  s.answer = r.str(t, "answer", false, t.source(), "", LessonLimits::kText, true);
   if (!s.question.empty() && s.answer.empty()) r.fail(t.get("question")->source(), "a question needs its 'answer'");
   if (s.question.empty() && !s.answer.empty()) r.fail(t.get("answer")->source(), "an 'answer' needs its 'question'");
   if (const toml::node* at = t.get("at")) {
     if (!at->is_string()) r.fail(at->source(), "'at' must be a string: \"start\", \"end\", \"forward OP\" or \"backward OP\"");
+    r.text_ok(*at, "at", at->as_string()->get(), LessonLimits::kLine, false);
     s.at = parse_at(r, *at, s.at_op);
   }
   s.show = r.strings(t, "show");
@@ -308,7 +427,7 @@ LessonStep read_step(Reader& r, const toml::table& t, int index) {
     if (std::find(views.begin(), views.end(), v) == views.end()) {
       std::string all;
       for (const auto& x : views) all += (all.empty() ? "" : ", ") + x;
-      r.fail(t.get("show")->source(), "no view '" + v + "' to show (views: " + all + ")");
+      r.fail(t.get("show")->source(), "no view '" + printable(v) + "' to show (views: " + all + ")");
     }
   }
   s.highlight = r.strings(t, "highlight");
@@ -322,8 +441,14 @@ LessonStep read_step(Reader& r, const toml::table& t, int index) {
   if (const toml::node* n = one("plant")) {
     if (!n->is_string() || n->as_string()->get().find('=') == std::string::npos)
       r.fail(n->source(), "'plant' must be \"OP=KIND\", e.g. \"y3=flipped_sign\"");
+    r.text_ok(*n, "plant", n->as_string()->get(), LessonLimits::kLine, false);
     s.action = LessonStep::Action::plant;
     s.plant = n->as_string()->get();
+    try {
+      parse_mistake(s.plant.substr(s.plant.find('=') + 1));  // "none" too: a repair restores the backward
+    } catch (const Error& e) {
+      r.fail(n->source(), "'plant': " + std::string(e.what()));
+    }
   }
   if (const toml::node* n = one("repair")) {
     if (!n->is_boolean()) r.fail(n->source(), "'repair' must be true or false");
@@ -331,24 +456,28 @@ LessonStep read_step(Reader& r, const toml::table& t, int index) {
   }
   if (const toml::node* n = one("check")) {
     if (!n->is_string()) r.fail(n->source(), "'check' must be \"all\" or an op's name");
+    r.text_ok(*n, "check", n->as_string()->get(), LessonLimits::kLine, false);
     s.action = LessonStep::Action::check;
     s.check_op = n->as_string()->get();
     if (s.check_op == "all") s.check_op.clear();
   }
   if (const toml::node* n = one("wiggle")) {
     if (!n->is_string()) r.fail(n->source(), "'wiggle' must be a parameter's name, e.g. \"a\" or \"W\"");
+    r.text_ok(*n, "wiggle", n->as_string()->get(), LessonLimits::kLine, false);
     s.action = LessonStep::Action::wiggle;
     s.wiggle_param = n->as_string()->get();
-    // "W[3]": an entry (row-major).
+    // "W[3]": an entry (row-major), the index in plain digits and nothing after the bracket.
     if (const size_t b = s.wiggle_param.find('['); b != std::string::npos) {
-      const size_t e = s.wiggle_param.find(']', b);
-      const std::string idx = s.wiggle_param.substr(b + 1, e == std::string::npos ? std::string::npos : e - b - 1);
-      char* end = nullptr;
-      const long long v = std::strtoll(idx.c_str(), &end, 10);
-      if (e == std::string::npos || idx.empty() || *end || v < 0)
-        r.fail(n->source(), "'wiggle' takes NAME or NAME[i] with i an entry's row-major index, not \"" + s.wiggle_param + "\"");
-      s.wiggle_index = v;
-      s.wiggle_param = s.wiggle_param.substr(0, b);
+      const std::string given = s.wiggle_param;
+      const size_t e = given.find(']', b);
+      const std::string idx = given.substr(b + 1, e == std::string::npos ? std::string::npos : e - b - 1);
+      const bool digits = !idx.empty() && idx.find_first_not_of("0123456789") == std::string::npos;
+      if (b == 0 || e == std::string::npos || e + 1 != given.size() || !digits)
+        r.fail(n->source(), "'wiggle' takes NAME or NAME[i] with i an entry's row-major index (0, 1, …), not \"" +
+                                printable(given) + "\"");
+      s.wiggle_param = given.substr(0, b);
+      // Past any parameter's size (which check_names reports with the index as given): kept as −1.
+      s.wiggle_index = idx.size() > 15 ? -1 : std::stoll(idx);
     }
   }
   if (const toml::node* n = one("update")) {
@@ -362,14 +491,9 @@ LessonStep read_step(Reader& r, const toml::table& t, int index) {
       if (*st < 1 || *st > 1000) r.fail(u.get("steps")->source(), "'steps' must lie in 1 … 1000");
       s.update_steps = static_cast<int>(*st);
     }
-    OptimizerOptions o;
-    o.kind = s.optimizer;
-    o.lr = s.lr;
-    try {
-      o.validate();
-    } catch (const Error& e) {
-      r.fail(u.source(), std::string("'update': ") + e.what());
-    }
+    if (s.optimizer != "sgd" && s.optimizer != "adamw")
+      r.fail(u.get("optimizer")->source(), "'optimizer' must be \"sgd\" or \"adamw\", not \"" + printable(s.optimizer) + "\"");
+    if (!(s.lr > 0) || !std::isfinite(s.lr)) r.fail(u.get("lr")->source(), "'lr' must be a positive finite number");
   }
   return s;
 }
@@ -390,42 +514,47 @@ void check_names(Reader& r, const toml::array& steps, const std::vector<LessonSt
     const toml::table& t = *steps[i].as_table();
     auto at = [&](const char* key) { return t.get(key)->source(); };
     if (!st.at_op.empty() && op_named(st.at_op) < 0)
-      r.fail(at("at"), "no op '" + st.at_op + "' on the tape of " + s.model->config().program + " (ops: " + ops_list() + ")");
+      r.fail(at("at"), "no op '" + printable(st.at_op) + "' on the tape of " + s.model->config().program + " (ops: " + ops_list() + ")");
     for (const std::string& h : st.highlight) {
       if (h.rfind("view:", 0) == 0) {
         const auto& views = lesson_views();
         if (std::find(views.begin(), views.end(), h.substr(5)) == views.end())
-          r.fail(at("highlight"), "no view '" + h.substr(5) + "' to point at");
+          r.fail(at("highlight"), "no view '" + printable(h.substr(5)) + "' to point at");
         continue;
       }
       if (op_named(h) < 0 && s.model->find(h) < 0 && tape.find_input(h) < 0)
-        r.fail(at("highlight"), "'" + h + "' is no op, parameter or input of " + s.model->config().program);
+        r.fail(at("highlight"), "'" + printable(h) + "' is no op, parameter or input of " + s.model->config().program);
     }
     switch (st.action) {
       case LessonStep::Action::plant: {
         const std::string op = st.plant.substr(0, st.plant.find('='));
         const int k = op_named(op);
-        if (k < 0) r.fail(at("plant"), "no op '" + op + "' to plant a mistake in (ops: " + ops_list() + ")");
+        if (k < 0) r.fail(at("plant"), "no op '" + printable(op) + "' to plant a mistake in (ops: " + ops_list() + ")");
         try {
           const Mistake m = parse_mistake(st.plant.substr(st.plant.find('=') + 1));
           if (!tape.supports(k, m))
             r.fail(at("plant"), "op " + op + " (" + info(tape.op(k).type).name + ") has no '" + info(m).id + "' mistake");
         } catch (const Error& e) {
-          if (std::string(e.what()).find(':') != std::string::npos && std::string(e.what()).rfind(r.path_, 0) == 0) throw;
+          if (std::string(e.what()).find(':') != std::string::npos && std::string(e.what()).rfind(printable(r.path_, 1000), 0) == 0) throw;
           r.fail(at("plant"), e.what());
         }
         break;
       }
       case LessonStep::Action::check:
-        if (!st.check_op.empty() && op_named(st.check_op) < 0) r.fail(at("check"), "no op '" + st.check_op + "' to check");
+        if (!st.check_op.empty() && op_named(st.check_op) < 0)
+          r.fail(at("check"), "no op '" + printable(st.check_op) + "' to check");
         break;
       case LessonStep::Action::wiggle: {
         const int p = s.model->find(st.wiggle_param);
-        if (p < 0) r.fail(at("wiggle"), "no parameter '" + st.wiggle_param + "' to wiggle");
+        if (p < 0) r.fail(at("wiggle"), "no parameter '" + printable(st.wiggle_param) + "' to wiggle");
         if (!s.model->params()[p].trainable) r.fail(at("wiggle"), "parameter '" + st.wiggle_param + "' is frozen");
-        if (st.wiggle_index >= s.model->params()[p].data.size())
+        if (st.wiggle_index < 0 || st.wiggle_index >= s.model->params()[p].data.size()) {
+          const std::string given = t.get("wiggle")->as_string()->get();
+          const std::string idx = given.substr(given.find('[') + 1, given.size() - given.find('[') - 2);
           r.fail(at("wiggle"), "'" + st.wiggle_param + "' has " + std::to_string(s.model->params()[p].data.size()) +
-                                   " entries; entry " + std::to_string(st.wiggle_index) + " is past them");
+                                   " entries (0 … " + std::to_string(s.model->params()[p].data.size() - 1) +
+                                   "); entry " + printable(idx) + " is past them");
+        }
         break;
       }
       default: break;
@@ -433,27 +562,155 @@ void check_names(Reader& r, const toml::array& steps, const std::vector<LessonSt
   }
 }
 
+// What the app does when it opens the lesson's last step, done here so that a lesson that loads
+// is one the app opens: each step's action in order on the model (train.cpp's optimiser, the
+// tape's passes), with the app's rules — training stops at a NaN or ±∞ and refuses to start on
+// a model that holds one. First the work is bounded (LessonLimits): the app replays every step
+// from the first one each time it goes back.
+template <class T>
+void replay(Reader& r, const toml::array& steps, const std::vector<LessonStep>& out, Session<T>& s) {
+  Tape<T>& tape = *s.tape;
+  double pass = 0;  // one forward and backward pass: its floating-point operations
+  for (int k = 0; k < tape.size(); ++k) pass += double(tape.op(k).flops.fwd) + double(tape.op(k).flops.bwd());
+  pass += 10.0 * double(s.model->n_params());  // an optimiser step's own work
+  int64_t train_steps = 0;
+  double work = pass;  // the build's passes
+  for (size_t i = 0; i < out.size(); ++i) {
+    const LessonStep& st = out[i];
+    const toml::table& t = *steps[i].as_table();
+    if (st.action == LessonStep::Action::plant || st.action == LessonStep::Action::repair) work += pass;
+    if (st.action != LessonStep::Action::update) continue;
+    train_steps += st.update_steps;
+    work += pass * st.update_steps;
+    const std::string where = "step " + std::to_string(i + 1) + ": ";
+    if (train_steps > LessonLimits::kTrainSteps)
+      r.fail(t.get("update")->source(), where + "the lesson's updates add up to " + std::to_string(train_steps) +
+                                            " optimiser steps; a lesson may take " +
+                                            std::to_string(LessonLimits::kTrainSteps) + " in all");
+    if (work > LessonLimits::kWork) {
+      char b[160];
+      snprintf(b, sizeof b, "the lesson's work adds up to %.3g floating-point operations; a lesson may ask for %.3g in all",
+               work, LessonLimits::kWork);
+      r.fail(t.get("update")->source(), where + b);
+    }
+  }
+  if (work > LessonLimits::kWork) {
+    char b[160];
+    snprintf(b, sizeof b, "building the model and planting its mistakes take %.3g floating-point operations; a lesson "
+             "may ask for %.3g in all", work, LessonLimits::kWork);
+    r.fail(steps.source(), b);
+  }
+  auto nonfinite = [&]() -> std::string {
+    const double loss = tape.loss();
+    if (!std::isfinite(loss)) return std::string("the loss is ") + (std::isnan(loss) ? "NaN" : "infinite");
+    for (const auto& p : s.model->params())
+      for (int64_t j = 0; j < p.data.size(); ++j)
+        if (!std::isfinite(static_cast<double>(p.data[j]))) return "parameter " + p.name + " holds NaN or ±∞";
+    return "";
+  };
+  tape.forward();
+  tape.backward();
+  std::string health = nonfinite();
+  int opt_steps = 0;  // AdamW's step count, as the app keeps it from the build on
+  for (size_t i = 0; i < out.size(); ++i) {
+    const LessonStep& st = out[i];
+    const toml::table& t = *steps[i].as_table();
+    const std::string where = "step " + std::to_string(i + 1) + ": ";
+    switch (st.action) {
+      case LessonStep::Action::plant: {
+        const size_t eq = st.plant.find('=');
+        tape.set_mistake(tape.find_op(st.plant.substr(0, eq)), parse_mistake(st.plant.substr(eq + 1)));
+        break;
+      }
+      case LessonStep::Action::repair:
+        for (int k = 0; k < tape.size(); ++k) tape.set_mistake(k, Mistake::none);
+        break;
+      case LessonStep::Action::update: {
+        if (!health.empty())
+          r.fail(t.get("update")->source(), where + "the app does not train on a model where " + health);
+        OptimizerOptions o;
+        o.kind = st.optimizer;
+        o.lr = st.lr;
+        for (int j = 0; j < st.update_steps; ++j) {
+          optimizer_step(*s.model, o, ++opt_steps);
+          tape.forward();
+          tape.backward();
+          health = nonfinite();
+          if (!health.empty())
+            r.fail(t.get("update")->source(), where + "training stops at optimiser step " + std::to_string(j + 1) + "/" +
+                                                  std::to_string(st.update_steps) + ": " + health);
+        }
+        continue;
+      }
+      default: continue;
+    }
+    tape.forward();
+    tape.backward();
+    health = nonfinite();
+  }
+}
+
+// A message of resolve(), which speaks of flags, in a lesson's words: "--set b: …" → "'b': …",
+// "--lora-alpha" → "'lora_alpha'"; `key` is set to where the first key it names is in the file.
+std::string in_lesson_words(std::string msg, const toml::node* model, const toml::node* values,
+                            std::optional<toml::source_region>& key) {
+  key.reset();
+  size_t first = std::string::npos;
+  auto note = [&](size_t at, const toml::node* table, const std::string& name) {
+    if (!table || !table->is_table() || at >= first) return;
+    for (const auto& entry : *table->as_table())
+      if (entry.first.str() == name) {
+        first = at;
+        key = entry.first.source();
+      }
+  };
+  for (size_t at = msg.find("--set "); at != std::string::npos; at = msg.find("--set ", at)) {
+    const size_t e = msg.find_first_of(" :=", at + 6);
+    const std::string name = msg.substr(at + 6, e == std::string::npos ? std::string::npos : e - at - 6);
+    note(at, values, name);
+    msg.replace(at, 6 + name.size(), "'" + name + "'");
+  }
+  for (size_t at = msg.find("--"); at != std::string::npos; at = msg.find("--", at + 1)) {
+    size_t e = at + 2;
+    while (e < msg.size() && (std::isalnum(static_cast<unsigned char>(msg[e])) || msg[e] == '-')) ++e;
+    std::string name = msg.substr(at + 2, e - at - 2);
+    if (name.empty()) continue;
+    std::replace(name.begin(), name.end(), '-', '_');
+    note(at, model, name);
+    msg.replace(at, e - at, "'" + name + "'");
+  }
+  // Messages about a setting that name no flag: the key they are about.
+  static const std::pair<const char*, const char*> about[] = {
+      {"token id", "tokens"},     {"is not in the vocabulary", "text"}, {"preset", "preset"},
+      {"sequence length", "seq"}, {"LoRA target", "lora_targets"},      {"tokenizer", "tokenizer"},
+      {"batch", "batch"},         {"n_ctx", "ctx"},                     {"n_head", "heads"}};
+  for (const auto& [phrase, name] : about)
+    if (!key && msg.find(phrase) != std::string::npos) note(0, model, name);
+  return msg;
+}
+
 }  // namespace
 
 Lesson parse_lesson(const std::string& text, const std::string& path) {
   Reader r(path);
+  check_shape(text, path);
   toml::table doc;
   try {
     doc = toml::parse(text, path);
   } catch (const toml::parse_error& e) {
-    throw Error(r.where(e.source()) + ": " + std::string(e.description()));
+    throw Error(r.where(e.source()) + ": " + printable(e.description(), 300));
   }
   r.keys(doc, {"id", "title", "summary", "program", "model", "custom", "values", "step"}, "");
   Lesson L;
   L.path = path;
   const toml::source_region top = doc.source();
   L.title = r.str(doc, "title", true, top, "a lesson");
-  L.summary = r.str(doc, "summary", false, top, "");
+  L.summary = r.str(doc, "summary", false, top, "", LessonLimits::kSummary, true);
   L.id = r.str(doc, "id", false, top, "");
   if (L.id.empty()) L.id = fs::path(path).stem().string();
   for (char ch : L.id)
     if (!(std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '_'))
-      r.fail(doc.get("id") ? doc.get("id")->source() : top, "the id '" + L.id + "' may hold letters, digits, - and _ only");
+      r.fail(doc.get("id") ? doc.get("id")->source() : top, "the id '" + printable(L.id) + "' may hold letters, digits, - and _ only");
   const std::string prog = r.str(doc, "program", true, top, "a lesson");
   try {
     program(prog);
@@ -466,8 +723,14 @@ Lesson parse_lesson(const std::string& text, const std::string& path) {
     read_model(r, *m->as_table(), L.spec, path);
     if (!is_gpt2_program(prog)) {
       // A lesson model takes only the flags that apply to it.
-      for (const std::string& f : gpt2_flags_set(L.spec))
-        r.fail(m->source(), "[model] sets " + f.substr(2) + ", a GPT-2 setting; program " + prog + " takes [values]");
+      for (const std::string& f : gpt2_flags_set(L.spec)) {
+        std::string key = f.substr(2);
+        std::replace(key.begin(), key.end(), '-', '_');
+        toml::source_region at = m->source();
+        for (const auto& entry : *m->as_table())
+          if (entry.first.str() == key) at = entry.first.source();
+        r.fail(at, "[model] sets " + key + ", a GPT-2 setting; program " + prog + " takes [values]");
+      }
     }
   }
   if (const toml::node* c = doc.get("custom")) read_custom(r, *c, L.spec, text);
@@ -487,26 +750,47 @@ Lesson parse_lesson(const std::string& text, const std::string& path) {
   } catch (const ModelTextError& e) {
     r.fail_in_model(e);  // at its place in the file's model text
   } catch (const Error& e) {
-    r.fail(model_at, e.what());
+    // Said in the file's words, at the key it is about.
+    std::optional<toml::source_region> key;
+    const std::string msg = in_lesson_words(e.what(), doc.get("model"), doc.get("values"), key);
+    r.fail(key ? *key : model_at, msg);
   }
   const toml::node* steps = doc.get("step");
   if (!steps) r.fail(top, "a lesson needs at least one [[step]]");
   if (!steps->is_array_of_tables()) r.fail(steps->source(), "'step' must be a list of tables: [[step]]");
   const toml::array& arr = *steps->as_array();
   if (arr.empty()) r.fail(steps->source(), "a lesson needs at least one [[step]]");
+  if (arr.size() > LessonLimits::kSteps)
+    r.fail(arr[LessonLimits::kSteps].source(), "a lesson has at most " + std::to_string(LessonLimits::kSteps) + " steps");
   for (size_t i = 0; i < arr.size(); ++i) L.steps.push_back(read_step(r, *arr[i].as_table(), static_cast<int>(i + 1)));
-  // Names against the program's own tape (in double: lesson models are tiny; GPT-2's tiny preset too).
+  // A model too big to replay is said before it is built (GPT-2's 124M shape takes seconds to
+  // allocate): its backward pass alone, by the closed form, is a lower bound of its work.
+  if (const int64_t bwd = program(prog).closed_form_bwd(res.config, res.config.batch, res.config.seq_len);
+      double(bwd) > LessonLimits::kWork) {
+    char b[200];
+    snprintf(b, sizeof b, "one backward pass of this model takes %.3g floating-point operations; a lesson may ask for "
+             "%.3g in all (open this model with the flags instead)", double(bwd), LessonLimits::kWork);
+    toml::source_region at = model_at;  // the preset's key, when the file names one
+    if (const toml::node* m = doc.get("model"))
+      for (const auto& entry : *m->as_table())
+        if (entry.first.str() == "preset") at = entry.first.source();
+    r.fail(at, b);
+  }
+  // Names against the program's own tape, then every action done as the app does it, in the
+  // precision the app builds the model in.
   try {
-    if (res.config.dtype == DType::f64 || res.config.estimated_bytes() < 64e6) {
+    if (res.config.dtype == DType::f64) {
       Session<double> s(res);
       check_names(r, arr, L.steps, s);
+      replay(r, arr, L.steps, s);
     } else {
       Session<float> s(res);
       check_names(r, arr, L.steps, s);
+      replay(r, arr, L.steps, s);
     }
   } catch (const Error& e) {
     const std::string msg = e.what();
-    if (msg.rfind(path + ":", 0) == 0) throw;
+    if (msg.rfind(printable(path, 1000) + ":", 0) == 0) throw;
     r.fail(model_at, msg);
   }
   L.warnings = std::move(r.warnings);
@@ -515,6 +799,7 @@ Lesson parse_lesson(const std::string& text, const std::string& path) {
 
 Lesson load_lesson(const std::string& path) {
   std::error_code ec;
+  if (path.empty()) throw Error("an empty path names no lesson file");
   if (fs::is_directory(path, ec)) throw Error(path + ": is a directory, not a lesson file");
   if (!fs::exists(fs::symlink_status(path, ec))) throw Error(path + ": no such lesson file");
   // Bounded, and by kind: a FIFO or a device is refused at once as what it is.
@@ -525,6 +810,8 @@ std::string default_lessons_dir() { return asset_path("lessons"); }
 
 std::vector<std::string> lesson_files(const std::string& dir) {
   std::error_code ec;
+  if (dir.empty()) throw Error("an empty path names no lesson directory");
+  if (fs::exists(dir, ec) && !fs::is_directory(dir, ec)) throw Error(dir + ": is not a directory (lessons are read from a directory of .toml files)");
   if (!fs::is_directory(dir, ec)) throw Error(dir + ": no such lesson directory");
   std::vector<std::string> out;
   for (const auto& e : fs::directory_iterator(dir, ec))
@@ -544,6 +831,7 @@ std::vector<Lesson> load_lessons(const std::string& dir) {
 
 Lesson find_lesson(const std::string& id_or_path, const std::string& dir) {
   std::error_code ec;
+  if (id_or_path.empty()) throw Error("--lesson: an empty value names no lesson (gradscope-cli lessons lists them)");
   if (id_or_path.find('/') != std::string::npos || fs::is_regular_file(id_or_path, ec) ||
       (id_or_path.size() > 5 && id_or_path.compare(id_or_path.size() - 5, 5, ".toml") == 0))
     return load_lesson(id_or_path);
@@ -559,7 +847,7 @@ Lesson find_lesson(const std::string& id_or_path, const std::string& dir) {
     Lesson l = load_lesson(f);
     if (l.id == id_or_path) return l;
   }
-  throw Error("--lesson: no lesson '" + id_or_path + "' in " + d + " (lessons: " + ids + ")");
+  throw Error("--lesson: no lesson '" + printable(id_or_path) + "' in " + d + " (lessons: " + ids + ")");
 }
 
 }  // namespace gs

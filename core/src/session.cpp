@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 
 #include "gradscope/checkpoint.h"
@@ -25,11 +26,13 @@ std::vector<int32_t> parse_token_list(const std::string& s) {
 }
 
 Mistake parse_mistake(const std::string& id) {
-  for (int m = 0; m < kNumMistakes; ++m)
+  // "none" is no mistake to plant (a repair restores the correct backward).
+  for (int m = 1; m < kNumMistakes; ++m)
     if (id == kMistakeInfo[m].id) return static_cast<Mistake>(m);
   std::string all;
   for (int m = 1; m < kNumMistakes; ++m) all += std::string(m > 1 ? ", " : "") + kMistakeInfo[m].id;
-  throw Error("unknown mistake '" + id + "' (expected one of " + all + ")");
+  throw Error((id.empty() ? std::string("no mistake named") : "unknown mistake '" + printable(id) + "'") + " (expected one of " +
+              all + ")");
 }
 
 DType resolve_dtype(const ModelSpec& spec) {
@@ -302,11 +305,15 @@ std::unique_ptr<Session<T>> Session<T>::restore(const SessionSnapshot<T>& snap) 
 template <class T>
 void Session<T>::plant(const std::string& op_eq_kind) {
   const size_t eq = op_eq_kind.find('=');
-  if (eq == std::string::npos) throw Error("--mistake '" + op_eq_kind + "' is not of the form OP=KIND");
+  if (eq == std::string::npos) throw Error("--mistake '" + printable(op_eq_kind) + "' is not of the form OP=KIND");
   const std::string name = op_eq_kind.substr(0, eq);
   const int k = tape->find_op(name);
-  if (k < 0) throw Error("--mistake: no op named '" + name + "' on the tape (see gradscope-cli ops)");
-  tape->set_mistake(k, parse_mistake(op_eq_kind.substr(eq + 1)));
+  if (k < 0) throw Error("--mistake: no op named '" + printable(name) + "' on the tape (see gradscope-cli ops)");
+  try {
+    tape->set_mistake(k, parse_mistake(op_eq_kind.substr(eq + 1)));
+  } catch (const Error& e) {
+    throw Error(std::string("--mistake: ") + e.what());
+  }
 }
 
 template struct Session<float>;

@@ -153,6 +153,38 @@ TEST(lesson_mode, a_bad_file_leaves_the_lesson_on_screen) {
   EXPECT_EQ(c.current_lesson()->id, "03-two-layers");
 }
 
+// What the checker refuses, the app refuses with the same line and the lesson on screen stays;
+// what it passes, the app opens at every step — the last one at once, Back to the first, and
+// forward again (each replays up to LessonLimits' work).
+TEST(lesson_mode, the_app_opens_exactly_what_the_check_passes) {
+  Controller c;
+  open(c, "03-two-layers", 2);
+  const std::string diverge = testing::TempDir() + "/diverge_lesson.toml";
+  std::ofstream(diverge) << "title = \"t\"\nprogram = \"line\"\n[[step]]\ntext = \"a\"\n[[step]]\ntext = \"b\"\n"
+                            "update = { lr = 0.5, steps = 1000 }\n";
+  run(c, req::OpenLesson{diverge, 2, ""});
+  EXPECT_EQ(c.error().rfind(diverge + ":7:10: step 2: training stops at optimiser step ", 0), 0u) << c.error();
+  EXPECT_EQ(c.current_lesson()->id, "03-two-layers");
+  EXPECT_EQ(c.session().program(), "two_layers");
+  const std::string heavy = testing::TempDir() + "/heavy_lesson.toml";
+  {
+    std::ofstream f(heavy);
+    f << "title = \"t\"\nprogram = \"line\"\n";
+    for (int i = 0; i < 4; ++i) f << "[[step]]\ntext = \"x\"\nupdate = { lr = 0.01, steps = 250 }\n";
+  }
+  ASSERT_NO_THROW(load_lesson(heavy));
+  run(c, req::OpenLesson{heavy, 4, ""});
+  ASSERT_TRUE(c.error().empty()) << c.error();
+  EXPECT_EQ(c.optimizer_steps(), 1000);
+  for (int s = 3; s >= 1; --s) {
+    run(c, req::LessonBack{});
+    ASSERT_TRUE(c.error().empty()) << c.error();
+    EXPECT_EQ(c.optimizer_steps(), 250 * s);
+  }
+  run(c, req::LessonGo{4});
+  EXPECT_EQ(c.optimizer_steps(), 1000);
+}
+
 // Every step of every shipped lesson can be reached, and leaves no error behind.
 TEST(lesson_mode, every_step_of_every_lesson_is_reachable) {
   Controller c;

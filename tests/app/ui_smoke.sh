@@ -295,6 +295,56 @@ case $case_ in
     grep -q "model:1:16: .*foo" "$tmp/err" || fail "does not say where: $(cat "$tmp/err")"
     [ ! -e "$tmp/b.png" ] || fail "wrote a screenshot for a wrong model"
     ;;
+  robustness)
+    # Flags that crashed or ran away: NaN text size, windows X cannot make, empty values.
+    for args in "--font-scale nan" "--window 32768x32768" "--window 99999x99999" "--window 20000x20000" \
+                "--window 8192x8192" "--mouse=" "--show=" "--show ," "--lesson=" "--lesson-step 1 --lesson="; do
+      # shellcheck disable=SC2086
+      timeout 60 xvfb-run -a -s "-screen 0 ${W}x${H}x24" "$bin" $args --screenshot "$tmp/x.png" --step 0 \
+        >"$tmp/out" 2>"$tmp/err"
+      rc=$?
+      [ $rc -eq 2 ] || fail "'$args': exit $rc, expected 2"
+      one_line "$tmp/err"
+      [ ! -e "$tmp/x.png" ] || fail "'$args' wrote a screenshot"
+    done
+    # Training that stops at an infinite loss fails a scripted run.
+    run_x --program line --train 2 --lr 1e308 --screenshot "$tmp/x.png" --step 0 >"$tmp/out" 2>"$tmp/err"
+    rc=$?
+    [ $rc -eq 2 ] || fail "--lr 1e308: exit $rc, expected 2"
+    one_line "$tmp/err"
+    grep -q "training stopped at step 1/2" "$tmp/err" || fail "--lr 1e308: $(cat "$tmp/err")"
+    # Lessons the checker refuses are the lessons the app refuses, with the same line.
+    python3 -c "import sys; sys.stdout.write('title = \"t\"\nprogram = \"line\"\n[[step]]\ntext = \"' + 'x' * 20300 + '\"\n')" \
+      >"$tmp/long.toml"
+    printf 'title = "t"\nprogram = "line"\n[[step]]\ntext = "a"\n[[step]]\ntext = "b"\nupdate = { lr = 0.5, steps = 1000 }\n' \
+      >"$tmp/diverge.toml"
+    python3 -c "import sys; sys.stdout.write('title = \"t\"\nprogram = \"line\"\n' + 'a' + '.a' * 30700 + ' = 1\n')" >"$tmp/deep.toml"
+    for f in long diverge deep; do
+      timeout 60 xvfb-run -a -s "-screen 0 ${W}x${H}x24" "$bin" --lesson "$tmp/$f.toml" --walk-lessons \
+        >"$tmp/out" 2>"$tmp/err"
+      rc=$?
+      [ $rc -eq 2 ] || fail "$f.toml: exit $rc, expected 2"
+      one_line "$tmp/err"
+      grep -q "$f.toml:" "$tmp/err" || fail "$f.toml: no file:line:col: $(cat "$tmp/err")"
+      if [ $f = diverge ]; then
+        grep -q "diverge.toml:7:10: step 2: training stops at optimiser step" "$tmp/err" || fail "diverging: $(cat "$tmp/err")"
+      fi
+    done
+    # The layout file: a FIFO named imgui.ini neither blocks the app nor stops SIGTERM; a regular
+    # one is written when the app ends.
+    mkdir "$tmp/cwd" "$tmp/cwd2"
+    mkfifo "$tmp/cwd/imgui.ini"
+    app=$(readlink -f "$bin")
+    for d in cwd cwd2; do
+      (cd "$tmp/$d" && timeout -k 5 60 xvfb-run -a -s "-screen 0 ${W}x${H}x24" \
+        sh -c '"$1" --program line & pid=$!; sleep 4; kill -TERM $pid; wait $pid; echo "rc=$?"' sh "$app") \
+        >"$tmp/$d.out" 2>"$tmp/$d.err"
+      grep -q "^rc=0$" "$tmp/$d.out" || fail "$d: the app did not end on SIGTERM: $(cat "$tmp/$d.out" "$tmp/$d.err")"
+    done
+    grep -q "imgui.ini: is a FIFO" "$tmp/cwd.err" || fail "the FIFO imgui.ini is not named: $(cat "$tmp/cwd.err")"
+    [ -p "$tmp/cwd/imgui.ini" ] || fail "the FIFO imgui.ini was replaced"
+    grep -q "^\[Window\]" "$tmp/cwd2/imgui.ini" || fail "no layout saved in imgui.ini"
+    ;;
   *)
     fail "unknown case"
     ;;

@@ -103,8 +103,16 @@ class LessonPanel final : public Panel {
   }
 
  private:
-  // Lesson text without the blank lines TOML's """ leaves at its ends.
-  static std::string trimmed(const std::string& s) {
+  // Lesson text without the blank lines TOML's """ leaves at its ends. One text call must stay
+  // far below ImGui's 16-bit vertex indices (four per character): a lesson's texts are bounded
+  // when it is loaded (LessonLimits::kText), and cut here too, so nothing unbounded is drawn.
+  static std::string trimmed(const std::string& whole) {
+    std::string s = whole;
+    if (s.size() > LessonLimits::kText) {
+      size_t cut = LessonLimits::kText;
+      while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;
+      s = s.substr(0, cut) + "…";
+    }
     const size_t a = s.find_first_not_of("\n ");
     const size_t b = s.find_last_not_of("\n ");
     if (a == std::string::npos) return "";

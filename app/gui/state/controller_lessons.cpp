@@ -137,12 +137,13 @@ void Controller::go_lesson_step(int li, int step) {
     if (!rebuild(L.spec)) throw Error("lesson " + L.id + ": " + error_);
     from = 0;
   }
+  int j = 0;  // the step whose action runs: a failure names it
   auto run = [&](const Request& r) {
     apply(r);
     wait_jobs();
-    if (!error_.empty()) throw Error("lesson " + L.id + ", step " + std::to_string(step + 1) + ": " + error_);
+    if (!error_.empty()) throw Error("lesson " + L.id + ", step " + std::to_string(j + 1) + ": " + error_);
   };
-  for (int j = std::max(from, 0); j <= step; ++j) {
+  for (j = std::max(from, 0); j <= step; ++j) {
     const LessonStep& s = L.steps[j];
     switch (s.action) {
       case LessonStep::Action::plant: {

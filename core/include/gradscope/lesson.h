@@ -10,6 +10,12 @@
 // the MODEL flags are resolved), and every op, parameter, input, view and mistake a step names,
 // against the program's own tape — and says what is wrong in one line, "file:line:col: …".
 // Unknown keys are not errors: each gives a warning of the same form.
+//
+// Loading also runs what the app runs when the lesson is opened — the model is built and every
+// step's action (plant, repair, update) is done in order on it, a diverging update included — so
+// a file that loads is a lesson the app opens, and one that fails names the step, "file:line:col".
+// A lesson file is traded between teachers: it may ask for only so much (LessonLimits), and its
+// checkpoint may only be a file beside it or under assets/ (no absolute path, no "..").
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -17,6 +23,18 @@
 #include "gradscope/session.h"
 
 namespace gs {
+
+// What one lesson file may ask for. Past a limit loading fails with "file:line:col: …".
+struct LessonLimits {
+  static constexpr int kKeyParts = 16;        // dotted parts of one key or [table.header]
+  static constexpr int kNesting = 32;         // tables, arrays and inline tables inside each other
+  static constexpr size_t kText = 4000;       // bytes of a step's text, question or answer
+  static constexpr size_t kLine = 200;        // bytes of the title, the id or a name (ops, views …)
+  static constexpr size_t kSummary = 1000;    // bytes of the summary
+  static constexpr int kSteps = 200;          // [[step]] tables
+  static constexpr int64_t kTrainSteps = 1000;  // optimiser steps over all the steps' updates
+  static constexpr double kWork = 2e9;        // floating-point operations of building, planting and training
+};
 
 // The views a step may show or point at, by the names lesson files use (the app maps them to
 // its windows): inspector, tape, graph, flops, checks, mistakes, training, attention, wiggle,
