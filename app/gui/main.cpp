@@ -40,6 +40,7 @@
 #include "gl_heatmap.h"
 #include "gl_objects.h"
 #include "gradscope/config.h"
+#include "gradscope/datadir.h"
 #include "gradscope/error.h"
 #include "gradscope/fileio.h"
 #include "gradscope/session.h"
@@ -180,7 +181,7 @@ int main(int argc, char** argv) {
   const char* display = "Display";
   const char* scripted = "Scripted runs (tests, screenshots)";
   const char* model =
-      "Model (as gradscope-cli; default: gpt2's tiny preset in f64 on a sentence, assets/tiny.safetensors)";
+      "Model (as gradscope-cli; default: gpt2's tiny preset in f64 on a sentence, trained: tiny.safetensors)";
   cli.add_option("--step", a.step, "start at step N (0 … 2N; step s = the first s steps done)")->group(display);
   cli.add_option("--window", a.window, "window size WxH (default 1600x900)")->group(display);
   cli.add_option("--font-scale", a.font_scale, "text size (1 = 18 px; Ctrl +/− change it)")
@@ -244,6 +245,10 @@ int main(int argc, char** argv) {
       "  gradscope --mistake h.1.attn.softmax=dropped_term --show \"Planted mistakes\"\n"
       "  gradscope --program line                   the tutorial's first model, y = a·x + b\n"
       "  gradscope --program matrix --set n=2       the matrix model on two rows\n"
+      "  gradscope --lesson 01-one-weight            the first lesson; Next (Page Down) walks the path\n"
+      "\nLessons: the shipped ones, then your own from $XDG_DATA_HOME/gradscope/lessons (default\n"
+      "~/.local/share/gradscope/lessons); gradscope-cli lessons lists them. The lessons, the default model and\n"
+      "the shaders come from " + gs::data_dir() + " (GRADSCOPE_ASSETS and GRADSCOPE_SHADERS override).\n"
       "\nWithout a display it says so and exits 2; bad input gives one line on stderr and exit 2.\n"
       "Keys: → ← step, Home End, Space play/pause, Ctrl +/−/0 text size, Ctrl Q quit (Help ▸ Keys).\n\n" +
       gs::flags::programs_help());
@@ -453,9 +458,11 @@ int main(int argc, char** argv) {
   IMGUI_CHECKVERSION();
   ImGui::CreateContext();
   ImGuiIO& io = ImGui::GetIO();
-  // The layout is kept between runs (imgui.ini in the working directory); scripted runs use
-  // the default layout so their pictures do not depend on earlier sessions.
-  io.IniFilename = headless_run ? nullptr : "imgui.ini";
+  // The layout is kept between runs, in the user's configuration folder (an installed app is
+  // started from anywhere, often a folder it should not write in); scripted runs use the default
+  // layout so their pictures do not depend on earlier sessions.
+  const std::string ini = headless_run ? std::string() : gs::user_config_file("imgui.ini");
+  io.IniFilename = ini.empty() ? nullptr : ini.c_str();
   ImGui_ImplGlfw_InitForOpenGL(window, true);
   ImGui_ImplOpenGL3_Init("#version 330");
 
