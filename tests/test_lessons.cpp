@@ -1,7 +1,7 @@
 // Lesson files: every shipped lesson loads and is checked against its program's tape; what each
 // shipped planted-mistake step plants is found where it was planted; malformed files (a table of
 // cases) each give file:line:col and the problem; unknown keys warn; a lesson written from the
-// README's guide alone loads.
+// teachers' guide (docs/lessons.md) alone loads.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -158,12 +158,13 @@ TEST(lessons, files_that_are_not_lessons) {
   }
 }
 
-// The README's guide: its complete example, written out as a teacher would, loads and runs.
-TEST(lessons, the_readme_example_loads) {
-  const std::string readme = read_text_file(asset_path("../README.md"));
+// The teachers' guide (docs/lessons.md): its complete example, written out as a teacher would,
+// loads and runs.
+TEST(lessons, the_guide_example_loads) {
+  const std::string readme = read_text_file(asset_path("../docs/lessons.md"));
   const std::string begin = "```toml\n";
   const size_t a = readme.find(begin, readme.find("Write your own lesson"));
-  ASSERT_NE(a, std::string::npos) << "the README has a lesson example";
+  ASSERT_NE(a, std::string::npos) << "docs/lessons.md has a lesson example";
   const size_t b = readme.find("```", a + begin.size());
   const std::string example = readme.substr(a + begin.size(), b - a - begin.size());
   const Lesson l = parse_lesson(example, "example.toml");

@@ -70,7 +70,7 @@ const CLI::Validator kNotEmpty(
 constexpr double kMinEps = 1e-12, kMaxEps = 0.1;
 
 // One JSON object on stdout. Strings are UTF-8; bytes that are not (GPT-2's tokens can cut a
-// character in two) are replaced by U+FFFD, as the README says. Token ids are always exact.
+// character in two) are replaced by U+FFFD, as docs/cli.md says. Token ids are always exact.
 void print_json(const json& j) { std::cout << j.dump(-1, ' ', false, json::error_handler_t::replace) << "\n"; }
 
 // `lessons`: the path in order, or one file checked. Needs no model.
@@ -90,20 +90,32 @@ int cmd_lessons(const Options& o) {
     }
     return 0;
   }
+  // --dir lists that folder alone; else the shipped lessons, then the teacher's own folder.
+  gs::LessonList all;
+  if (o.lessons_dir.empty()) all = gs::list_lessons();
+  else all.shipped = gs::load_lessons(o.lessons_dir);
   const std::string dir = o.lessons_dir.empty() ? gs::default_lessons_dir() : o.lessons_dir;
-  const std::vector<gs::Lesson> all = gs::load_lessons(dir);
+  for (const std::string& p : all.problems) fprintf(stderr, "gradscope-cli: warning: %s\n", p.c_str());
   if (o.lessons_json) {
     json list = json::array();
-    for (const auto& l : all)
-      list.push_back({{"id", l.id}, {"title", l.title}, {"program", l.spec.program}, {"steps", l.steps.size()},
-                      {"summary", l.summary}});
-    print_json(json{{"lessons", list}});
+    for (const auto* group : {&all.shipped, &all.own})
+      for (const auto& l : *group)
+        list.push_back({{"id", l.id}, {"title", l.title}, {"program", l.spec.program}, {"steps", l.steps.size()},
+                        {"summary", l.summary}, {"path", l.path}, {"own", group == &all.own}});
+    print_json(json{{"lessons", list}, {"dir", dir}, {"own_dir", all.own_dir}, {"problems", all.problems}});
     return 0;
   }
-  printf("lessons in %s (open one with: gradscope --lesson ID)\n", gs::printable(dir, 400).c_str());
-  for (const auto& l : all)
+  const auto row = [](const gs::Lesson& l) {
     printf("  %-26s %-12s %2zu steps  %s\n", gs::printable(l.id, 400).c_str(), l.spec.program.c_str(), l.steps.size(),
            gs::printable(l.title, 400).c_str());
+  };
+  printf("lessons in %s (open one with: gradscope --lesson ID)\n", gs::printable(dir, 400).c_str());
+  for (const auto& l : all.shipped) row(l);
+  if (!o.lessons_dir.empty() || all.own_dir.empty()) return 0;
+  printf("your own lessons in %s", gs::printable(all.own_dir, 400).c_str());
+  if (all.own.empty()) printf(": none yet (put lesson files, NAME.toml, there; docs/lessons.md says how)\n");
+  else printf("\n");
+  for (const auto& l : all.own) row(l);
   return 0;
 }
 
@@ -647,7 +659,10 @@ int main(int argc, char** argv) {
   CLI::App* dump = app.add_subcommand("dump", "write parameters, inputs, loss and gradients to safetensors");
   CLI::App* bench = app.add_subcommand("bench", "time per forward+backward step");
   CLI::App* lessons = app.add_subcommand("lessons", "the lessons in order (id, title, program, steps); --check FILE checks one");
-  lessons->add_option("--dir", o.lessons_dir, "the lessons' directory (default: assets/lessons)")->check(kFileName);
+  lessons->add_option("--dir", o.lessons_dir,
+                      "list this folder's lessons only (default: the shipped lessons, then your own in "
+                      "$XDG_DATA_HOME/gradscope/lessons)")
+      ->check(kFileName);
   lessons->add_option("--check", o.lessons_check,
                       "check one lesson file as the app opens it (its model built, every step's action done, within "
                       "a lesson's limits): exit 2 with file:line:col on an error")

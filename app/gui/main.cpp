@@ -41,6 +41,7 @@
 #include "gl_heatmap.h"
 #include "gl_objects.h"
 #include "gradscope/config.h"
+#include "gradscope/datadir.h"
 #include "gradscope/error.h"
 #include "gradscope/fileio.h"
 #include "gradscope/session.h"
@@ -113,13 +114,18 @@ void on_signal(int sig) {
   stop_requested = 1;
 }
 
-// The window layout, kept between runs in imgui.ini in the working directory. ImGui's own
-// loading opens whatever has that name (a FIFO would block the app for ever): it is read and
-// written here instead, through fileio — a regular file only, bounded, written whole or not at all.
-constexpr const char* kIniFile = "imgui.ini";
+// The window layout, kept between runs in imgui.ini in the user's configuration folder
+// (${XDG_CONFIG_HOME:-~/.config}/gradscope: an installed app is started from anywhere, often a
+// folder it should not write in). ImGui's own loading opens whatever has that name (a FIFO would
+// block the app for ever): it is read and written here instead, through fileio — a regular file
+// only, bounded, written whole or not at all.
+std::string kIniFile;
 
-// Returns false when imgui.ini is there but not a layout to read (it is then left alone).
+// Returns false when imgui.ini is there but not a layout to read (it is then left alone), or when
+// there is no configuration folder to keep it in.
 bool load_layout() {
+  kIniFile = gs::user_config_file("imgui.ini");
+  if (kIniFile.empty()) return false;
   std::error_code ec;
   if (!std::filesystem::exists(std::filesystem::symlink_status(kIniFile, ec))) return true;
   try {
@@ -127,7 +133,7 @@ bool load_layout() {
     ImGui::LoadIniSettingsFromMemory(text.data(), text.size());
   } catch (const gs::Error& e) {
     fprintf(stderr, "gradscope: warning: %s; the default layout is used (and %s is left as it is)\n", e.what(),
-            kIniFile);
+            kIniFile.c_str());
     return false;
   }
   return true;
@@ -236,7 +242,7 @@ int main(int argc, char** argv) {
   const char* display = "Display";
   const char* scripted = "Scripted runs (tests, screenshots)";
   const char* model =
-      "Model (as gradscope-cli; default: gpt2's tiny preset in f64 on a sentence, assets/tiny.safetensors)";
+      "Model (as gradscope-cli; default: gpt2's tiny preset in f64 on a sentence, trained: tiny.safetensors)";
   cli.add_option("--step", a.step, "start at step N (0 … 2N; step s = the first s steps done)")->group(display);
   cli.add_option("--window", a.window, "window size WxH (default 1600x900; 320x240 … 8192 a side, 7680x4320 pixels in all)")
       ->group(display);
@@ -305,6 +311,10 @@ int main(int argc, char** argv) {
       "  gradscope --mistake h.1.attn.softmax=dropped_term --show \"Planted mistakes\"\n"
       "  gradscope --program line                   the tutorial's first model, y = a·x + b\n"
       "  gradscope --program matrix --set n=2       the matrix model on two rows\n"
+      "  gradscope --lesson 01-one-weight            the first lesson; Next (Page Down) walks the path\n"
+      "\nLessons: the shipped ones, then your own from $XDG_DATA_HOME/gradscope/lessons (default\n"
+      "~/.local/share/gradscope/lessons); gradscope-cli lessons lists them. The lessons, the default model and\n"
+      "the shaders come from " + gs::data_dir() + " (GRADSCOPE_ASSETS and GRADSCOPE_SHADERS override).\n"
       "\nWithout a display it says so and exits 2; bad input gives one line on stderr and exit 2.\n"
       "Keys: → ← step, Home End, Space play/pause, Ctrl +/−/0 text size, Ctrl Q quit (Help ▸ Keys).\n\n" +
       gs::flags::programs_help());

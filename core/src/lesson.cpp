@@ -8,6 +8,7 @@
 #include <optional>
 #include <toml++/toml.h>
 
+#include "gradscope/datadir.h"
 #include "gradscope/error.h"
 #include "gradscope/fileio.h"
 #include "gradscope/model_text.h"
@@ -829,25 +830,75 @@ std::vector<Lesson> load_lessons(const std::string& dir) {
   return out;
 }
 
+namespace {
+
+// The first lesson with that id in `dirs`, searched in order.
+Lesson find_lesson_in(const std::string& id, const std::vector<std::string>& dirs) {
+  std::string ids;
+  for (const std::string& d : dirs)
+    for (const std::string& f : lesson_files(d)) {
+      // The id is the file's `id`, which the shipped files keep equal to their name.
+      const std::string stem = fs::path(f).stem().string();
+      if (stem == id) return load_lesson(f);
+      ids += (ids.empty() ? "" : ", ") + stem;
+    }
+  for (const std::string& d : dirs)
+    for (const std::string& f : lesson_files(d)) {
+      // Files that do not load are passed over here: they are not the one asked for.
+      try {
+        Lesson l = load_lesson(f);
+        if (l.id == id) return l;
+      } catch (const Error&) {
+        if (d == dirs.front()) throw;
+      }
+    }
+  std::string where = dirs.front();
+  for (size_t i = 1; i < dirs.size(); ++i) where += " or " + dirs[i];
+  throw Error("--lesson: no lesson '" + printable(id) + "' in " + where + " (lessons: " + ids + ")");
+}
+
+}  // namespace
+
 Lesson find_lesson(const std::string& id_or_path, const std::string& dir) {
   std::error_code ec;
   if (id_or_path.empty()) throw Error("--lesson: an empty value names no lesson (gradscope-cli lessons lists them)");
   if (id_or_path.find('/') != std::string::npos || fs::is_regular_file(id_or_path, ec) ||
       (id_or_path.size() > 5 && id_or_path.compare(id_or_path.size() - 5, 5, ".toml") == 0))
     return load_lesson(id_or_path);
-  const std::string d = dir.empty() ? default_lessons_dir() : dir;
-  std::string ids;
-  for (const std::string& f : lesson_files(d)) {
-    // The id is the file's `id`, which the shipped files keep equal to their name.
-    const std::string stem = fs::path(f).stem().string();
-    if (stem == id_or_path) return load_lesson(f);
-    ids += (ids.empty() ? "" : ", ") + stem;
+  if (!dir.empty()) return find_lesson_in(id_or_path, {dir});
+  std::vector<std::string> dirs = {default_lessons_dir()};
+  // The teacher's own folder, when there is one; the shipped lessons are searched first.
+  if (const std::string own = user_lessons_dir(); !own.empty() && fs::is_directory(own, ec)) dirs.push_back(own);
+  return find_lesson_in(id_or_path, dirs);
+}
+
+LessonList list_lessons() {
+  LessonList out;
+  out.shipped = load_lessons(default_lessons_dir());
+  out.own_dir = user_lessons_dir();
+  std::error_code ec;
+  if (out.own_dir.empty() || !fs::is_directory(out.own_dir, ec)) return out;
+  std::vector<std::string> files;
+  try {
+    files = lesson_files(out.own_dir);
+  } catch (const Error& e) {
+    out.problems.push_back(e.what());
   }
-  for (const std::string& f : lesson_files(d)) {
-    Lesson l = load_lesson(f);
-    if (l.id == id_or_path) return l;
+  for (const std::string& f : files) {
+    try {
+      Lesson l = load_lesson(f);
+      const auto same = [&](const Lesson& o) { return o.id == l.id; };
+      const auto s = std::find_if(out.shipped.begin(), out.shipped.end(), same);
+      const auto o = std::find_if(out.own.begin(), out.own.end(), same);
+      if (s != out.shipped.end() || o != out.own.end())
+        throw Error(f + ": the id '" + l.id + "' is also " + (s != out.shipped.end() ? s->path : o->path) +
+                    "'s (left out: give it an id of its own)");
+      out.own.push_back(std::move(l));
+    } catch (const Error& e) {
+      out.problems.push_back(e.what());
+    }
   }
-  throw Error("--lesson: no lesson '" + printable(id_or_path) + "' in " + d + " (lessons: " + ids + ")");
+  return out;
 }
 
 }  // namespace gs

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <utility>
 
+#include "gradscope/datadir.h"
 #include "gradscope/error.h"
 #include "gradscope/fileio.h"
 
@@ -122,10 +123,7 @@ std::string CharTokenizer::vocab_string() const {
   return s;
 }
 
-std::string asset_path(const std::string& name) {
-  const char* env = std::getenv("GRADSCOPE_ASSETS");
-  return std::string(env && *env ? env : GRADSCOPE_ASSETS_DIR) + "/" + name;
-}
+std::string asset_path(const std::string& name) { return data_dir() + "/" + name; }
 
 std::string read_text_file(const std::string& path) {
   // A corpus becomes code points and token ids (4 bytes each per character): 256 MiB of text

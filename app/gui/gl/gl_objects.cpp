@@ -9,6 +9,7 @@
 
 #include <stb_image_write.h>
 
+#include "gradscope/datadir.h"
 #include "gradscope/error.h"
 #include "gradscope/fileio.h"
 
@@ -82,15 +83,7 @@ VertexArray VertexArray::create() {
 
 // [SECTION] shaders
 
-std::string shaders_dir() {
-  const char* env = std::getenv("GRADSCOPE_SHADERS");
-  if (env && *env) return env;
-#ifdef GRADSCOPE_SHADERS_DIR
-  return GRADSCOPE_SHADERS_DIR;
-#else
-  return "shaders";
-#endif
-}
+std::string shaders_dir() { return gs::shaders_dir(); }
 
 namespace {
 

@@ -96,7 +96,7 @@ class Program {
   Handle<delete_program> h_;
 };
 
-// Where shader sources are read from: $GRADSCOPE_SHADERS, else the source tree's shaders/.
+// Where shader sources are read from: $GRADSCOPE_SHADERS, else gs::shaders_dir() (datadir.h).
 std::string shaders_dir();
 
 // Frame-level calls of the main loop.

@@ -146,7 +146,7 @@ class LessonsPanel final : public Panel {
     if (!loaded_) {
       loaded_ = true;
       try {
-        lessons_ = load_lessons(default_lessons_dir());
+        list_ = list_lessons();
       } catch (const Error& e) {
         error_ = e.what();
       }
@@ -158,36 +158,52 @@ class LessonsPanel final : public Panel {
                        "on to the next lesson at the end of one.");
     if (!error_.empty()) colored_text(ctx.palette.bad, "%s", error_.c_str());
     ImGui::Separator();
-    if (ImGui::BeginTable("lessons", 3, ImGuiTableFlags_RowBg | ImGuiTableFlags_SizingStretchProp)) {
-      ImGui::TableSetupColumn("", ImGuiTableColumnFlags_WidthFixed);
-      ImGui::TableSetupColumn("lesson", ImGuiTableColumnFlags_WidthStretch);
-      ImGui::TableSetupColumn("", ImGuiTableColumnFlags_WidthFixed);
-      for (size_t i = 0; i < lessons_.size(); ++i) {
-        const Lesson& l = lessons_[i];
-        ImGui::PushID(static_cast<int>(i));
-        ImGui::TableNextRow();
-        ImGui::TableNextColumn();
-        const bool here = c.current_lesson() && c.current_lesson()->path == l.path;
-        colored_text(here ? ctx.palette.backward : ctx.palette.dim, "%2zu", i + 1);
-        ImGui::TableNextColumn();
-        ImGui::TextUnformatted(l.title.c_str());
-        ImGui::TextDisabled("%s · %s · %zu steps", l.summary.c_str(), l.spec.program.c_str(), l.steps.size());
-        ImGui::TableNextColumn();
-        if (ImGui::Button("Start")) {
-          ctx.requests.push(req::OpenLesson{l.path, 1, ""});
-          open = false;
-        }
-        ImGui::PopID();
-      }
-      ImGui::EndTable();
+    table("lessons", list_.shipped, c, ctx);
+    // A teacher's own lessons, from their folder, below the shipped path.
+    if (!list_.own_dir.empty()) {
+      ImGui::Separator();
+      if (list_.own.empty())
+        ImGui::TextDisabled("Your own lessons: put lesson files (.toml) in %s", list_.own_dir.c_str());
+      else
+        ImGui::TextDisabled("Your own lessons, from %s", list_.own_dir.c_str());
+      table("own", list_.own, c, ctx);
+      for (const std::string& p : list_.problems) colored_text(ctx.palette.bad, "%s", p.c_str());
     }
+    ImGui::Separator();
     if (ImGui::Button("explore freely")) open = false;
     if (ImGui::IsItemHovered()) ImGui::SetTooltip("close this list; Lessons ▸ Lessons … opens it again");
   }
 
  private:
+  // One row per lesson: its number, title and summary, and a Start button.
+  void table(const char* id, const std::vector<Lesson>& lessons, const Controller& c, PanelContext& ctx) {
+    if (lessons.empty() || !ImGui::BeginTable(id, 3, ImGuiTableFlags_RowBg | ImGuiTableFlags_SizingStretchProp)) return;
+    ImGui::TableSetupColumn("", ImGuiTableColumnFlags_WidthFixed);
+    ImGui::TableSetupColumn("lesson", ImGuiTableColumnFlags_WidthStretch);
+    ImGui::TableSetupColumn("", ImGuiTableColumnFlags_WidthFixed);
+    for (size_t i = 0; i < lessons.size(); ++i) {
+      const Lesson& l = lessons[i];
+      ImGui::PushID(static_cast<int>(i));
+      ImGui::TableNextRow();
+      ImGui::TableNextColumn();
+      const bool here = c.current_lesson() && c.current_lesson()->path == l.path;
+      colored_text(here ? ctx.palette.backward : ctx.palette.dim, "%2zu", i + 1);
+      ImGui::TableNextColumn();
+      ImGui::TextUnformatted(l.title.c_str());
+      ImGui::TextDisabled("%s · %s · %zu steps", l.summary.c_str(), l.spec.program.c_str(), l.steps.size());
+      ImGui::TableNextColumn();
+      if (ImGui::Button("Start")) {
+        ctx.requests.push(req::OpenLesson{l.path, 1, ""});
+        open = false;
+      }
+      ImGui::PopID();
+    }
+    ImGui::EndTable();
+  }
+
+ private:
   bool loaded_ = false;
-  std::vector<Lesson> lessons_;
+  LessonList list_;
   std::string error_;
 };
 

@@ -114,8 +114,7 @@ bool Controller::load_default(ModelSpec spec) {
     return true;
   }
   if (!rebuild(spec)) return false;
-  weights_source_ = "random init (seed " + std::to_string(session_.config().seed) + "): assets/" +
-                    std::string(kDefaultCheckpoint) + " not found";
+  weights_source_ = "random init (seed " + std::to_string(session_.config().seed) + "): " + path + " not found";
   return true;
 }
 

@@ -38,7 +38,7 @@ void Controller::apply_one(const req::OpenLesson& r) {
   std::vector<Lesson> path;
   int index = 0;
   const std::string dir = r.dir.empty() ? default_lessons_dir() : r.dir;
-  Lesson one = find_lesson(r.id_or_path, dir);
+  Lesson one = find_lesson(r.id_or_path, r.dir);  // "" = the shipped lessons, then the teacher's own
   // A lesson of the shipped path walks on into the next ones; a file of one's own stands alone.
   std::vector<Lesson> shipped;
   try {

@@ -3,7 +3,7 @@
 // list of steps. A step says something, may ask a question whose answer stays hidden until it is
 // revealed, may point at things (ops, parameters, inputs, views) and may do one thing: move the
 // cursor, plant or repair a mistake, run the checks, wiggle a parameter, take an optimiser step.
-// The schema is in the README ("Write your own lesson"); the project's path from y = a·x + b to
+// The schema is in docs/lessons.md ("Write your own lesson"); the project's path from y = a·x + b to
 // GPT-2 with LoRA is in assets/lessons/.
 //
 // Loading checks a file completely — its TOML, every key's type, the program and its values (as
@@ -88,7 +88,19 @@ std::string default_lessons_dir();
 std::vector<std::string> lesson_files(const std::string& dir);
 // Every lesson of `dir`, loaded and checked, in order; throws on the first bad file.
 std::vector<Lesson> load_lessons(const std::string& dir);
-// A lesson by its id (looked up in `dir`, "" = the default) or by the path of a file.
+// A lesson by its id or by the path of a file. An id is looked up in `dir`; "" = the shipped
+// lessons, then the teacher's own folder (user_lessons_dir() in datadir.h).
 Lesson find_lesson(const std::string& id_or_path, const std::string& dir = "");
+
+// Every lesson a teacher can open: the shipped ones in order, then those in the teacher's own
+// folder (if it exists). A shipped lesson that does not load throws; a teacher's file that does
+// not load, or reuses an id already listed, is left out and named in `problems` (one line each),
+// so one bad file of one's own never hides the others.
+struct LessonList {
+  std::vector<Lesson> shipped, own;
+  std::string own_dir;                 // where the teacher's lessons are looked for ("" = nowhere)
+  std::vector<std::string> problems;
+};
+LessonList list_lessons();
 
 }  // namespace gs

@@ -32,7 +32,8 @@ class CharTokenizer {
 std::u32string utf8_decode(const std::string& s);
 std::string utf8_encode(char32_t c);
 
-// Path of a file under assets/ (GRADSCOPE_ASSETS overrides the built-in location).
+// Path of a file in the data folder (datadir.h: assets/ in the build tree, share/gradscope
+// installed; GRADSCOPE_ASSETS overrides both).
 std::string asset_path(const std::string& name);
 // A regular text file of at most 256 MiB; throws gs::Error naming the file.
 std::string read_text_file(const std::string& path);
