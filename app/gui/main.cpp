@@ -172,7 +172,7 @@ int no_display(const char* what) {
 // preset in f64 on a sentence, Controller::default_spec()) with the flags given on top.
 gs::ModelSpec spec_from(const gs::flags::ModelFlags& f) {
   const gs::ModelSpec& g = f.spec;
-  if (g.program != "gpt2") return g;
+  if (!gs::is_gpt2_program(g.program)) return g;
   gs::ModelSpec s = gs::app::Controller::default_spec();
   const auto given = [&](const char* flag) { return f.given(flag); };
   if (given("--preset") && g.preset != "tiny") {

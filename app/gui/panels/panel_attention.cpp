@@ -23,9 +23,9 @@ class AttentionPanel final : public Panel {
       // Attention over tokens is GPT-2's: its heads read a text.
       ImGui::PushTextWrapPos(0);
       ImGui::TextUnformatted("This view shows GPT-2's attention over the tokens of its text, head by head.");
-      if (c.session().program() == "attention")
-        ImGui::TextDisabled("The attention lesson's one head is on the tape itself: step to its op P (the softmax) "
-                            "to see the weights, and back through it to see their gradient.");
+      if (const std::string p = c.session().attention_weights_op(); !p.empty())
+        ImGui::TextDisabled("This model's attention head is on the tape itself: step to its op %s (the softmax) "
+                            "to see the weights, and back through it to see their gradient.", p.c_str());
       else
         ImGui::TextDisabled("Program %s has no attention heads.", c.session().program().c_str());
       ImGui::PopTextWrapPos();

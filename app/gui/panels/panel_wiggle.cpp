@@ -41,7 +41,7 @@ class WigglePanel final : public Panel {
     }
     slider(c, ctx);
     numbers(c, ctx);
-    const bool line = c.session().program() == "line";
+    const bool line = c.session().line_fit();
     const float w = ImGui::GetContentRegionAvail().x;
     if (line && w > 30 * ImGui::GetFontSize()) {
       ImGui::BeginChild("curve", ImVec2(w * 0.5f, 0));
@@ -114,7 +114,7 @@ class WigglePanel final : public Panel {
     if (param_ != curve_.param || index_ != curve_.index) half_width_ = 0;  // another entry: its own range
     curve_ = wiggle_curve(c.session(), param_, index_, half_width_);
     if (half_width_ <= 0 && !curve_.xs.empty()) half_width_ = (curve_.xs.back() - curve_.xs.front()) / 2;
-    if (c.session().program() == "line") {
+    if (c.session().line_fit()) {
       plane_ = loss_plane(c.session(), "a", "b");
       // The path of the optimiser steps: a point each time one was taken.
       if (path_.empty() || c.optimizer_steps() != steps_seen_) path_.push_back({plane_.x, plane_.y});

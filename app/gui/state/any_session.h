@@ -8,6 +8,7 @@
 #include <variant>
 
 #include "format.h"
+#include "gradscope/program.h"
 #include "gradscope/session.h"
 
 namespace gs::app {
@@ -75,6 +76,21 @@ class AnySession {
   // The program on the tape ("gpt2", "line" …); only GPT-2 has tokens, a closed form, attention heads.
   const std::string& program() const { return config().program; }
   bool is_gpt2() const { return config().is_gpt2(); }
+  // The model is a line y = a·x + b fitted to points (x, t) (Program::line_fit): the views may draw
+  // the fit and the loss over the plane of (a, b).
+  bool line_fit() const {
+    return visit([](const auto& s) { return s.model->program().line_fit(); });
+  }
+  // The op whose output is the attention weights of a head outside GPT-2 (a softmax after a causal
+  // mask on the tape), or "" where there is none.
+  std::string attention_weights_op() const {
+    return visit([](const auto& s) -> std::string {
+      const auto& t = *s.tape;
+      for (int k = 0; k + 1 < t.size(); ++k)
+        if (t.op(k).type == OpType::causal_mask && t.op(k + 1).type == OpType::softmax) return t.op(k + 1).name;
+      return "";
+    });
+  }
   int n_ops() const {
     return visit([](const auto& s) { return s.tape->size(); });
   }

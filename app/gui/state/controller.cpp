@@ -123,7 +123,7 @@ bool Controller::from_checkpoint() const {
 }
 
 std::string Controller::model_label() const {
-  if (spec_.program != "gpt2") return spec_.program;
+  if (!is_gpt2_program(spec_.program)) return spec_.program;
   if (spec_.checkpoint.empty()) return spec_.preset;
   if (!from_checkpoint()) return "tiny";
   if (!session_) return "checkpoint";

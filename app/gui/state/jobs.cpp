@@ -172,7 +172,7 @@ JobResult build(const JobInput& in, Reporter& rep) {
   r.spec = in.spec;
   const bool from_file = !in.spec.checkpoint.empty();
   rep.title(from_file                     ? "loading " + file_name(in.spec.checkpoint)
-            : in.spec.program != "gpt2" ? "building " + in.spec.program
+            : !is_gpt2_program(in.spec.program) ? "building " + in.spec.program
                                         : "building " + in.spec.preset + " shape");
   if (rep.at(0, from_file ? "reading the checkpoint" : "reading the settings")) return cancelled(r);
   ResolvedSpec res;

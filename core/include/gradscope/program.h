@@ -85,6 +85,9 @@ class Program {
   virtual std::shared_ptr<const Program> make(const Config&) const { return nullptr; }
   // The names --set and a lesson's [values] may give: parameters, inputs and sizes.
   virtual std::vector<std::string> value_names(const Config& cfg) const;
+  // The model is a line y = a·x + b with parameters a and b fitted to points (x, t): the views may
+  // draw the fit and the loss over the plane of (a, b).
+  virtual bool line_fit() const { return false; }
   // The dump holds grad.<input> for its inputs too (a model of one's own: every leaf's gradient).
   virtual bool input_grads_in_dump() const { return false; }
 };

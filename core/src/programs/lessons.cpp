@@ -103,6 +103,7 @@ class Scalar : public Lesson<Derived> {
 class Line final : public Scalar<Line> {
  public:
   const char* name() const override { return "line"; }
+  bool line_fit() const override { return true; }
   const char* description() const override { return "y = a·x + b, one weight and one bias, squared error: where the tutorial starts"; }
   std::vector<Slot> slots(const Config& c) const override {
     return {param("a", {}, {0.5}, {}, "the slope"), param("b", {}, {0.0}, {}, "the intercept"), x_slot(c, 2.0),
