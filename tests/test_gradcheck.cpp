@@ -336,6 +336,8 @@ void every_kind_on_every_lesson_program() {
     if (p->is_gpt2()) continue;  // the tests above
     ModelSpec spec;
     spec.program = p->name();
+    if (const auto own = p->own_flags(); std::find(own.begin(), own.end(), "--model") != own.end())
+      spec = test::every_custom_op_spec();  // a model of one's own: one that holds each of its op types
     spec.dtype = std::is_same_v<T, float> ? "f32" : "f64";
     Session<T> s(spec);
     s.tape->forward();

@@ -374,7 +374,7 @@ void read_custom(Reader& r, const toml::node& n, ModelSpec& s, const std::string
   const auto own = program(s.program).own_flags();
   if (std::find(own.begin(), own.end(), "--model") == own.end())
     r.fail(n.source(), "[custom] holds the model of program \"custom\"; this lesson's program is " + s.program);
-  s.model_text = r.str(t, "model", true, n.source(), "[custom]");
+  s.model_text = r.str(t, "model", true, n.source(), "[custom]", ModelTextLimits::kMaxChars, true);
   r.locate_model(*t.get("model"), file_text);
   const std::vector<std::string> inputs = r.strings(t, "inputs");
   std::string list;

@@ -330,20 +330,20 @@ case $case_ in
         grep -q "diverge.toml:7:10: step 2: training stops at optimiser step" "$tmp/err" || fail "diverging: $(cat "$tmp/err")"
       fi
     done
-    # The layout file: a FIFO named imgui.ini neither blocks the app nor stops SIGTERM; a regular
-    # one is written when the app ends.
-    mkdir "$tmp/cwd" "$tmp/cwd2"
-    mkfifo "$tmp/cwd/imgui.ini"
+    # The layout file (imgui.ini in $XDG_CONFIG_HOME/gradscope): a FIFO of that name neither blocks
+    # the app nor stops SIGTERM; a regular one is written when the app ends.
+    mkdir -p "$tmp/cwd/gradscope" "$tmp/cwd2/gradscope"
+    mkfifo "$tmp/cwd/gradscope/imgui.ini"
     app=$(readlink -f "$bin")
     for d in cwd cwd2; do
-      (cd "$tmp/$d" && timeout -k 5 60 xvfb-run -a -s "-screen 0 ${W}x${H}x24" \
+      (cd "$tmp/$d" && XDG_CONFIG_HOME="$tmp/$d" timeout -k 5 60 xvfb-run -a -s "-screen 0 ${W}x${H}x24" \
         sh -c '"$1" --program line & pid=$!; sleep 4; kill -TERM $pid; wait $pid; echo "rc=$?"' sh "$app") \
         >"$tmp/$d.out" 2>"$tmp/$d.err"
       grep -q "^rc=0$" "$tmp/$d.out" || fail "$d: the app did not end on SIGTERM: $(cat "$tmp/$d.out" "$tmp/$d.err")"
     done
     grep -q "imgui.ini: is a FIFO" "$tmp/cwd.err" || fail "the FIFO imgui.ini is not named: $(cat "$tmp/cwd.err")"
-    [ -p "$tmp/cwd/imgui.ini" ] || fail "the FIFO imgui.ini was replaced"
-    grep -q "^\[Window\]" "$tmp/cwd2/imgui.ini" || fail "no layout saved in imgui.ini"
+    [ -p "$tmp/cwd/gradscope/imgui.ini" ] || fail "the FIFO imgui.ini was replaced"
+    grep -q "^\[Window\]" "$tmp/cwd2/gradscope/imgui.ini" || fail "no layout saved in imgui.ini"
     ;;
   *)
     fail "unknown case"

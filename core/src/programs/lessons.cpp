@@ -329,13 +329,18 @@ class LoraLinear final : public Lesson<LoraLinear> {
   // Its r and α: --lora-rank and --lora-alpha (default 1 and r), checked as GPT-2 checks them.
   std::vector<std::string> own_flags() const override { return {"--lora-rank", "--lora-alpha"}; }
   void configure(const ModelSpec& spec, Config& c) const override {
+    // Refused, never replaced: r = 0 is GPT-2's "no LoRA", not r = 1.
     c.lora_rank = spec.lora_rank.value_or(1);
-    if (c.lora_rank < 1 || c.lora_rank > kMaxDim)
-      throw Error("--lora-rank: lora_linear's r must lie in 1 … " + std::to_string(kMaxDim) + ", got " +
+    if (c.lora_rank < 1) throw Error("--lora-rank must be 1 or more for lora_linear, got " + std::to_string(c.lora_rank));
+    if (c.lora_rank > kMaxDim)
+      throw Error("--lora-rank must be at most " + std::to_string(kMaxDim) + " for lora_linear, got " +
                   std::to_string(c.lora_rank));
     c.lora_alpha = spec.lora_alpha.value_or(c.lora_rank);
-    if (!(c.lora_alpha > 0) || !std::isfinite(c.lora_alpha))
-      throw Error("--lora-alpha: lora_linear's α must be a positive number, got " + std::to_string(c.lora_alpha));
+    if (!(c.lora_alpha > 0) || !std::isfinite(c.lora_alpha)) {
+      char b[40];
+      std::snprintf(b, sizeof b, "%g", c.lora_alpha);
+      throw Error(std::string("--lora-alpha must be a positive finite number, got ") + b);
+    }
   }
   std::vector<std::pair<std::string, std::string>> settings_record(const Config& c) const override {
     return {{"lora_rank", std::to_string(lora_r(c))}, {"lora_alpha", nlohmann::json(lora_a(c)).dump()}};
