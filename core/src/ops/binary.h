@@ -120,7 +120,7 @@ void local(const OpCtx<T>& c, LocalDerivative<T>& ld, const std::string (&formul
   const int64_t n = c.out().size();
   for (int s = 0; s < 2; ++s) {
     if (operand(c, s) < 0) continue;
-    const std::string label = "∂y/∂" + name(c, s) + " = " + formula[s];
+    const std::string label = "∂" + out_name(c) + "/∂" + name(c, s) + " = " + formula[s];
     if (constant_slope) {
       ld.items.push_back(scalar_item<T>(label, static_cast<T>(constant_slope[s])));
       continue;
@@ -149,7 +149,7 @@ void explain(ChainCtx<T>& c, bool constant_slope) {
   };
   const int64_t n = c.G.size(), m = c.in(a).size();
   c.r.local_tensor = {Part::local, a};
-  c.r.local_name = "∂y/∂" + c.in_name(a);
+  c.r.local_name = "∂" + c.tape.value(c.op.out).name + "/∂" + c.in_name(a);
   auto term = [&](int64_t i, int64_t over) {
     c.add(static_cast<double>(Impl::slope(s, side(0, i), side(1, i))), constant_slope ? -1 : i, c.g(i), i, over);
   };

@@ -40,6 +40,12 @@ inline void parallel_for(int64_t n, int64_t cost_per_item, F&& f) {
   for (int64_t i = 0; i < n; ++i) f(i);
 }
 
+// The op's output as the views name it ("f", "h.2"): the y of ∂y/∂x in its labels.
+template <class T>
+const std::string& out_name(const OpCtx<T>& c) {
+  return c.tape.value(c.op.out).name;
+}
+
 // A local-derivative item that owns its tensor.
 template <class T>
 typename LocalDerivative<T>::Item owned_item(std::string label, Shape shape) {

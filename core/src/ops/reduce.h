@@ -49,7 +49,7 @@ struct Sum {
   static void local(const OpCtx<T>& c, int, LocalDerivative<T>& ld) {
     ld.text = "A sum: every entry of " + c.in_name(0) + " moves the total one-for-one, so every entry gets the "
               "incoming residual unchanged.";
-    ld.items.push_back(scalar_item<T>("∂y/∂" + c.in_name(0) + "_i = 1", T(1)));
+    ld.items.push_back(scalar_item<T>("∂" + out_name(c) + "/∂" + c.in_name(0) + "_i = 1", T(1)));
   }
   template <class T>
   static void explain(ChainCtx<T>& c) { reduce::explain(c, 1.0, "1"); }
@@ -78,7 +78,7 @@ struct Mean {
     const int64_t n = c.in(0).size();
     ld.text = "A mean: every entry of " + c.in_name(0) + " moves it by 1/N, N = " + std::to_string(n) +
               ", so every entry gets the incoming residual divided by N.";
-    ld.items.push_back(scalar_item<T>("∂y/∂" + c.in_name(0) + "_i = 1/N", static_cast<T>(1.0 / static_cast<double>(n))));
+    ld.items.push_back(scalar_item<T>("∂" + out_name(c) + "/∂" + c.in_name(0) + "_i = 1/N", static_cast<T>(1.0 / static_cast<double>(n))));
   }
   template <class T>
   static void explain(ChainCtx<T>& c) { reduce::explain(c, 1.0 / static_cast<double>(c.in(0).size()), "1/N"); }

@@ -82,7 +82,7 @@ struct Neg {
   static void local(const OpCtx<T>& c, int, LocalDerivative<T>& ld) {
     ld.text = "A minus sign: moving " + c.in_name(0) + " up by one moves the result down by one, so the gradient "
               "comes back with its sign flipped.";
-    ld.items.push_back(scalar_item<T>("∂y/∂" + c.in_name(0) + " = −1", T(-1)));
+    ld.items.push_back(scalar_item<T>("∂" + out_name(c) + "/∂" + c.in_name(0) + " = −1", T(-1)));
   }
   template <class T>
   static void explain(ChainCtx<T>& c) { c.one_to_one(-1.0, "−1", {Part::local, 0}, -1); }
@@ -108,7 +108,7 @@ struct Pow {
     const std::string k = num_text(c.attrs().constant), km1 = num_text(c.attrs().constant - 1), x = c.in_name(0);
     ld.text = "A power: the slope of " + x + " ** " + k + " is " + k + "·" + x + " ** " + km1 +
               ", the power rule. Each entry has its own slope at its own value.";
-    unary::local<Pow>(c, ld, "∂y/∂" + x + " = " + k + "·" + x + " ** " + km1);
+    unary::local<Pow>(c, ld, "∂" + out_name(c) + "/∂" + x + " = " + k + "·" + x + " ** " + km1);
   }
   template <class T>
   static void explain(ChainCtx<T>& c) { unary::explain<Pow>(c, "c·x^(c−1)"); }
@@ -134,7 +134,7 @@ struct Relu {
     ld.text = "A gate: where " + c.in_name(0) + " > 0 the value passes and so does its gradient (slope 1); "
               "where it is 0 or below, the output is 0 and no gradient passes (slope 0). A ReLU whose input is "
               "negative for every example is 'dead': nothing before it learns.";
-    unary::local<Relu>(c, ld, "∂y/∂" + c.in_name(0) + " = 1 if " + c.in_name(0) + " > 0, else 0");
+    unary::local<Relu>(c, ld, "∂" + out_name(c) + "/∂" + c.in_name(0) + " = 1 if " + c.in_name(0) + " > 0, else 0");
   }
   template <class T>
   static void explain(ChainCtx<T>& c) { unary::explain<Relu>(c, "1 if x > 0"); }
@@ -155,7 +155,7 @@ struct Tanh {
   static void local(const OpCtx<T>& c, int, LocalDerivative<T>& ld) {
     ld.text = "A squashing curve between −1 and 1. Its slope is 1 − y², read off the output: 1 at 0, "
               "near 0 where the curve is flat (|" + c.in_name(0) + "| large), so a saturated tanh passes little gradient.";
-    unary::local<Tanh>(c, ld, "∂y/∂" + c.in_name(0) + " = 1 − y²");
+    unary::local<Tanh>(c, ld, "∂" + out_name(c) + "/∂" + c.in_name(0) + " = 1 − y²");
   }
   template <class T>
   static void explain(ChainCtx<T>& c) { unary::explain<Tanh>(c, "1 − y²"); }
@@ -181,7 +181,7 @@ struct Sigmoid {
   static void local(const OpCtx<T>& c, int, LocalDerivative<T>& ld) {
     ld.text = "The logistic curve σ(x) = 1/(1 + e^−x), between 0 and 1. Its slope is σ·(1 − σ), read off the "
               "output: at most ¼ (at 0), and tiny where the neuron is sure of itself.";
-    unary::local<Sigmoid>(c, ld, "∂y/∂" + c.in_name(0) + " = y·(1 − y)");
+    unary::local<Sigmoid>(c, ld, "∂" + out_name(c) + "/∂" + c.in_name(0) + " = y·(1 − y)");
   }
   template <class T>
   static void explain(ChainCtx<T>& c) { unary::explain<Sigmoid>(c, "y·(1 − y)"); }
@@ -200,7 +200,7 @@ struct Exp {
   template <class T>
   static void local(const OpCtx<T>& c, int, LocalDerivative<T>& ld) {
     ld.text = "The exponential is its own slope: d/dx e^x = e^x, so the local derivative is the output itself.";
-    unary::local<Exp>(c, ld, "∂y/∂" + c.in_name(0) + " = e^" + c.in_name(0) + " = y");
+    unary::local<Exp>(c, ld, "∂" + out_name(c) + "/∂" + c.in_name(0) + " = e^" + c.in_name(0) + " = y");
   }
   template <class T>
   static void explain(ChainCtx<T>& c) { unary::explain<Exp>(c, "e^x"); }
@@ -221,7 +221,7 @@ struct Log {
   static void local(const OpCtx<T>& c, int, LocalDerivative<T>& ld) {
     ld.text = "The natural logarithm: its slope is 1/x, steep near 0 and flat for large x. (Below 0 it has no "
               "value: the entries show nan.)";
-    unary::local<Log>(c, ld, "∂y/∂" + c.in_name(0) + " = 1/" + c.in_name(0));
+    unary::local<Log>(c, ld, "∂" + out_name(c) + "/∂" + c.in_name(0) + " = 1/" + c.in_name(0));
   }
   template <class T>
   static void explain(ChainCtx<T>& c) { unary::explain<Log>(c, "1/x"); }
@@ -242,7 +242,7 @@ struct Abs {
   static void local(const OpCtx<T>& c, int, LocalDerivative<T>& ld) {
     ld.text = "The absolute value: slope +1 where " + c.in_name(0) + " > 0, −1 where it is below 0 (0 exactly at 0, "
               "where the corner has no single slope).";
-    unary::local<Abs>(c, ld, "∂y/∂" + c.in_name(0) + " = sign(" + c.in_name(0) + ")");
+    unary::local<Abs>(c, ld, "∂" + out_name(c) + "/∂" + c.in_name(0) + " = sign(" + c.in_name(0) + ")");
   }
   template <class T>
   static void explain(ChainCtx<T>& c) { unary::explain<Abs>(c, "sign(x)"); }
