@@ -102,6 +102,14 @@ bool supports_wrong(const OpCtx<T>& c, Mistake m) {
   return false;
 }
 
+// A wrong derivative planted where only the right side's slope can be wrong (a − b, a / b): that
+// side must be an operand whose gradient is needed.
+template <class T>
+bool supports_wrong_right(const OpCtx<T>& c, Mistake m) {
+  const int b = operand(c, 1);
+  return m == Mistake::wrong_derivative && b >= 0 && c.need_din(b);
+}
+
 // The operand's name in the equations: the value's name, or the number written in the text.
 template <class T>
 std::string name(const OpCtx<T>& c, int s) {
@@ -197,11 +205,7 @@ struct Sub {
   template <class T> static void backward(const OpCtx<T>& c) { binary::backward<Sub>(c); }
   // a's gradient is a copy; b's is negated, one per entry.
   template <class T> static Flops flops(const OpCtx<T>& c) { return binary::flops(c, 1, {0, 1}); }
-  template <class T>
-  static bool supports(const OpCtx<T>& c, Mistake m) {
-    const int b = binary::operand(c, 1);
-    return m == Mistake::wrong_derivative && b >= 0 && c.need_din(b);
-  }
+  template <class T> static bool supports(const OpCtx<T>& c, Mistake m) { return binary::supports_wrong_right(c, m); }
   template <class T>
   static void local(const OpCtx<T>& c, int, LocalDerivative<T>& ld) {
     ld.text = "A difference: the left side moves the result one-for-one, the right side moves it the other way, "
@@ -250,11 +254,7 @@ struct Div {
   template <class T> static void backward(const OpCtx<T>& c) { binary::backward<Div>(c); }
   // a: 1/b, times ∂L/∂y (2); b: b², a/b², negate, times ∂L/∂y (4).
   template <class T> static Flops flops(const OpCtx<T>& c) { return binary::flops(c, 1, {2, 4}); }
-  template <class T>
-  static bool supports(const OpCtx<T>& c, Mistake m) {
-    const int b = binary::operand(c, 1);
-    return m == Mistake::wrong_derivative && b >= 0 && c.need_din(b);
-  }
+  template <class T> static bool supports(const OpCtx<T>& c, Mistake m) { return binary::supports_wrong_right(c, m); }
   template <class T>
   static void local(const OpCtx<T>& c, int, LocalDerivative<T>& ld) {
     const std::string a = binary::name(c, 0), b = binary::name(c, 1);
