@@ -31,7 +31,7 @@ interrupt() {
   shift 3
   local attempt pid rc want
   want=$((128 + $(kill -l "$sig")))
-  for attempt in 1 2 3; do
+  for attempt in 1 2 3 4 5 6 7 8; do
     find "$out" -name '*.tmp-*' -delete
     "$cli" "$@" >"$tmp/stdout" 2>"$tmp/stderr" &
     pid=$!
@@ -55,7 +55,7 @@ interrupt() {
     kill -CONT "$pid" 2>/dev/null
     wait "$pid"  # it finished before it could be stopped: again
   done
-  bad "$name: the write was never caught in progress (3 tries)"
+  bad "$name: the write was never caught in progress (8 tries)"
 }
 
 interrupt dump-sigint INT -- dump "${model[@]}" --out "$out/d.safetensors"
