@@ -50,17 +50,6 @@ test::Built<double> built(const std::string& name, const ModelSpec& spec) {
   return b;
 }
 
-// The entries looked at: the ends, the middle, the largest |value|.
-std::vector<int64_t> probes(const Tensor<double>& t) {
-  std::vector<int64_t> v = {0, t.size() - 1, t.size() / 2};
-  int64_t best = 0;
-  for (int64_t i = 0; i < t.size(); ++i)
-    if (std::fabs(t[i]) > std::fabs(t[best])) best = i;
-  v.push_back(best);
-  std::sort(v.begin(), v.end());
-  v.erase(std::unique(v.begin(), v.end()), v.end());
-  return v;
-}
 
 // Every tensor of op k the chain rule explains: its outgoing residuals (not of ids) and its
 // parameter gradients that were computed.
@@ -89,7 +78,7 @@ TEST(chain_rule, every_op_types_terms_add_up_to_the_stored_entry) {
       const Op<double>& op = tape.op(k);
       for (TensorId id : explained_tensors(tape, k)) {
         const Tensor<double>& g = stored(tape, k, id);
-        for (int64_t i : probes(g)) {
+        for (int64_t i : test::probes(g)) {
           const ChainRule r = explain_entry(tape, k, id, i);
           const std::string what = name + " " + op.name + " " + (id.part == Part::outgoing ? "din" : "dpar") +
                                    std::to_string(id.slot) + "[" + std::to_string(i) + "]";

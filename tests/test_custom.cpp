@@ -165,13 +165,6 @@ TEST(custom, training_moves_parameters_never_inputs) {
   EXPECT_EQ(std::vector<double>(X.begin(), X.end()), x0);
 }
 
-int first_failure(const CheckReport& r) {
-  int k = -1;
-  for (const auto& oc : r.ops)
-    if (oc.checked > 0 && !oc.pass) k = std::max(k, oc.op);
-  return k;
-}
-
 TEST(custom, planted_mistake_is_found_at_its_op) {
   struct Case {
     int model;
@@ -199,7 +192,7 @@ TEST(custom, planted_mistake_is_found_at_its_op) {
     opt.max_entries = 0;
     const CheckReport r = check_all(*b.tape, opt, false);
     EXPECT_FALSE(r.pass) << c.op;
-    EXPECT_EQ(first_failure(r), k) << m[0] << ": " << c.op << " " << info(c.m).id;
+    EXPECT_EQ(first_failure_from_loss(r), k) << m[0] << ": " << c.op << " " << info(c.m).id;
   }
 }
 

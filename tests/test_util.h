@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -36,6 +37,18 @@ Built<T> build(Config cfg, std::vector<int32_t> stream = {}) {
   b.tape->forward();
   b.tape->backward();
   return b;
+}
+
+// The entries of a tensor a test looks at: the ends, the middle, the largest |value|.
+inline std::vector<int64_t> probes(const Tensor<double>& t) {
+  std::vector<int64_t> v = {0, t.size() - 1, t.size() / 2};
+  int64_t best = 0;
+  for (int64_t i = 0; i < t.size(); ++i)
+    if (std::fabs(t[i]) > std::fabs(t[best])) best = i;
+  v.push_back(best);
+  std::sort(v.begin(), v.end());
+  v.erase(std::unique(v.begin(), v.end()), v.end());
+  return v;
 }
 
 // A model of one's own (program custom) that records every op type of that language at least

@@ -50,17 +50,6 @@ std::vector<ModelSpec> every_program() {
   return v;
 }
 
-// The entries of a tensor a test looks at: the ends, the middle, the largest |value|.
-std::vector<int64_t> probes(const Tensor<double>& t) {
-  std::vector<int64_t> v = {0, t.size() - 1, t.size() / 2};
-  int64_t best = 0;
-  for (int64_t i = 0; i < t.size(); ++i)
-    if (std::fabs(t[i]) > std::fabs(t[best])) best = i;
-  v.push_back(best);
-  std::sort(v.begin(), v.end());
-  v.erase(std::unique(v.begin(), v.end()), v.end());
-  return v;
-}
 
 const ChainMark* mark_of(const ChainRule& r, Part p, int slot = 0) {
   for (const ChainMark& m : r.marks)
@@ -82,7 +71,7 @@ TEST(chain_rule, every_gradient_entry_is_its_terms_summed_for_every_op_type) {
         for (size_t slot = 0; slot < n; ++slot) {
           if (grads[slot].empty()) continue;
           if (part == Part::outgoing && tape.value(op.in[slot]).integer) continue;
-          for (int64_t i : probes(grads[slot])) {
+          for (int64_t i : gs::test::probes(grads[slot])) {
             const ChainRule r = explain_entry(tape, k, {part, static_cast<int>(slot)}, i);
             const std::string what = spec.program + " " + op.name + " " + tensor_key({part, static_cast<int>(slot)}) + "[" +
                                      std::to_string(i) + "]";
